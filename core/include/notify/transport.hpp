@@ -1,0 +1,90 @@
+#pragma once
+/// @file transport.hpp
+/// Transports turn an address string into connected byte streams and listeners, and do nothing else.
+/// `tcp` takes `host:port` (`[v6]:port` for IPv6); `vsock` takes `cid:port`. Framing, TLS and HTTP live above.
+
+#include <notify/abi.hpp>
+#include <notify/result.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace notify {
+
+/// A connected, bidirectional byte stream. Owns its descriptor; closing happens in the destructor.
+/// A stream is used by one reader and one writer thread at a time; `shutdown()` may be called from any thread.
+class NOTIFY_API Stream {
+ public:
+  Stream() = default;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  virtual ~Stream() = default;
+
+  /// Reads at least one byte (up to buf.size()). Returns 0 only for buf.size()==0.
+  /// Errc::closed on orderly EOF, Errc::timed_out when nothing arrived within `timeout`.
+  virtual Result<std::size_t> read_some(std::span<std::byte> buf, std::chrono::milliseconds timeout) noexcept = 0;
+
+  /// Writes all of `data` or fails. `timeout` bounds the whole call.
+  virtual Status write_all(std::span<const std::byte> data, std::chrono::milliseconds timeout) noexcept = 0;
+
+  /// Shuts both directions down so a blocked reader wakes with Errc::closed. Idempotent, thread-safe.
+  virtual void shutdown() noexcept = 0;
+
+  /// The peer's address in the transport's own notation, for logs.
+  [[nodiscard]] virtual std::string peer_address() const = 0;
+
+  /// The OS descriptor, for libraries that drive the socket themselves (Poco, OpenSSL). Still owned by the stream.
+  [[nodiscard]] virtual int native_handle() const noexcept = 0;
+
+  /// Gives up ownership of the descriptor (the stream becomes empty). The caller must close it.
+  virtual int release() noexcept = 0;
+};
+
+/// A bound, listening endpoint.
+class NOTIFY_API Listener {
+ public:
+  Listener() = default;
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  virtual ~Listener() = default;
+
+  /// Waits up to `timeout` for one connection. Errc::timed_out when none came; Errc::closed after close().
+  virtual Result<std::unique_ptr<Stream>> accept(std::chrono::milliseconds timeout) noexcept = 0;
+
+  /// The bound address, with the real port when port 0 (ephemeral) was asked for.
+  [[nodiscard]] virtual std::string local_address() const = 0;
+
+  /// Stops accepting; a blocked accept() returns Errc::closed. Idempotent, thread-safe.
+  virtual void close() noexcept = 0;
+};
+
+/// A transport plugin's object: a factory of streams and listeners for one address family.
+class NOTIFY_API Transport {
+ public:
+  Transport() = default;
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+  virtual ~Transport() = default;
+
+  /// Connects to `address` within `timeout`. Errors name the address: refused, unreachable, timed_out,
+  /// not_found (name did not resolve), invalid_argument (malformed address), unsupported (kernel lacks it).
+  virtual Result<std::unique_ptr<Stream>> connect(std::string_view address,
+                                                  std::chrono::milliseconds timeout) noexcept = 0;
+
+  /// Binds and listens on `address` (port 0 = ephemeral).
+  virtual Result<std::unique_ptr<Listener>> listen(std::string_view address, int backlog) noexcept = 0;
+};
+
+/// Lets a plugin obtain another transport by name (e.g. a provider's egress), without knowing which plugin it is.
+class NOTIFY_API TransportRegistry {
+ public:
+  virtual ~TransportRegistry() = default;
+  /// The transport plugin called `name` ("tcp", "vsock", ...), loading it on first use. Lives as long as the host.
+  virtual Result<std::shared_ptr<Transport>> transport(std::string_view name) noexcept = 0;
+};
+
+}  // namespace notify
