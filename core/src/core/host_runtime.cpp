@@ -1,0 +1,209 @@
+#include "core/host_runtime.hpp"
+
+#include "core/config/yaml_config_view.hpp"
+#include "core/host_schema.hpp"
+#include "core/services/demo_service.hpp"
+#include "core/services/forward_service.hpp"
+#include "core/services/serve_service.hpp"
+
+#include <cstdlib>
+
+#ifndef NOTIFY_BUILD_PLUGIN_DIR
+#define NOTIFY_BUILD_PLUGIN_DIR ""
+#endif
+#ifndef NOTIFY_INSTALL_PLUGIN_DIR
+#define NOTIFY_INSTALL_PLUGIN_DIR "/usr/local/lib/notify/plugins"
+#endif
+
+namespace notify::host {
+namespace {
+
+std::unique_ptr<config::YamlConfigView> section(const std::shared_ptr<config::ConfigDocument>& doc,
+                                                const std::string& key) {
+  std::span<const FieldSpec> schema;
+  for (const auto& f : host_schema()) {
+    if (key == f.key && f.children != nullptr) schema = {f.children, f.children_size};
+  }
+  YAML::Node node = doc->root()[key];
+  if (!node.IsDefined() || node.IsNull()) return nullptr;
+  return std::make_unique<config::YamlConfigView>(doc, node, schema, key, key);
+}
+
+Status configure_logging(const std::shared_ptr<config::ConfigDocument>& doc) {
+  auto log = section(doc, "log");
+  LogLevel level = LogLevel::info;
+  std::map<std::string, LogLevel> components;
+  logging::Format format = logging::Format::text;
+  if (log) {
+    auto lv = logging::parse_level(log->get_string("level").value_or("info"));
+    if (!lv) return Error{Errc::invalid_argument, log->location("level") + ": log.level: not one of trace, debug, info, warning, error"};
+    level = *lv;
+    for (const auto& [name, text] : log->get_string_map("components")) {
+      auto c = logging::parse_level(text);
+      if (!c) return Error{Errc::invalid_argument, log->location("components") + ": log.components." + name + ": bad level '" + text + "'"};
+      components[name] = *c;
+    }
+    const auto f = log->get_string("format").value_or("text");
+    if (f == "json") format = logging::Format::json;
+    else if (f != "text") return Error{Errc::invalid_argument, log->location("format") + ": log.format: must be text or json"};
+  }
+  // NOTIFY_LOG wins over the file, like RUST_LOG in the seed: "debug,link=trace".
+  if (const char* env = std::getenv("NOTIFY_LOG"); env != nullptr && *env != '\0') {
+    auto spec = logging::parse_level_spec(env);
+    if (!spec) return Error{Errc::invalid_argument, "NOTIFY_LOG: " + spec.error().message};
+    if (spec->default_level) level = *spec->default_level;
+    for (auto& [k, v] : spec->components) components[k] = v;
+  }
+  logging::LogSink::instance().configure(level, std::move(components), format);
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> plugin_search_path(const config::ConfigDocument* doc) {
+  std::vector<std::filesystem::path> out;
+  if (const char* env = std::getenv("NOTIFY_PLUGIN_PATH"); env != nullptr) {
+    std::string_view s = env;
+    while (!s.empty()) {
+      auto colon = s.find(':');
+      if (colon != 0) out.emplace_back(std::string(s.substr(0, colon)));
+      if (colon == std::string_view::npos) break;
+      s.remove_prefix(colon + 1);
+    }
+  }
+  if (doc != nullptr) {
+    const YAML::Node p = doc->root()["plugins"];
+    if (p && p["path"] && p["path"].IsSequence()) {
+      for (const auto& item : p["path"]) out.emplace_back(item.Scalar());
+    }
+  }
+  if (std::string_view(NOTIFY_BUILD_PLUGIN_DIR).size() > 0) out.emplace_back(NOTIFY_BUILD_PLUGIN_DIR);
+  out.emplace_back(NOTIFY_INSTALL_PLUGIN_DIR);
+  return out;
+}
+
+Result<std::unique_ptr<HostRuntime>> HostRuntime::create(const std::filesystem::path& config_file) {
+  std::unique_ptr<HostRuntime> rt(new HostRuntime());  // private constructor
+  auto doc = config::ConfigDocument::load(config_file, config::process_env());
+  if (!doc) return doc.error();
+  rt->doc_ = std::move(doc.value());
+  if (auto st = rt->doc_->validate(rt->doc_->root(), host_schema(), ""); !st) return st.error();
+  if (auto st = configure_logging(rt->doc_); !st) return st.error();
+
+  rt->secrets_ = std::make_unique<secrets::MemorySecretStore>();
+  auto* store = rt->secrets_.get();
+  logging::LogSink::instance().set_redactor([store](std::string& line) { store->redact(line); });
+
+  const std::string node = rt->doc_->root()["node"] ? rt->doc_->root()["node"].Scalar() : "notify";
+  rt->log_ = logging::LogSink::instance().logger("host");
+  rt->registry_ = std::make_unique<plugin::PluginRegistry>(plugin_search_path(rt->doc_.get()));
+  rt->plugins_ = std::make_unique<plugin::PluginSet>(
+      rt->doc_, *rt->registry_, *rt->secrets_,
+      [](const std::string& component) { return logging::LogSink::instance().logger(component); });
+  if (auto st = rt->plugins_->load_providers(); !st) return st.error();
+  if (auto st = rt->build_services(); !st) return st.error();
+  return rt;
+}
+
+HostRuntime::~HostRuntime() {
+  stop();
+  // The redactor points into secrets_, which dies with us.
+  logging::LogSink::instance().set_redactor(nullptr);
+}
+
+Status HostRuntime::build_services() {
+  const std::string node = doc_->root()["node"] ? doc_->root()["node"].Scalar() : "notify";
+  auto sink_logger = [](const std::string& c) { return logging::LogSink::instance().logger(c); };
+
+  if (auto serve = section(doc_, "serve")) {
+    const auto transport_name = serve->get_string("transport").value_or("tcp");
+    auto transport = plugins_->transport(transport_name);
+    if (!transport) return Error{transport.error().code, serve->location("transport") + ": serve.transport: " + transport.error().message};
+    link::ServerOptions opts;
+    opts.node_name = node;
+    opts.max_connections = static_cast<std::size_t>(serve->get_int("max_connections").value_or(64));
+    opts.io_timeout = serve->get_duration("io_timeout").value_or(std::chrono::seconds(30));
+    opts.max_frame_bytes = static_cast<std::uint32_t>(serve->get_int("max_frame_bytes").value_or(4 << 20));
+    opts.worker_threads = static_cast<std::size_t>(serve->get_int("workers").value_or(4));
+    auto secrets_view = section(doc_, "secrets");
+    services::EnclaveHandlerOptions hopts;
+    hopts.node = node;
+    hopts.allow_plaintext_secrets = secrets_view && secrets_view->get_bool("allow_plaintext").value_or(false);
+    const auto mode = serve->get_string("attestation").value_or("none");
+    if (mode != "none") {
+      return Error{Errc::unsupported, serve->location("attestation") + ": serve.attestation: '" + mode +
+                                          "' is not available in this build (only 'none')"};
+    }
+    auto handler = std::make_unique<services::EnclaveHandler>(*plugins_, *secrets_, hopts, nullptr, nullptr, *log_);
+    services_.push_back(std::make_unique<services::ServeService>(
+        std::move(transport.value()), serve->get_string("listen").value_or(""), opts, std::move(handler),
+        sink_logger("link")));
+    if (hopts.allow_plaintext_secrets) {
+      log_->warning("secrets.allow_plaintext is true: secrets may arrive in plaintext from the parent (dev only)");
+    }
+  }
+
+  services::ForwardService* forward = nullptr;
+  if (auto fwd = section(doc_, "forward")) {
+    const auto transport_name = fwd->get_string("transport").value_or("tcp");
+    auto transport = plugins_->transport(transport_name);
+    if (!transport) return Error{transport.error().code, fwd->location("transport") + ": forward.transport: " + transport.error().message};
+    link::ClientOptions opts;
+    opts.node_name = node;
+    opts.address = fwd->get_string("address").value_or("");
+    opts.connect_timeout = fwd->get_duration("connect_timeout").value_or(std::chrono::seconds(5));
+    opts.request_timeout = fwd->get_duration("request_timeout").value_or(std::chrono::seconds(30));
+    opts.backoff_initial = fwd->get_duration("backoff_initial").value_or(std::chrono::milliseconds(100));
+    opts.backoff_max = fwd->get_duration("backoff_max").value_or(std::chrono::seconds(10));
+    opts.max_attempts = static_cast<int>(fwd->get_int("max_attempts").value_or(5));
+    opts.max_frame_bytes = static_cast<std::uint32_t>(fwd->get_int("max_frame_bytes").value_or(4 << 20));
+    auto svc = std::make_unique<services::ForwardService>(std::move(transport.value()), opts, sink_logger("link"));
+    forward = svc.get();
+    services_.push_back(std::move(svc));
+  }
+
+  if (auto demo = section(doc_, "demo"); demo && demo->get_bool("enabled").value_or(true)) {
+    if (forward == nullptr) return Error{Errc::invalid_argument, demo->location("") + ": demo: needs a forward: section"};
+    services::DemoOptions opts;
+    opts.interval = demo->get_duration("interval").value_or(std::chrono::seconds(30));
+    opts.count = demo->get_int("count").value_or(0);
+    opts.external_user_id = demo->get_string("external_user_id").value_or("user123");
+    opts.title = demo->get_string("title").value_or(opts.title);
+    opts.message = demo->get_string("message").value_or(opts.message);
+    opts.provider = demo->get_string("provider").value_or("");
+    opts.enclave_address = forward->options().address;
+    opts.transport = section(doc_, "forward")->get_string("transport").value_or("tcp");
+    auto init = demo->get_object("initialize");
+    auto* init_view = dynamic_cast<config::YamlConfigView*>(init.get());
+    opts.init_secret_name = init->get_string("secret").value_or("braze.api_key");
+    if (init_view != nullptr) {
+      if (auto v = init_view->raw_secret("value"); v && !v->empty()) opts.init_secret_value = Secret(*v);
+    }
+    services_.push_back(std::make_unique<services::DemoService>(forward->client(), std::move(opts), sink_logger("demo")));
+  }
+
+  if (services_.empty()) {
+    return Error{Errc::invalid_argument, doc_->file() + ": nothing to run: declare at least one of serve, forward, demo"};
+  }
+  return {};
+}
+
+Status HostRuntime::start() {
+  for (; started_ < services_.size(); ++started_) {
+    if (auto st = services_[started_]->start(); !st) {
+      stop();
+      return Error{st.code(), std::string(services_[started_]->name()) + ": " + st.message()};
+    }
+  }
+  return {};
+}
+
+void HostRuntime::stop() {
+  // Reverse order: demo before forward, dispatcher before queue, so nothing sends into a stopped service.
+  while (started_ > 0) {
+    --started_;
+    services_[started_]->stop();
+  }
+}
+
+}  // namespace notify::host

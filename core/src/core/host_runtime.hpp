@@ -1,0 +1,48 @@
+#pragma once
+// Everything one notify-host runs, built from its config file: logging, secrets, plugins, and the services its
+// config declares (serve, forward, demo, ...). No "parent" or "enclave" mode exists: only config.
+
+#include "core/config/config_document.hpp"
+#include "core/log/log_sink.hpp"
+#include "core/plugin/plugin_registry.hpp"
+#include "core/plugin/plugin_set.hpp"
+#include "core/secrets/secret_store.hpp"
+#include "core/services/service.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+namespace notify::host {
+
+/// NOTIFY_PLUGIN_PATH entries, then `plugins.path`, then the build tree's and the install prefix's plugin folders.
+std::vector<std::filesystem::path> plugin_search_path(const config::ConfigDocument* doc);
+
+class HostRuntime {
+ public:
+  /// Loads and validates the config, configures logging, loads plugins and builds services (nothing runs yet).
+  static Result<std::unique_ptr<HostRuntime>> create(const std::filesystem::path& config_file);
+  ~HostRuntime();
+
+  Status start();
+  /// Stops services in reverse order of start, letting each finish in-flight work.
+  void stop();
+
+  [[nodiscard]] const config::ConfigDocument& document() const noexcept { return *doc_; }
+  [[nodiscard]] secrets::MemorySecretStore& secrets() noexcept { return *secrets_; }
+  [[nodiscard]] Log& log() noexcept { return *log_; }
+
+ private:
+  HostRuntime() = default;
+  Status build_services();
+
+  std::shared_ptr<config::ConfigDocument> doc_;
+  std::unique_ptr<secrets::MemorySecretStore> secrets_;
+  std::unique_ptr<plugin::PluginRegistry> registry_;
+  std::unique_ptr<plugin::PluginSet> plugins_;
+  std::shared_ptr<Log> log_;
+  std::vector<std::unique_ptr<services::Service>> services_;
+  std::size_t started_ = 0;
+};
+
+}  // namespace notify::host
