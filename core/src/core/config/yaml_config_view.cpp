@@ -68,7 +68,7 @@ std::vector<std::string> YamlConfigView::get_string_list(std::string_view key) c
   if (block_.IsMap()) {
     const YAML::Node& b = block_;
     const YAML::Node v = b[std::string(key)];
-    if (v.IsSequence()) {
+    if (v.IsDefined() && v.IsSequence()) {
       for (const auto& item : v)
         if (item.IsScalar()) out.push_back(item.Scalar());
       return out;
@@ -92,7 +92,7 @@ std::map<std::string, std::string> YamlConfigView::get_string_map(std::string_vi
   if (!block_.IsMap()) return out;
   const YAML::Node& b = block_;
   const YAML::Node v = b[std::string(key)];
-  if (!v.IsMap()) return out;
+  if (!v.IsDefined() || !v.IsMap()) return out;
   for (auto it = v.begin(); it != v.end(); ++it)
     out[it->first.Scalar()] = it->second.IsScalar() ? it->second.Scalar() : std::string();
   return out;
@@ -120,7 +120,7 @@ std::vector<std::unique_ptr<ConfigView>> YamlConfigView::get_object_list(std::st
   if (!block_.IsMap()) return out;
   const YAML::Node& b = block_;
   const YAML::Node v = b[std::string(key)];
-  if (!v.IsSequence()) return out;
+  if (!v.IsDefined() || !v.IsSequence()) return out;
   for (std::size_t i = 0; i < v.size(); ++i) {
     const std::string p = child_path(path_, std::string(key)) + "[" + std::to_string(i) + "]";
     out.push_back(std::make_unique<YamlConfigView>(doc_, v[i], schema, p, secret_prefix_));

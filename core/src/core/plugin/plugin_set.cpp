@@ -60,12 +60,17 @@ Result<std::shared_ptr<Transport>> PluginSet::transport(std::string_view name) n
 Status PluginSet::load_providers() {
   const YAML::Node list = doc_->root()["providers"];
   if (!list || list.IsNull()) return {};
+  if (!list.IsSequence()) return Error{Errc::invalid_argument, doc_->where(list) + ": providers: must be a list of mappings"};
   std::string problems;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const YAML::Node entry = list[i];
     const std::string path = "providers[" + std::to_string(i) + "]";
+    if (!entry.IsMap() || !entry["plugin"] || !entry["plugin"].IsScalar()) {
+      problems += (problems.empty() ? "" : "\n") + doc_->where(entry) + ": " + path + ".plugin: required key is missing";
+      continue;
+    }
     const std::string plugin_name = entry["plugin"].Scalar();
-    const std::string instance = entry["name"] ? entry["name"].Scalar() : plugin_name;
+    const std::string instance = entry["name"] && entry["name"].IsScalar() ? entry["name"].Scalar() : plugin_name;
     for (const auto& p : providers_) {
       if (p.name == instance) {
         problems += (problems.empty() ? "" : "\n") + doc_->where(entry) + ": " + path +
