@@ -67,7 +67,7 @@ class NotifyHostApp final : public Poco::Util::ServerApplication {
   }
 
   int run() {
-    auto rt = notify::host::HostRuntime::create(config_);
+    auto rt = notify::host::HostRuntime::create(config_, [] { Poco::Util::ServerApplication::terminate(); });
     if (!rt) {
       std::cerr << "notify-host: " << rt.error().message << "\n";
       return kExitConfig;

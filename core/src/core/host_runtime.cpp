@@ -82,8 +82,10 @@ std::vector<std::filesystem::path> plugin_search_path(const config::ConfigDocume
   return out;
 }
 
-Result<std::unique_ptr<HostRuntime>> HostRuntime::create(const std::filesystem::path& config_file) {
+Result<std::unique_ptr<HostRuntime>> HostRuntime::create(const std::filesystem::path& config_file,
+                                                         std::function<void()> request_shutdown) {
   std::unique_ptr<HostRuntime> rt(new HostRuntime());  // private constructor
+  rt->request_shutdown_ = std::move(request_shutdown);
   auto doc = config::ConfigDocument::load(config_file, config::process_env());
   if (!doc) return doc.error();
   rt->doc_ = std::move(doc.value());
@@ -176,6 +178,9 @@ Status HostRuntime::build_services() {
     auto init = demo->get_object("initialize");
     auto* init_view = dynamic_cast<config::YamlConfigView*>(init.get());
     opts.init_secret_name = init->get_string("secret").value_or("braze.api_key");
+    if (demo->get_bool("exit_when_done").value_or(false) && opts.count > 0 && request_shutdown_) {
+      opts.on_finished = request_shutdown_;
+    }
     if (init_view != nullptr) {
       if (auto v = init_view->raw_secret("value"); v && !v->empty()) opts.init_secret_value = Secret(*v);
     }

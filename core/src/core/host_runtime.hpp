@@ -10,6 +10,7 @@
 #include "core/services/service.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -21,7 +22,9 @@ std::vector<std::filesystem::path> plugin_search_path(const config::ConfigDocume
 class HostRuntime {
  public:
   /// Loads and validates the config, configures logging, loads plugins and builds services (nothing runs yet).
-  static Result<std::unique_ptr<HostRuntime>> create(const std::filesystem::path& config_file);
+  /// `request_shutdown` is how a service asks the host to exit (e.g. demo.exit_when_done).
+  static Result<std::unique_ptr<HostRuntime>> create(const std::filesystem::path& config_file,
+                                                     std::function<void()> request_shutdown = {});
   ~HostRuntime();
 
   Status start();
@@ -43,6 +46,7 @@ class HostRuntime {
   std::shared_ptr<Log> log_;
   std::vector<std::unique_ptr<services::Service>> services_;
   std::size_t started_ = 0;
+  std::function<void()> request_shutdown_;
 };
 
 }  // namespace notify::host

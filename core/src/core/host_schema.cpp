@@ -58,6 +58,7 @@ constexpr FieldSpec kDemo[] = {
     {"enabled", FT::boolean, false, "true", nullptr},
     {"interval", FT::duration, false, "30s", "time between periodic test notifications"},
     {"count", FT::integer, false, "0", "periodic sends before stopping; 0 = forever"},
+    {"exit_when_done", FT::boolean, false, "false", "with count > 0: shut the host down after the last send"},
     {"external_user_id", FT::string, false, "user123", "recipient of the test notifications"},
     {"title", FT::string, false, "Test Notification", nullptr},
     {"message", FT::string, false, "Hello from the Nitro Enclave!", nullptr},

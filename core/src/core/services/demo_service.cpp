@@ -119,6 +119,7 @@ void DemoService::run() {
     send_test(sequence++);
   }
   log_->info("demo finished after " + std::to_string(sequence) + " test notifications");
+  if (options_.on_finished) options_.on_finished();
 }
 
 }  // namespace notify::services

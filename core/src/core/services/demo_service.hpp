@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -28,6 +29,8 @@ struct DemoOptions {
   std::string transport;
   std::string init_secret_name = "braze.api_key";
   std::optional<Secret> init_secret_value;  // the seed's plaintext Initialize; dev only
+  /// Called once after the last periodic send when count > 0 (e.g. to shut the host down).
+  std::function<void()> on_finished;
 };
 
 class DemoService final : public Service {
