@@ -1,0 +1,192 @@
+// End to end with real processes: an enclave notify-host serving the link over TCP and a parent notify-host whose demo
+// sends through it, exactly the dev topology of the README's first command.
+#include "host_process.hpp"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <set>
+
+using namespace notify::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string enclave_yaml(const std::string& output, bool allow_plaintext = true) {
+  return "node: enclave-test\n"
+         "secrets: {allow_plaintext: " + std::string(allow_plaintext ? "true" : "false") + "}\n"
+         "providers:\n"
+         "  - name: log\n"
+         "    plugin: log\n"
+         "    config: {output: " + output + "}\n"
+         "serve: {transport: tcp, listen: '127.0.0.1:0'}\n";
+}
+
+std::string parent_yaml(const std::string& address, int count, const std::string& init_value = "") {
+  return "node: parent-test\n"
+         "forward: {transport: tcp, address: '" + address + "', request_timeout: 10s, backoff_initial: 20ms, backoff_max: 200ms}\n"
+         "demo:\n"
+         "  interval: 20ms\n"
+         "  count: " + std::to_string(count) + "\n"
+         "  exit_when_done: true\n"
+         "  initialize: {value: '" + init_value + "'}\n";
+}
+
+std::vector<std::string> lines_of(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);)
+    if (!l.empty()) out.push_back(l);
+  return out;
+}
+
+}  // namespace
+
+TEST(DevTopology, ParentDemoDeliversEveryNotificationExactlyOnceThroughTheEnclave) {
+  TempDir dir;
+  const auto out = dir.path() / "delivered.jsonl";
+  HostProcess enclave(enclave_yaml(out.string()));
+  auto address = enclave.wait_listening();
+  ASSERT_TRUE(address) << enclave.output();
+
+  constexpr int kPeriodic = 25;
+  HostProcess parent(parent_yaml(*address, kPeriodic));
+  auto code = parent.wait(60s);
+  ASSERT_TRUE(code.has_value()) << "parent did not finish\n" << parent.output();
+  EXPECT_EQ(*code, 0) << parent.output();
+
+  // The seed's log lines, in the seed's order.
+  const std::string log = parent.output();
+  std::size_t pos = 0;
+  for (const char* line : {"🚀 Starting Enclave Worker", "📡 Connecting to enclave at", "🔐 Initializing secure enclave",
+                           "✅ Enclave initialized successfully", "🏥 Performing health check...",
+                           "✅ Health check passed. Enclave initialized: true", "📨 Sending test notification...",
+                           "✅ Notification sent successfully!"}) {
+    auto at = log.find(line, pos);
+    ASSERT_NE(at, std::string::npos) << "missing or out of order: " << line << "\n" << log;
+    pos = at;
+  }
+  EXPECT_EQ(parent.process().count("✅ Notification sent successfully!"), static_cast<std::size_t>(kPeriodic + 1));
+
+  // Each notification reached the provider exactly once.
+  auto delivered = lines_of(out);
+  ASSERT_EQ(delivered.size(), static_cast<std::size_t>(kPeriodic + 1)) << enclave.output();
+  std::set<std::string> ids;
+  for (const auto& l : delivered) {
+    auto obj = Poco::JSON::Parser().parse(l).extract<Poco::JSON::Object::Ptr>();
+    ids.insert(obj->getValue<std::string>("request_id"));
+    EXPECT_EQ(obj->getArray("external_user_ids")->getElement<std::string>(0), "user123");
+  }
+  EXPECT_EQ(ids.size(), delivered.size());
+
+  enclave.signal(SIGTERM);
+  auto ecode = enclave.wait(20s);
+  ASSERT_TRUE(ecode.has_value());
+  EXPECT_EQ(*ecode, 0) << enclave.output();
+  EXPECT_NE(enclave.output().find("stopped"), std::string::npos);
+}
+
+TEST(DevTopology, ParentWaitsForALateEnclaveAndThenDelivers) {
+  TempDir dir;
+  const auto out = dir.path() / "late.jsonl";
+  // Reserve a port by listening once through a short-lived enclave, then start the parent before the real one.
+  std::string address;
+  {
+    HostProcess probe(enclave_yaml((dir.path() / "probe.jsonl").string()));
+    auto a = probe.wait_listening();
+    ASSERT_TRUE(a);
+    address = *a;
+    probe.signal(SIGTERM);
+    probe.wait(20s);
+  }
+  HostProcess parent(parent_yaml(address, 2));
+  ASSERT_TRUE(parent.wait_for("📡 Connecting to enclave at", 20s)) << parent.output();
+  std::this_thread::sleep_for(300ms);  // parent is now retrying with backoff
+  const auto port = address.substr(address.rfind(':') + 1);
+  std::string yaml = enclave_yaml(out.string());
+  yaml.replace(yaml.find("127.0.0.1:0"), 11, "127.0.0.1:" + port);
+  HostProcess enclave(yaml);
+  ASSERT_TRUE(enclave.wait_listening()) << enclave.output();
+  auto code = parent.wait(60s);
+  ASSERT_TRUE(code.has_value()) << parent.output();
+  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(lines_of(out).size(), 3u) << parent.output();
+}
+
+TEST(DevTopology, PlaintextInitializeIsAcceptedOnlyWhenAllowedAndTheKeyNeverLogged) {
+  const std::string key = "sk-test-PLAINTEXT-key-0123456789";
+  TempDir dir;
+  {
+    HostProcess enclave(enclave_yaml((dir.path() / "a.jsonl").string(), /*allow_plaintext=*/true),
+                        {{"NOTIFY_LOG", "trace"}});
+    auto address = enclave.wait_listening();
+    ASSERT_TRUE(address);
+    HostProcess parent(parent_yaml(*address, 0 + 1, key), {{"NOTIFY_LOG", "trace"}});
+    ASSERT_TRUE(parent.wait(60s).has_value());
+    EXPECT_NE(parent.output().find("✅ Enclave initialized successfully"), std::string::npos) << parent.output();
+    EXPECT_NE(enclave.output().find("INSECURE: secret 'braze.api_key'"), std::string::npos) << enclave.output();
+    EXPECT_NE(parent.output().find("INSECURE: sending secret"), std::string::npos);
+    EXPECT_EQ(parent.output().find(key), std::string::npos) << "key leaked in parent log";
+    EXPECT_EQ(enclave.output().find(key), std::string::npos) << "key leaked in enclave log";
+  }
+  {
+    HostProcess enclave(enclave_yaml((dir.path() / "b.jsonl").string(), /*allow_plaintext=*/false),
+                        {{"NOTIFY_LOG", "trace"}});
+    auto address = enclave.wait_listening();
+    ASSERT_TRUE(address);
+    HostProcess parent(parent_yaml(*address, 1, key), {{"NOTIFY_LOG", "trace"}});
+    ASSERT_TRUE(parent.wait(60s).has_value());
+    EXPECT_NE(parent.output().find("❌ Failed to initialize enclave"), std::string::npos) << parent.output();
+    EXPECT_NE(parent.output().find("secrets.allow_plaintext: false"), std::string::npos) << parent.output();
+    EXPECT_EQ(parent.output().find(key), std::string::npos);
+    EXPECT_EQ(enclave.output().find(key), std::string::npos);
+  }
+}
+
+TEST(HostCli, CheckConfigPrintsResolvedConfigWithSecretsRedacted) {
+  TempDir dir;
+  auto cfg = dir.write("p.yaml", parent_yaml("127.0.0.1:5000", 1, "${MY_API_KEY}"));
+  auto r = run_command({host_binary(), "--check-config", cfg.string()}, {{"MY_API_KEY", "sk-very-secret-987654"}});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("OK"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("127.0.0.1:5000"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("sk-very-secret-987654"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("<redacted>"), std::string::npos) << r.output;
+}
+
+TEST(HostCli, BadConfigExitsWithFileLineAndKey) {
+  TempDir dir;
+  auto cfg = dir.write("bad.yaml", "node: x\nforward:\n  transport: tcp\n  adress: 127.0.0.1:1\n");
+  auto r = run_command({host_binary(), "--check-config", cfg.string()});
+  EXPECT_EQ(r.exit_code, 78) << r.output;
+  EXPECT_NE(r.output.find("bad.yaml:4:3: forward.adress: unknown key (did you mean 'address'?)"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("forward.address: required key is missing"), std::string::npos) << r.output;
+}
+
+TEST(HostCli, UnknownPluginInConfigNamesItAndTheSearchPath) {
+  TempDir dir;
+  auto cfg = dir.write("p.yaml", "providers:\n  - plugin: nosuch\nserve: {listen: '127.0.0.1:0'}\n");
+  auto r = run_command({host_binary(), "--check-config", cfg.string()});
+  EXPECT_EQ(r.exit_code, 78) << r.output;
+  EXPECT_NE(r.output.find("p.yaml:2:13: providers[0].plugin:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("notify-provider-nosuch.so"), std::string::npos) << r.output;
+}
+
+TEST(HostCli, ListPluginsShowsTheBuiltPlugins) {
+  auto r = run_command({host_binary(), "--list-plugins"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("transport tcp 1.0.0 (abi 1)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("provider log 1.0.0 (abi 1)"), std::string::npos) << r.output;
+}
+
+TEST(HostCli, DevConfigsInTheRepositoryAreValid) {
+  for (const char* f : {"config/dev/enclave.yaml", "config/dev/parent.yaml"}) {
+    auto r = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/" + f},
+                         {{"NOTIFY_PLUGIN_DIR", plugin_dir()}});
+    EXPECT_EQ(r.exit_code, 0) << f << "\n" << r.output;
+  }
+}
