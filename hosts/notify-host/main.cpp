@@ -54,7 +54,7 @@ class NotifyHostApp final : public Poco::Util::ServerApplication {
       std::cerr << "notify-host: give --config FILE, --check-config FILE or --list-plugins (see --help)\n";
       return EXIT_USAGE;
     }
-    return run();
+    return run_services();
   }
 
  private:
@@ -66,7 +66,7 @@ class NotifyHostApp final : public Poco::Util::ServerApplication {
     stopOptionsProcessing();
   }
 
-  int run() {
+  int run_services() {
     auto rt = notify::host::HostRuntime::create(config_, [] { Poco::Util::ServerApplication::terminate(); });
     if (!rt) {
       std::cerr << "notify-host: " << rt.error().message << "\n";

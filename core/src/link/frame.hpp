@@ -1,0 +1,71 @@
+#pragma once
+// The link's framing: a fixed 20-byte big-endian header, then the payload.
+//
+//   offset size field
+//   0      2    magic 0x454E ("EN")
+//   2      1    protocol major   (a peer with another major is refused at the handshake)
+//   3      1    protocol minor   (informational; minors are compatible)
+//   4      1    message type
+//   5      1    flags (0; reserved)
+//   6      2    reserved (0)
+//   8      8    correlation id (request and its reply carry the same id)
+//   16     4    payload length (checked against the configured maximum before any allocation)
+
+#include <notify/result.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace notify::link {
+
+inline constexpr std::uint16_t kMagic = 0x454E;
+inline constexpr std::uint8_t kProtocolMajor = 1;
+inline constexpr std::uint8_t kProtocolMinor = 0;
+inline constexpr std::size_t kHeaderSize = 20;
+
+enum class MessageType : std::uint8_t {
+  hello = 1,            ///< client → server, first frame: node name and version
+  hello_ok = 2,         ///< server → client
+  health_request = 3,
+  health_reply = 4,
+  deliver_request = 5,  ///< a batch of notifications
+  deliver_reply = 6,    ///< one result per notification, same order
+  provision_request = 7,
+  provision_reply = 8,
+  attest_request = 9,
+  attest_reply = 10,
+  error_reply = 11,     ///< any request failed: an Errc name and a message
+};
+
+const char* message_type_name(MessageType t) noexcept;
+bool is_known_message_type(std::uint8_t t) noexcept;
+
+struct FrameHeader {
+  std::uint8_t major = kProtocolMajor;
+  std::uint8_t minor = kProtocolMinor;
+  MessageType type = MessageType::error_reply;
+  std::uint64_t correlation_id = 0;
+  std::uint32_t payload_size = 0;
+};
+
+struct Frame {
+  FrameHeader header;
+  std::string payload;
+};
+
+std::array<std::byte, kHeaderSize> encode_header(const FrameHeader& h) noexcept;
+
+/// Parses a header. Refuses a bad magic, an unknown type, non-zero reserved bytes and a payload larger than
+/// `max_payload` — before anything is allocated for it. The major version is returned, not checked: the handshake
+/// decides what to do with another major.
+Result<FrameHeader> decode_header(std::span<const std::byte, kHeaderSize> bytes, std::uint32_t max_payload) noexcept;
+
+/// Header + payload as one buffer, ready to write.
+std::vector<std::byte> encode_frame(MessageType type, std::uint64_t correlation_id, std::string_view payload);
+
+}  // namespace notify::link

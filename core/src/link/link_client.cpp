@@ -1,0 +1,296 @@
+#include "link/link_client.hpp"
+
+#include "link/frame_io.hpp"
+
+#include <cstring>
+#include <vector>
+
+namespace notify::link {
+
+namespace {
+constexpr std::chrono::milliseconds kPollSlice{200};
+}
+
+struct LinkClient::Pending {
+  MessageType type;
+  std::string payload;
+  bool sensitive = false;
+  int attempts = 0;
+  std::optional<Result<Frame>> outcome;
+};
+
+LinkClient::LinkClient(std::shared_ptr<Transport> transport, ClientOptions options, Log& log)
+    : transport_(std::move(transport)), options_(std::move(options)), log_(log) {}
+
+LinkClient::~LinkClient() { stop(); }
+
+void LinkClient::start() {
+  std::lock_guard lock(mu_);
+  if (started_) return;
+  started_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void LinkClient::stop() {
+  std::shared_ptr<Stream> stream;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& [id, p] : pending_) {
+      if (!p->outcome) p->outcome = Result<Frame>(Error{Errc::closed, "link client stopped"});
+    }
+    stream = stream_;
+  }
+  cv_.notify_all();
+  if (stream) stream->shutdown();
+  if (thread_.joinable()) thread_.join();
+  connected_ = false;
+}
+
+bool LinkClient::wait_connected(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [this] { return connected_.load() || stopping_; }) && connected_.load();
+}
+
+LinkClient::Stats LinkClient::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+std::chrono::milliseconds LinkClient::next_backoff() {
+  std::lock_guard lock(mu_);
+  auto base = options_.backoff_max;
+  if (!incompatible_peer_) {
+    const int step = std::min(backoff_step_++, 30);
+    const auto grown = options_.backoff_initial.count() << step;
+    base = std::chrono::milliseconds(std::min<std::int64_t>(grown, options_.backoff_max.count()));
+  }
+  // Jitter: anywhere in [base/2, base], so many parents do not reconnect in lockstep.
+  std::uniform_int_distribution<std::int64_t> dist(base.count() / 2, std::max<std::int64_t>(base.count(), 1));
+  return std::chrono::milliseconds(dist(rng_));
+}
+
+bool LinkClient::sleep_interruptible(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  return !cv_.wait_for(lock, d, [this] { return stopping_; });
+}
+
+void LinkClient::send_pending_locked(const std::shared_ptr<Pending>& p, const std::shared_ptr<Stream>& stream,
+                                     std::unique_lock<std::mutex>& lock) {
+  // Find p's id; callers hold mu_. Writing happens without mu_ so replies keep flowing meanwhile.
+  std::uint64_t id = 0;
+  for (const auto& [k, v] : pending_)
+    if (v == p) id = k;
+  ++p->attempts;
+  auto bytes = encode_frame(p->type, id, p->payload);
+  lock.unlock();
+  Status st;
+  {
+    std::lock_guard wlock(write_mu_);
+    st = stream->write_all(bytes, options_.request_timeout);
+  }
+  if (p->sensitive) explicit_bzero(bytes.data(), bytes.size());
+  if (!st) {
+    log_.debug("link write to " + options_.address + " failed: " + st.message());
+    stream->shutdown();  // the reader sees it and reconnects; the request is re-sent then
+  }
+  lock.lock();
+}
+
+Result<Frame> LinkClient::call(MessageType type, std::string payload, bool sensitive) {
+  auto p = std::make_shared<Pending>();
+  p->type = type;
+  p->payload = std::move(payload);
+  p->sensitive = sensitive;
+  std::unique_lock lock(mu_);
+  if (stopping_ || !started_) {
+    if (sensitive) explicit_bzero(p->payload.data(), p->payload.size());
+    return Error{Errc::closed, "link client to " + options_.address + " is not running"};
+  }
+  const std::uint64_t id = next_id_++;
+  pending_[id] = p;
+  if (stream_ && connected_) send_pending_locked(p, stream_, lock);
+  const auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
+  cv_.wait_until(lock, deadline, [&] { return p->outcome.has_value(); });
+  pending_.erase(id);
+  if (sensitive) explicit_bzero(p->payload.data(), p->payload.size());
+  if (!p->outcome) {
+    return Error{Errc::timed_out, std::string(message_type_name(type)) + " to " + options_.address + ": no reply within " +
+                                      std::to_string(options_.request_timeout.count()) + " ms after " +
+                                      std::to_string(p->attempts) + " attempt(s)" +
+                                      (connected_ ? std::string() : "; link down: " + last_error_)};
+  }
+  return std::move(*p->outcome);
+}
+
+void LinkClient::run() {
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    if (!connect_once()) {
+      if (!sleep_interruptible(next_backoff())) return;
+      continue;
+    }
+    std::shared_ptr<Stream> stream;
+    {
+      std::lock_guard lock(mu_);
+      stream = stream_;
+      backoff_step_ = 0;
+    }
+    read_until_disconnected(stream);
+    if (!sleep_interruptible(next_backoff())) return;
+  }
+}
+
+bool LinkClient::connect_once() {
+  auto connected = transport_->connect(options_.address, options_.connect_timeout);
+  if (!connected) {
+    std::lock_guard lock(mu_);
+    if (last_error_ != connected.error().message) {
+      log_.warning("cannot connect to enclave at " + options_.address + ": " + connected.error().message);
+    }
+    last_error_ = connected.error().message;
+    return false;
+  }
+  std::shared_ptr<Stream> stream(std::move(connected.value()));
+  auto hello = encode_frame(MessageType::hello, 0, encode_hello({options_.node_name, kProtocolMajor, kProtocolMinor}));
+  auto fail = [&](const std::string& why, bool incompatible) {
+    std::lock_guard lock(mu_);
+    incompatible_peer_ = incompatible;
+    if (last_error_ != why) log_.error("handshake with " + options_.address + " failed: " + why);
+    last_error_ = why;
+    return false;
+  };
+  if (auto st = stream->write_all(hello, options_.connect_timeout); !st) return fail(st.message(), false);
+  auto reply = read_frame(*stream, options_.max_frame_bytes, options_.connect_timeout, options_.connect_timeout);
+  if (!reply) return fail(reply.error().message, false);
+  if (reply->header.type == MessageType::error_reply) {
+    auto e = decode_error(reply->payload);
+    return fail(e.message, e.code == Errc::protocol_error);
+  }
+  if (reply->header.type != MessageType::hello_ok || reply->header.major != kProtocolMajor) {
+    return fail(std::string("unexpected handshake reply ") + message_type_name(reply->header.type) +
+                    " of protocol " + std::to_string(reply->header.major),
+                true);
+  }
+  auto peer = decode_hello(reply->payload);
+  if (!peer) return fail(peer.error().message, false);
+
+  std::vector<std::shared_ptr<Pending>> resend;
+  std::unique_lock lock(mu_);
+  if (stopping_) return false;
+  incompatible_peer_ = false;
+  stream_ = stream;
+  connected_ = true;
+  ++stats_.connects;
+  last_error_.clear();
+  for (auto& [id, p] : pending_) {
+    if (p->outcome) continue;
+    if (p->attempts >= options_.max_attempts) {
+      p->outcome = Result<Frame>(Error{Errc::closed, std::string(message_type_name(p->type)) + " to " +
+                                                         options_.address + ": link lost; gave up after " +
+                                                         std::to_string(p->attempts) + " attempts"});
+      ++stats_.failed_after_attempts;
+    } else {
+      resend.push_back(p);
+    }
+  }
+  log_.info("link connected to " + options_.address + " (node '" + peer->node + "', protocol " +
+            std::to_string(peer->major) + "." + std::to_string(peer->minor) + ")" +
+            (resend.empty() ? "" : "; re-sending " + std::to_string(resend.size()) + " pending request(s)"));
+  cv_.notify_all();
+  for (auto& p : resend) {
+    if (p->outcome) continue;
+    if (p->attempts > 0) ++stats_.resent;
+    send_pending_locked(p, stream, lock);
+  }
+  return true;
+}
+
+void LinkClient::read_until_disconnected(const std::shared_ptr<Stream>& stream) {
+  std::string reason;
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) {
+        reason = "client stopping";
+        break;
+      }
+    }
+    auto f = read_frame(*stream, options_.max_frame_bytes, kPollSlice, options_.request_timeout);
+    if (!f) {
+      if (f.error().code == Errc::timed_out) continue;
+      reason = f.error().message;
+      break;
+    }
+    if (f->header.major != kProtocolMajor) {
+      reason = "reply of protocol major " + std::to_string(f->header.major);
+      break;
+    }
+    std::lock_guard lock(mu_);
+    auto it = pending_.find(f->header.correlation_id);
+    if (it == pending_.end()) {
+      // A reply to a request whose caller already timed out, or to an earlier send of a re-sent request.
+      log_.debug("link reply #" + std::to_string(f->header.correlation_id) + " has no waiting caller");
+      continue;
+    }
+    if (it->second->outcome) continue;
+    if (f->header.type == MessageType::error_reply) {
+      it->second->outcome = Result<Frame>(decode_error(f->payload));
+    } else {
+      it->second->outcome = Result<Frame>(std::move(f.value()));
+    }
+    cv_.notify_all();
+  }
+  stream->shutdown();
+  std::lock_guard lock(mu_);
+  stream_.reset();
+  connected_ = false;
+  if (stopping_) return;
+  ++stats_.disconnects;
+  last_error_ = reason;
+  std::size_t waiting = 0;
+  for (auto& [id, p] : pending_) waiting += p->outcome ? 0 : 1;
+  log_.warning("link to " + options_.address + " lost: " + reason +
+               (waiting ? "; " + std::to_string(waiting) + " request(s) will be re-sent after reconnect" : ""));
+}
+
+Result<HealthInfo> LinkClient::health() {
+  auto f = call(MessageType::health_request, "{}");
+  if (!f) return f.error();
+  if (f->header.type != MessageType::health_reply) return Error{Errc::protocol_error, "health: unexpected reply type"};
+  return decode_health(f->payload);
+}
+
+Result<std::vector<DeliveryResult>> LinkClient::deliver(std::span<const Notification> batch) {
+  if (batch.empty()) return std::vector<DeliveryResult>{};
+  auto f = call(MessageType::deliver_request, encode_deliver_request(batch));
+  if (!f) return f.error();
+  if (f->header.type != MessageType::deliver_reply) return Error{Errc::protocol_error, "deliver: unexpected reply type"};
+  auto results = decode_deliver_reply(f->payload);
+  if (!results) return results.error();
+  if (results->size() != batch.size()) {
+    return Error{Errc::protocol_error, "deliver: " + std::to_string(results->size()) + " results for " +
+                                          std::to_string(batch.size()) + " notifications"};
+  }
+  return results;
+}
+
+Status LinkClient::provision(const ProvisionRequest& request) {
+  auto f = call(MessageType::provision_request, encode_provision_request(request), /*sensitive=*/true);
+  if (!f) return f.error();
+  if (f->header.type != MessageType::provision_reply) return Error{Errc::protocol_error, "provision: unexpected reply type"};
+  return {};
+}
+
+Result<AttestReply> LinkClient::attest(const AttestRequest& request) {
+  auto f = call(MessageType::attest_request, encode_attest_request(request));
+  if (!f) return f.error();
+  if (f->header.type != MessageType::attest_reply) return Error{Errc::protocol_error, "attest: unexpected reply type"};
+  return decode_attest_reply(f->payload);
+}
+
+}  // namespace notify::link

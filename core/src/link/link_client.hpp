@@ -1,0 +1,102 @@
+#pragma once
+// The parent side of the link: one connection to the enclave, kept up by a background thread that reconnects with
+// capped exponential backoff and jitter. Any number of requests may be in flight (correlation ids). A request whose
+// connection drops is sent again after reconnect (deliveries are idempotent by request_id: the enclave remembers
+// them) until max_attempts or its deadline, and then fails back to its caller with the reason — never dropped, never
+// hung.
+
+#include "link/frame.hpp"
+#include "link/messages.hpp"
+
+#include <notify/log.hpp>
+#include <notify/transport.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <thread>
+
+namespace notify::link {
+
+struct ClientOptions {
+  std::string address;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds request_timeout{30000};
+  std::chrono::milliseconds backoff_initial{100};
+  std::chrono::milliseconds backoff_max{10000};
+  int max_attempts = 5;
+  std::uint32_t max_frame_bytes = 4u << 20;
+  std::string node_name;
+};
+
+class LinkClient {
+ public:
+  LinkClient(std::shared_ptr<Transport> transport, ClientOptions options, Log& log);
+  LinkClient(const LinkClient&) = delete;
+  LinkClient& operator=(const LinkClient&) = delete;
+  ~LinkClient();
+
+  void start();
+  /// Fails every pending request with Errc::closed and joins the background thread.
+  void stop();
+  [[nodiscard]] bool connected() const noexcept { return connected_.load(); }
+  bool wait_connected(std::chrono::milliseconds timeout);
+
+  Result<HealthInfo> health();
+  Result<std::vector<DeliveryResult>> deliver(std::span<const Notification> batch);
+  Status provision(const ProvisionRequest& request);
+  Result<AttestReply> attest(const AttestRequest& request);
+
+  /// Counters for metrics and tests.
+  struct Stats {
+    std::uint64_t connects = 0;
+    std::uint64_t disconnects = 0;
+    std::uint64_t resent = 0;
+    std::uint64_t failed_after_attempts = 0;
+  };
+  [[nodiscard]] Stats stats() const;
+
+ private:
+  struct Pending;
+
+  /// Sends a request and waits for its reply frame (or an error). `sensitive` payloads are wiped after use.
+  Result<Frame> call(MessageType type, std::string payload, bool sensitive = false);
+  void run();
+  bool connect_once();
+  void read_until_disconnected(const std::shared_ptr<Stream>& stream);
+  void send_pending_locked(const std::shared_ptr<Pending>& p, const std::shared_ptr<Stream>& stream,
+                           std::unique_lock<std::mutex>& lock);
+  void on_disconnect(const std::string& reason);
+  std::chrono::milliseconds next_backoff();
+  bool sleep_interruptible(std::chrono::milliseconds d);
+
+  std::shared_ptr<Transport> transport_;
+  ClientOptions options_;
+  Log& log_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::uint64_t, std::shared_ptr<Pending>> pending_;
+  std::shared_ptr<Stream> stream_;
+  std::uint64_t next_id_ = 1;
+  std::atomic<bool> connected_{false};
+  bool stopping_ = false;
+  bool started_ = false;
+  std::string last_error_ = "not connected yet";
+  int backoff_step_ = 0;
+  bool incompatible_peer_ = false;
+  std::mt19937_64 rng_{std::random_device{}()};
+  Stats stats_;
+
+  std::mutex write_mu_;
+  std::thread thread_;
+};
+
+}  // namespace notify::link

@@ -1,0 +1,266 @@
+#include "link/link_server.hpp"
+
+#include "link/frame_io.hpp"
+
+#include <cstring>
+
+namespace notify::link {
+
+namespace {
+// How often blocked reads wake up to notice stop(); not a protocol timeout.
+constexpr std::chrono::milliseconds kPollSlice{200};
+// Requests queued beyond this are answered with resource_exhausted rather than buffered without bound.
+constexpr std::size_t kMaxQueuedTasks = 4096;
+}  // namespace
+
+struct LinkServer::Connection {
+  std::unique_ptr<Stream> stream;
+  std::string peer;
+  std::string peer_node;
+  std::mutex write_mu;
+  std::thread reader;
+  std::atomic<bool> finished{false};
+};
+
+LinkServer::LinkServer(std::unique_ptr<Listener> listener, RequestHandler& handler, ServerOptions options, Log& log)
+    : listener_(std::move(listener)), local_address_(listener_->local_address()), handler_(handler),
+      options_(std::move(options)), log_(log) {}
+
+LinkServer::~LinkServer() { stop(); }
+
+std::string LinkServer::local_address() const { return local_address_; }
+
+std::size_t LinkServer::connection_count() const {
+  std::lock_guard lock(connections_mu_);
+  std::size_t n = 0;
+  for (const auto& c : connections_) n += c->finished ? 0 : 1;
+  return n;
+}
+
+void LinkServer::start() {
+  if (started_) return;
+  started_ = true;
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.worker_threads); ++i) {
+    workers_.emplace_back([this] { worker_loop(); });
+  }
+  acceptor_ = std::thread([this] { accept_loop(); });
+}
+
+void LinkServer::stop() {
+  if (!started_ || stopping_.exchange(true)) return;
+  listener_->close();
+  if (acceptor_.joinable()) acceptor_.join();
+  // Readers notice stopping_ within one poll slice and stop taking new requests.
+  {
+    std::lock_guard lock(connections_mu_);
+    for (auto& c : connections_)
+      if (c->reader.joinable()) c->reader.join();
+  }
+  // Let the workers drain what was already accepted, so every request read gets its reply written.
+  {
+    std::unique_lock lock(tasks_mu_);
+    tasks_cv_.wait(lock, [this] { return tasks_.empty() && running_tasks_ == 0; });
+    workers_exit_ = true;
+  }
+  tasks_cv_.notify_all();
+  for (auto& w : workers_) w.join();
+  workers_.clear();
+  std::lock_guard lock(connections_mu_);
+  for (auto& c : connections_) c->stream->shutdown();
+  connections_.clear();
+  log_.info("link server on " + local_address_ + " stopped");
+}
+
+void LinkServer::reap_finished_connections() {
+  std::lock_guard lock(connections_mu_);
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if ((*it)->finished) {
+      if ((*it)->reader.joinable()) (*it)->reader.join();
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void LinkServer::accept_loop() {
+  while (!stopping_) {
+    auto accepted = listener_->accept(kPollSlice);
+    reap_finished_connections();
+    if (!accepted) {
+      if (accepted.error().code == Errc::timed_out) continue;
+      if (accepted.error().code == Errc::closed || stopping_) break;
+      log_.warning("accept on " + local_address_ + " failed: " + accepted.error().message);
+      std::this_thread::sleep_for(kPollSlice);
+      continue;
+    }
+    auto c = std::make_shared<Connection>();
+    c->stream = std::move(accepted.value());
+    c->peer = c->stream->peer_address();
+    std::lock_guard lock(connections_mu_);
+    if (connections_.size() >= options_.max_connections) {
+      log_.warning("refusing link connection from " + c->peer + ": max_connections (" +
+                   std::to_string(options_.max_connections) + ") reached");
+      continue;  // the stream closes as it goes out of scope
+    }
+    connections_.push_back(c);
+    c->reader = std::thread([this, c] { serve_connection(c); });
+  }
+}
+
+void LinkServer::reply(Connection& c, MessageType type, std::uint64_t correlation_id, const std::string& payload) {
+  auto bytes = encode_frame(type, correlation_id, payload);
+  std::lock_guard lock(c.write_mu);
+  if (auto st = c.stream->write_all(bytes, options_.io_timeout); !st) {
+    log_.warning("link reply to " + c.peer + " failed: " + st.message());
+    c.stream->shutdown();
+  }
+}
+
+bool LinkServer::handshake(Connection& c) {
+  Result<Frame> f = Error{Errc::timed_out, ""};
+  const auto deadline = std::chrono::steady_clock::now() + options_.io_timeout;
+  do {
+    f = read_frame(*c.stream, options_.max_frame_bytes, kPollSlice, options_.io_timeout);
+  } while (!f && f.error().code == Errc::timed_out && !stopping_ && std::chrono::steady_clock::now() < deadline);
+  if (!f) {
+    log_.warning("closing link connection from " + c.peer + ": no valid handshake (" + f.error().message + ")");
+    return false;
+  }
+  if (f->header.major != kProtocolMajor) {
+    const std::string why = "incompatible link protocol: peer speaks " + std::to_string(f->header.major) + "." +
+                            std::to_string(f->header.minor) + ", " + options_.node_name + " speaks " +
+                            std::to_string(kProtocolMajor) + "." + std::to_string(kProtocolMinor);
+    log_.warning("closing link connection from " + c.peer + ": " + why);
+    reply(c, MessageType::error_reply, f->header.correlation_id, encode_error({Errc::protocol_error, why}));
+    return false;
+  }
+  if (f->header.type != MessageType::hello) {
+    log_.warning("closing link connection from " + c.peer + ": first frame is " +
+                 message_type_name(f->header.type) + ", expected hello");
+    return false;
+  }
+  auto hello = decode_hello(f->payload);
+  if (!hello) {
+    log_.warning("closing link connection from " + c.peer + ": bad hello: " + hello.error().message);
+    return false;
+  }
+  c.peer_node = hello->node;
+  reply(c, MessageType::hello_ok, f->header.correlation_id,
+        encode_hello({options_.node_name, kProtocolMajor, kProtocolMinor}));
+  log_.info("link connection from " + c.peer + " (node '" + c.peer_node + "')");
+  return true;
+}
+
+void LinkServer::serve_connection(const std::shared_ptr<Connection>& c) {
+  if (handshake(*c)) {
+    while (!stopping_) {
+      auto f = read_frame(*c->stream, options_.max_frame_bytes, kPollSlice, options_.io_timeout);
+      if (!f) {
+        if (f.error().code == Errc::timed_out) continue;  // idle
+        if (f.error().code == Errc::closed) {
+          log_.info("link connection from " + c->peer + " closed by peer");
+        } else {
+          log_.warning("closing link connection from " + c->peer + ": " + f.error().message);
+        }
+        break;
+      }
+      if (f->header.major != kProtocolMajor) {
+        log_.warning("closing link connection from " + c->peer + ": frame of protocol major " +
+                     std::to_string(f->header.major));
+        break;
+      }
+      log_.trace(std::string("link request ") + message_type_name(f->header.type) + " #" +
+                 std::to_string(f->header.correlation_id) + " from " + c->peer + " (" +
+                 std::to_string(f->header.payload_size) + " bytes)");
+      std::unique_lock lock(tasks_mu_);
+      if (tasks_.size() >= kMaxQueuedTasks) {
+        lock.unlock();
+        reply(*c, MessageType::error_reply, f->header.correlation_id,
+              encode_error({Errc::resource_exhausted, "server busy: request queue full"}));
+        continue;
+      }
+      tasks_.push_back(Task{c, std::move(f.value())});
+      lock.unlock();
+      tasks_cv_.notify_one();
+    }
+  }
+  // On a protocol error the peer must see the connection close; on stop(), in-flight replies still get written and
+  // the stream is shut down after the workers drain.
+  if (!stopping_) c->stream->shutdown();
+  c->finished = true;
+}
+
+void LinkServer::worker_loop() {
+  for (;;) {
+    Task task;
+    {
+      std::unique_lock lock(tasks_mu_);
+      tasks_cv_.wait(lock, [this] { return workers_exit_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+      ++running_tasks_;
+    }
+    handle(task);
+    {
+      std::lock_guard lock(tasks_mu_);
+      --running_tasks_;
+    }
+    tasks_cv_.notify_all();
+  }
+}
+
+void LinkServer::handle(Task& task) {
+  auto& c = *task.connection;
+  const auto& h = task.frame.header;
+  auto fail = [&](const Error& e) { reply(c, MessageType::error_reply, h.correlation_id, encode_error(e)); };
+  try {
+    switch (h.type) {
+      case MessageType::health_request: {
+        auto info = handler_.health();
+        info.protocol_major = kProtocolMajor;
+        info.protocol_minor = kProtocolMinor;
+        reply(c, MessageType::health_reply, h.correlation_id, encode_health(info));
+        return;
+      }
+      case MessageType::deliver_request: {
+        auto batch = decode_deliver_request(task.frame.payload);
+        if (!batch) return fail(batch.error());
+        const auto count = batch->size();
+        auto results = handler_.deliver(std::move(batch.value()));
+        if (results.size() != count) {
+          return fail({Errc::internal, "handler returned " + std::to_string(results.size()) + " results for " +
+                                           std::to_string(count) + " notifications"});
+        }
+        reply(c, MessageType::deliver_reply, h.correlation_id, encode_deliver_reply(results));
+        return;
+      }
+      case MessageType::provision_request: {
+        auto req = decode_provision_request(task.frame.payload);
+        if (!req) return fail(req.error());
+        // The frame may carry a plaintext secret (dev path): wipe both copies once handled.
+        explicit_bzero(task.frame.payload.data(), task.frame.payload.size());
+        auto st = handler_.provision(*req);
+        explicit_bzero(req->payload.data(), req->payload.size());
+        if (!st) return fail(st.error());
+        reply(c, MessageType::provision_reply, h.correlation_id, "{}");
+        return;
+      }
+      case MessageType::attest_request: {
+        auto req = decode_attest_request(task.frame.payload);
+        if (!req) return fail(req.error());
+        auto doc = handler_.attest(*req);
+        if (!doc) return fail(doc.error());
+        reply(c, MessageType::attest_reply, h.correlation_id, encode_attest_reply(*doc));
+        return;
+      }
+      default:
+        return fail({Errc::protocol_error, std::string("unexpected request type ") + message_type_name(h.type)});
+    }
+  } catch (const std::exception& e) {
+    fail({Errc::internal, std::string("request failed: ") + e.what()});
+  }
+}
+
+}  // namespace notify::link

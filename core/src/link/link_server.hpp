@@ -1,0 +1,94 @@
+#pragma once
+// The enclave side of the link: accepts a bounded number of connections, checks each peer's handshake, and answers
+// requests through a RequestHandler on a small worker pool, so one connection may have many requests in flight and
+// replies may leave out of order (matched by correlation id). A malformed, truncated, oversized or wrong-version frame
+// closes that connection only, with a logged reason; payloads are never logged.
+
+#include "link/frame.hpp"
+#include "link/messages.hpp"
+
+#include <notify/log.hpp>
+#include <notify/transport.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace notify::link {
+
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  virtual HealthInfo health() = 0;
+  /// One result per notification, in order.
+  virtual std::vector<DeliveryResult> deliver(std::vector<Notification> batch) = 0;
+  virtual Status provision(const ProvisionRequest& request) = 0;
+  virtual Result<AttestReply> attest(const AttestRequest& request) = 0;
+};
+
+struct ServerOptions {
+  std::size_t max_connections = 64;
+  std::chrono::milliseconds io_timeout{30000};
+  std::uint32_t max_frame_bytes = 4u << 20;
+  std::size_t worker_threads = 4;
+  std::string node_name;
+};
+
+class LinkServer {
+ public:
+  LinkServer(std::unique_ptr<Listener> listener, RequestHandler& handler, ServerOptions options, Log& log);
+  LinkServer(const LinkServer&) = delete;
+  LinkServer& operator=(const LinkServer&) = delete;
+  ~LinkServer();
+
+  void start();
+  /// Stops accepting, lets queued and running requests finish and their replies be written, then closes everything.
+  void stop();
+  [[nodiscard]] std::string local_address() const;
+  [[nodiscard]] std::size_t connection_count() const;
+
+ private:
+  struct Connection;
+  struct Task {
+    std::shared_ptr<Connection> connection;
+    Frame frame;
+  };
+
+  void accept_loop();
+  void serve_connection(const std::shared_ptr<Connection>& c);
+  bool handshake(Connection& c);
+  void worker_loop();
+  void handle(Task& task);
+  void reply(Connection& c, MessageType type, std::uint64_t correlation_id, const std::string& payload);
+  void reap_finished_connections();
+
+  std::unique_ptr<Listener> listener_;
+  const std::string local_address_;
+  RequestHandler& handler_;
+  ServerOptions options_;
+  Log& log_;
+
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+  std::thread acceptor_;
+  std::vector<std::thread> workers_;
+
+  mutable std::mutex connections_mu_;
+  std::list<std::shared_ptr<Connection>> connections_;
+
+  std::mutex tasks_mu_;
+  std::condition_variable tasks_cv_;
+  std::deque<Task> tasks_;
+  std::size_t running_tasks_ = 0;
+  bool workers_exit_ = false;
+};
+
+}  // namespace notify::link

@@ -1,0 +1,380 @@
+#include "link/messages.hpp"
+
+#include <Poco/Base64Decoder.h>
+#include <Poco/Base64Encoder.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include <cctype>
+#include <cstring>
+#include <limits>
+#include <sstream>
+
+namespace notify::link {
+namespace {
+
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+
+// Decoding failures are thrown inside this file only, as DecodeError, and turned into one Result at each entry point.
+struct DecodeError {
+  std::string message;
+};
+
+std::string stringify(const Object& o) {
+  std::ostringstream os;
+  o.stringify(os);
+  return os.str();
+}
+
+Object::Ptr parse_object(std::string_view json, const char* what) {
+  try {
+    Poco::JSON::Parser parser;
+    auto v = parser.parse(std::string(json));
+    if (v.type() != typeid(Object::Ptr)) throw DecodeError{std::string(what) + ": payload is not a JSON object"};
+    return v.extract<Object::Ptr>();
+  } catch (const Poco::Exception& e) {
+    throw DecodeError{std::string(what) + ": invalid JSON: " + e.message()};
+  } catch (const std::exception& e) {
+    throw DecodeError{std::string(what) + ": invalid JSON: " + e.what()};
+  }
+}
+
+std::string field_name(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+
+Poco::Dynamic::Var require(const Object& o, const std::string& path, const std::string& key) {
+  if (!o.has(key)) throw DecodeError{field_name(path, key) + ": missing"};
+  return o.get(key);
+}
+
+std::string get_string(const Object& o, const std::string& path, const std::string& key, bool optional = false) {
+  if (!o.has(key)) {
+    if (optional) return {};
+    throw DecodeError{field_name(path, key) + ": missing"};
+  }
+  const auto v = o.get(key);
+  if (!v.isString()) throw DecodeError{field_name(path, key) + ": expected a string"};
+  return v.extract<std::string>();
+}
+
+bool get_bool(const Object& o, const std::string& path, const std::string& key) {
+  const auto v = require(o, path, key);
+  if (!v.isBoolean()) throw DecodeError{field_name(path, key) + ": expected true or false"};
+  return v.extract<bool>();
+}
+
+std::int64_t get_int(const Object& o, const std::string& path, const std::string& key, std::int64_t lo,
+                     std::int64_t hi) {
+  const auto v = require(o, path, key);
+  if (!v.isInteger()) throw DecodeError{field_name(path, key) + ": expected an integer"};
+  std::int64_t n = 0;
+  try {
+    n = v.convert<std::int64_t>();
+  } catch (const Poco::Exception&) {
+    throw DecodeError{field_name(path, key) + ": integer out of range"};
+  }
+  if (n < lo || n > hi) throw DecodeError{field_name(path, key) + ": " + std::to_string(n) + " out of range"};
+  return n;
+}
+
+Array::Ptr get_array(const Object& o, const std::string& path, const std::string& key, bool optional = false) {
+  if (!o.has(key)) {
+    if (optional) return new Array();
+    throw DecodeError{field_name(path, key) + ": missing"};
+  }
+  const auto v = o.get(key);
+  if (v.type() != typeid(Array::Ptr)) throw DecodeError{field_name(path, key) + ": expected an array"};
+  return v.extract<Array::Ptr>();
+}
+
+Object::Ptr object_at(const Array& a, std::size_t i, const std::string& path) {
+  const auto v = a.get(static_cast<unsigned>(i));
+  if (v.type() != typeid(Object::Ptr)) throw DecodeError{path + "[" + std::to_string(i) + "]: expected an object"};
+  return v.extract<Object::Ptr>();
+}
+
+std::string b64(std::span<const std::byte> bytes) {
+  std::ostringstream os;
+  Poco::Base64Encoder enc(os);
+  enc.rdbuf()->setLineLength(0);
+  enc.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  enc.close();
+  return os.str();
+}
+
+std::vector<std::byte> unb64(const std::string& text, const std::string& field) {
+  for (char c : text) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) {
+      throw DecodeError{field + ": not base64"};
+    }
+  }
+  try {
+    std::istringstream is(text);
+    Poco::Base64Decoder dec(is);
+    std::string raw((std::istreambuf_iterator<char>(dec)), std::istreambuf_iterator<char>());
+    std::vector<std::byte> out(raw.size());
+    std::memcpy(out.data(), raw.data(), raw.size());
+    return out;
+  } catch (const Poco::Exception&) {
+    throw DecodeError{field + ": not base64"};
+  }
+}
+
+template <class T, class F>
+Result<T> decoding(F&& f) {
+  try {
+    return f();
+  } catch (const DecodeError& e) {
+    return Error{Errc::protocol_error, e.message};
+  } catch (const Poco::Exception& e) {
+    return Error{Errc::protocol_error, e.displayText()};
+  } catch (const std::exception& e) {
+    return Error{Errc::protocol_error, e.what()};
+  }
+}
+
+Object::Ptr notification_to_json(const Notification& n) {
+  Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  o->set("request_id", n.request_id);
+  Array::Ptr users = new Array();
+  for (const auto& u : n.external_user_ids) users->add(u);
+  o->set("external_user_ids", users);
+  o->set("title", n.title);
+  o->set("message", n.message);
+  Object::Ptr custom = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+  for (const auto& [k, v] : n.custom_data) custom->set(k, v);
+  o->set("custom_data", custom);
+  if (!n.trigger_properties_json.empty()) o->set("trigger_properties_json", n.trigger_properties_json);
+  if (!n.provider.empty()) o->set("provider", n.provider);
+  if (!n.campaign_id.empty()) o->set("campaign_id", n.campaign_id);
+  if (!n.canvas_id.empty()) o->set("canvas_id", n.canvas_id);
+  return o;
+}
+
+Notification notification_from_json(const Object& o, const std::string& path) {
+  Notification n;
+  n.request_id = get_string(o, path, "request_id");
+  auto users = get_array(o, path, "external_user_ids");
+  for (std::size_t i = 0; i < users->size(); ++i) {
+    const auto v = users->get(static_cast<unsigned>(i));
+    if (!v.isString()) throw DecodeError{field_name(path, "external_user_ids") + "[" + std::to_string(i) + "]: expected a string"};
+    n.external_user_ids.push_back(v.extract<std::string>());
+  }
+  n.title = get_string(o, path, "title");
+  n.message = get_string(o, path, "message");
+  if (o.has("custom_data")) {
+    const auto v = o.get("custom_data");
+    if (v.type() != typeid(Object::Ptr)) throw DecodeError{field_name(path, "custom_data") + ": expected an object"};
+    auto custom = v.extract<Object::Ptr>();
+    for (const auto& [k, v] : *custom) {
+      if (!v.isString()) throw DecodeError{field_name(path, "custom_data." + k) + ": expected a string"};
+      n.custom_data[k] = v.extract<std::string>();
+    }
+  }
+  n.trigger_properties_json = get_string(o, path, "trigger_properties_json", true);
+  n.provider = get_string(o, path, "provider", true);
+  n.campaign_id = get_string(o, path, "campaign_id", true);
+  n.canvas_id = get_string(o, path, "canvas_id", true);
+  return n;
+}
+
+}  // namespace
+
+Errc errc_from_name(std::string_view name) noexcept {
+  for (int i = 0; i <= static_cast<int>(Errc::internal); ++i) {
+    if (name == errc_name(static_cast<Errc>(i))) return static_cast<Errc>(i);
+  }
+  return Errc::internal;
+}
+
+std::string encode_hello(const Hello& m) {
+  Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  o.set("node", m.node);
+  o.set("major", m.major);
+  o.set("minor", m.minor);
+  return stringify(o);
+}
+
+Result<Hello> decode_hello(std::string_view json) {
+  return decoding<Hello>([&] {
+    auto o = parse_object(json, "hello");
+    Hello h;
+    h.node = get_string(*o, "", "node");
+    h.major = static_cast<std::uint32_t>(get_int(*o, "", "major", 0, 255));
+    h.minor = static_cast<std::uint32_t>(get_int(*o, "", "minor", 0, 255));
+    return h;
+  });
+}
+
+std::string encode_health(const HealthInfo& m) {
+  Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  o.set("node", m.node);
+  o.set("initialized", m.initialized);
+  Array::Ptr providers = new Array();
+  for (const auto& p : m.providers) {
+    Object::Ptr po = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    po->set("name", p.name);
+    po->set("ready", p.ready);
+    po->set("detail", p.detail);
+    providers->add(po);
+  }
+  o.set("providers", providers);
+  o.set("protocol_major", m.protocol_major);
+  o.set("protocol_minor", m.protocol_minor);
+  return stringify(o);
+}
+
+Result<HealthInfo> decode_health(std::string_view json) {
+  return decoding<HealthInfo>([&] {
+    auto o = parse_object(json, "health");
+    HealthInfo h;
+    h.node = get_string(*o, "", "node");
+    h.initialized = get_bool(*o, "", "initialized");
+    auto providers = get_array(*o, "", "providers");
+    for (std::size_t i = 0; i < providers->size(); ++i) {
+      const std::string path = "providers[" + std::to_string(i) + "]";
+      auto po = object_at(*providers, i, "providers");
+      h.providers.push_back({get_string(*po, path, "name"), get_bool(*po, path, "ready"), get_string(*po, path, "detail")});
+    }
+    h.protocol_major = static_cast<std::uint32_t>(get_int(*o, "", "protocol_major", 0, 255));
+    h.protocol_minor = static_cast<std::uint32_t>(get_int(*o, "", "protocol_minor", 0, 255));
+    return h;
+  });
+}
+
+std::string encode_deliver_request(std::span<const Notification> batch) {
+  Object o;
+  Array::Ptr list = new Array();
+  for (const auto& n : batch) list->add(notification_to_json(n));
+  o.set("notifications", list);
+  return stringify(o);
+}
+
+Result<std::vector<Notification>> decode_deliver_request(std::string_view json) {
+  return decoding<std::vector<Notification>>([&] {
+    auto o = parse_object(json, "deliver");
+    auto list = get_array(*o, "", "notifications");
+    std::vector<Notification> out;
+    out.reserve(list->size());
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string path = "notifications[" + std::to_string(i) + "]";
+      out.push_back(notification_from_json(*object_at(*list, i, "notifications"), path));
+    }
+    return out;
+  });
+}
+
+std::string encode_deliver_reply(std::span<const DeliveryResult> results) {
+  Object o;
+  Array::Ptr list = new Array();
+  for (const auto& r : results) {
+    Object::Ptr ro = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    ro->set("outcome", std::string(outcome_name(r.outcome)));
+    if (!r.reference.empty()) ro->set("reference", r.reference);
+    if (!r.reason.empty()) ro->set("reason", r.reason);
+    if (r.retry_after.count() > 0) ro->set("retry_after_ms", static_cast<Poco::Int64>(r.retry_after.count()));
+    list->add(ro);
+  }
+  o.set("results", list);
+  return stringify(o);
+}
+
+Result<std::vector<DeliveryResult>> decode_deliver_reply(std::string_view json) {
+  return decoding<std::vector<DeliveryResult>>([&] {
+    auto o = parse_object(json, "deliver_reply");
+    auto list = get_array(*o, "", "results");
+    std::vector<DeliveryResult> out;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string path = "results[" + std::to_string(i) + "]";
+      auto ro = object_at(*list, i, "results");
+      DeliveryResult r;
+      const auto outcome = get_string(*ro, path, "outcome");
+      if (outcome == "delivered") r.outcome = Outcome::delivered;
+      else if (outcome == "rejected") r.outcome = Outcome::rejected;
+      else if (outcome == "retryable") r.outcome = Outcome::retryable;
+      else throw DecodeError{path + ".outcome: '" + outcome + "' is not delivered, rejected or retryable"};
+      r.reference = get_string(*ro, path, "reference", true);
+      r.reason = get_string(*ro, path, "reason", true);
+      if (ro->has("retry_after_ms")) {
+        r.retry_after = std::chrono::milliseconds(get_int(*ro, path, "retry_after_ms", 0, 7LL * 24 * 3600 * 1000));
+      }
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
+}
+
+std::string encode_provision_request(const ProvisionRequest& m) {
+  Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  o.set("secret_name", m.secret_name);
+  o.set("mode", std::string(m.mode == ProvisionMode::sealed ? "sealed" : "plaintext_insecure"));
+  o.set("payload", b64(m.payload));
+  return stringify(o);
+}
+
+Result<ProvisionRequest> decode_provision_request(std::string_view json) {
+  return decoding<ProvisionRequest>([&] {
+    auto o = parse_object(json, "provision");
+    ProvisionRequest r;
+    r.secret_name = get_string(*o, "", "secret_name");
+    const auto mode = get_string(*o, "", "mode");
+    if (mode == "sealed") r.mode = ProvisionMode::sealed;
+    else if (mode == "plaintext_insecure") r.mode = ProvisionMode::plaintext_insecure;
+    else throw DecodeError{"mode: '" + mode + "' is not sealed or plaintext_insecure"};
+    r.payload = unb64(get_string(*o, "", "payload"), "payload");
+    return r;
+  });
+}
+
+std::string encode_attest_request(const AttestRequest& m) {
+  Object o;
+  o.set("nonce", b64(m.nonce));
+  return stringify(o);
+}
+
+Result<AttestRequest> decode_attest_request(std::string_view json) {
+  return decoding<AttestRequest>([&] {
+    auto o = parse_object(json, "attest");
+    AttestRequest r;
+    r.nonce = unb64(get_string(*o, "", "nonce"), "nonce");
+    return r;
+  });
+}
+
+std::string encode_attest_reply(const AttestReply& m) {
+  Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  o.set("document", b64(m.document));
+  o.set("development", m.development);
+  return stringify(o);
+}
+
+Result<AttestReply> decode_attest_reply(std::string_view json) {
+  return decoding<AttestReply>([&] {
+    auto o = parse_object(json, "attest_reply");
+    AttestReply r;
+    r.document = unb64(get_string(*o, "", "document"), "document");
+    r.development = get_bool(*o, "", "development");
+    return r;
+  });
+}
+
+std::string encode_error(const Error& e) {
+  Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  o.set("code", std::string(errc_name(e.code)));
+  o.set("message", e.message);
+  return stringify(o);
+}
+
+Error decode_error(std::string_view json) {
+  try {
+    auto o = parse_object(json, "error");
+    return Error{errc_from_name(get_string(*o, "", "code")), get_string(*o, "", "message")};
+  } catch (const DecodeError& e) {
+    return Error{Errc::protocol_error, "unreadable error reply: " + e.message};
+  } catch (const std::exception& e) {
+    return Error{Errc::protocol_error, std::string("unreadable error reply: ") + e.what()};
+  }
+}
+
+}  // namespace notify::link

@@ -1,0 +1,82 @@
+#pragma once
+// The link's message bodies and their JSON encoding (Poco::JSON; binary fields base64). Decoding is strict: a missing
+// or mistyped field is a protocol error that names the field, e.g. "notifications[3].title: expected a string".
+// Pure functions: unit-tested and fuzzed without sockets.
+
+#include <notify/notification.hpp>
+#include <notify/result.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace notify::link {
+
+struct Hello {
+  std::string node;
+  std::uint32_t major = 0;
+  std::uint32_t minor = 0;
+};
+
+struct ProviderStatus {
+  std::string name;
+  bool ready = false;
+  std::string detail;
+};
+
+struct HealthInfo {
+  std::string node;
+  bool initialized = false;  ///< every provider is ready (e.g. has its API key)
+  std::vector<ProviderStatus> providers;
+  std::uint32_t protocol_major = 0;
+  std::uint32_t protocol_minor = 0;
+};
+
+enum class ProvisionMode : std::uint8_t { plaintext_insecure = 0, sealed = 1 };
+
+struct ProvisionRequest {
+  std::string secret_name;
+  ProvisionMode mode = ProvisionMode::sealed;
+  std::vector<std::byte> payload;  ///< the secret (plaintext mode) or a sealed blob
+};
+
+struct AttestRequest {
+  std::vector<std::byte> nonce;
+};
+
+struct AttestReply {
+  std::vector<std::byte> document;  ///< COSE_Sign1 attestation document
+  bool development = false;         ///< produced by the development attester, not Nitro
+};
+
+std::string encode_hello(const Hello& m);
+Result<Hello> decode_hello(std::string_view json);
+
+std::string encode_health(const HealthInfo& m);
+Result<HealthInfo> decode_health(std::string_view json);
+
+std::string encode_deliver_request(std::span<const Notification> batch);
+Result<std::vector<Notification>> decode_deliver_request(std::string_view json);
+
+std::string encode_deliver_reply(std::span<const DeliveryResult> results);
+Result<std::vector<DeliveryResult>> decode_deliver_reply(std::string_view json);
+
+std::string encode_provision_request(const ProvisionRequest& m);
+Result<ProvisionRequest> decode_provision_request(std::string_view json);
+
+std::string encode_attest_request(const AttestRequest& m);
+Result<AttestRequest> decode_attest_request(std::string_view json);
+std::string encode_attest_reply(const AttestReply& m);
+Result<AttestReply> decode_attest_reply(std::string_view json);
+
+/// Body of error_reply. Decoding never fails: an unreadable body becomes a protocol_error saying so.
+std::string encode_error(const Error& e);
+Error decode_error(std::string_view json);
+
+/// Errc from its errc_name(), for errors that crossed the link; unknown names map to Errc::internal.
+Errc errc_from_name(std::string_view name) noexcept;
+
+}  // namespace notify::link
