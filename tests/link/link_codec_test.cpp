@@ -1,0 +1,163 @@
+// Frame and message codecs: round trips and every malformed input, without sockets.
+#include "link/frame.hpp"
+#include "link/messages.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace notify;
+using namespace notify::link;
+
+namespace {
+std::array<std::byte, kHeaderSize> header_of(const std::vector<std::byte>& frame) {
+  std::array<std::byte, kHeaderSize> h{};
+  std::copy_n(frame.begin(), kHeaderSize, h.begin());
+  return h;
+}
+}  // namespace
+
+TEST(Frame, HeaderRoundTrip) {
+  auto frame = encode_frame(MessageType::deliver_request, 0x0102030405060708ULL, "payload");
+  ASSERT_EQ(frame.size(), kHeaderSize + 7);
+  auto h = decode_header(header_of(frame), 1024);
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  EXPECT_EQ(h->type, MessageType::deliver_request);
+  EXPECT_EQ(h->correlation_id, 0x0102030405060708ULL);
+  EXPECT_EQ(h->payload_size, 7u);
+  EXPECT_EQ(h->major, kProtocolMajor);
+}
+
+TEST(Frame, BadMagicIsRefused) {
+  auto frame = encode_frame(MessageType::health_request, 1, "{}");
+  frame[0] = std::byte{'G'};
+  frame[1] = std::byte{'E'};
+  auto h = decode_header(header_of(frame), 1024);
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.error().code, Errc::protocol_error);
+  EXPECT_NE(h.error().message.find("bad magic"), std::string::npos);
+}
+
+TEST(Frame, OversizedLengthIsRefusedFromTheHeaderAlone) {
+  FrameHeader fh;
+  fh.type = MessageType::deliver_request;
+  fh.payload_size = 0xFFFFFFFFu;  // 4 GiB: must be refused without allocating
+  auto h = decode_header(encode_header(fh), 4u << 20);
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.error().code, Errc::resource_exhausted);
+  EXPECT_NE(h.error().message.find("exceeds the maximum"), std::string::npos);
+}
+
+TEST(Frame, UnknownTypeAndReservedBytesAreRefused) {
+  auto frame = encode_frame(MessageType::health_request, 1, "");
+  auto bad_type = frame;
+  bad_type[4] = std::byte{200};
+  EXPECT_FALSE(decode_header(header_of(bad_type), 10).ok());
+  auto bad_reserved = frame;
+  bad_reserved[6] = std::byte{1};
+  EXPECT_FALSE(decode_header(header_of(bad_reserved), 10).ok());
+}
+
+TEST(Frame, OtherMajorIsReportedNotHidden) {
+  FrameHeader fh;
+  fh.major = kProtocolMajor + 1;
+  fh.type = MessageType::hello;
+  auto h = decode_header(encode_header(fh), 10);
+  ASSERT_TRUE(h.ok());  // the handshake, not the decoder, decides
+  EXPECT_EQ(h->major, kProtocolMajor + 1);
+}
+
+TEST(Messages, DeliverRequestRoundTripKeepsEveryField) {
+  std::vector<Notification> batch(2);
+  batch[0].request_id = "r1";
+  batch[0].external_user_ids = {"a", "b"};
+  batch[0].title = "Tïtle \"q\"";
+  batch[0].message = "line\nbreak";
+  batch[0].custom_data = {{"k", "v"}};
+  batch[0].trigger_properties_json = R"({"x":[1,2]})";
+  batch[0].provider = "braze";
+  batch[0].campaign_id = "c1";
+  batch[1].request_id = "r2";
+  batch[1].external_user_ids = {"c"};
+  batch[1].canvas_id = "cv";
+  auto decoded = decode_deliver_request(encode_deliver_request(batch));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  ASSERT_EQ(decoded->size(), 2u);
+  const auto& n = (*decoded)[0];
+  EXPECT_EQ(n.request_id, "r1");
+  EXPECT_EQ(n.external_user_ids, batch[0].external_user_ids);
+  EXPECT_EQ(n.title, batch[0].title);
+  EXPECT_EQ(n.message, batch[0].message);
+  EXPECT_EQ(n.custom_data, batch[0].custom_data);
+  EXPECT_EQ(n.trigger_properties_json, batch[0].trigger_properties_json);
+  EXPECT_EQ(n.provider, "braze");
+  EXPECT_EQ(n.campaign_id, "c1");
+  EXPECT_EQ((*decoded)[1].canvas_id, "cv");
+}
+
+TEST(Messages, DeliverReplyRoundTrip) {
+  std::vector<DeliveryResult> rs = {DeliveryResult::delivered("d-1"), DeliveryResult::rejected("bad"),
+                                    DeliveryResult::retryable("429", std::chrono::milliseconds(1500))};
+  auto d = decode_deliver_reply(encode_deliver_reply(rs));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  ASSERT_EQ(d->size(), 3u);
+  EXPECT_EQ((*d)[0].reference, "d-1");
+  EXPECT_EQ((*d)[1].outcome, Outcome::rejected);
+  EXPECT_EQ((*d)[2].retry_after, std::chrono::milliseconds(1500));
+}
+
+TEST(Messages, StrictDecodingNamesTheField) {
+  struct Case {
+    const char* json;
+    const char* expect;
+  } cases[] = {
+      {"not json", "invalid JSON"},
+      {"[]", "not a JSON object"},
+      {"{}", "notifications: missing"},
+      {R"({"notifications": 5})", "notifications: expected an array"},
+      {R"({"notifications": [7]})", "notifications[0]: expected an object"},
+      {R"({"notifications": [{"request_id": 1}]})", "notifications[0].request_id: expected a string"},
+      {R"({"notifications": [{"request_id": "a", "external_user_ids": ["u", 3], "title": "", "message": ""}]})",
+       "notifications[0].external_user_ids[1]: expected a string"},
+      {R"({"notifications": [{"request_id": "a", "external_user_ids": [], "message": ""}]})",
+       "notifications[0].title: missing"},
+      {R"({"notifications": [{"request_id": "a", "external_user_ids": [], "title": "", "message": "", "custom_data": {"k": 1}}]})",
+       "notifications[0].custom_data.k: expected a string"},
+  };
+  for (const auto& c : cases) {
+    auto d = decode_deliver_request(c.json);
+    ASSERT_FALSE(d.ok()) << c.json;
+    EXPECT_EQ(d.error().code, Errc::protocol_error);
+    EXPECT_NE(d.error().message.find(c.expect), std::string::npos) << c.json << " → " << d.error().message;
+  }
+}
+
+TEST(Messages, BadOutcomeAndBadBase64AreRefused) {
+  auto r = decode_deliver_reply(R"({"results": [{"outcome": "maybe"}]})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("results[0].outcome"), std::string::npos);
+  auto p = decode_provision_request(R"({"secret_name": "x", "mode": "sealed", "payload": "**"})");
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.error().message.find("payload: not base64"), std::string::npos);
+  auto m = decode_provision_request(R"({"secret_name": "x", "mode": "clear", "payload": ""})");
+  ASSERT_FALSE(m.ok());
+}
+
+TEST(Messages, ProvisionAndAttestRoundTripBinary) {
+  ProvisionRequest req{"braze.api_key", ProvisionMode::sealed, {std::byte{0}, std::byte{255}, std::byte{10}}};
+  auto d = decode_provision_request(encode_provision_request(req));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->payload, req.payload);
+  EXPECT_EQ(d->mode, ProvisionMode::sealed);
+  AttestReply rep{{std::byte{1}, std::byte{2}}, true};
+  auto a = decode_attest_reply(encode_attest_reply(rep));
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->document, rep.document);
+  EXPECT_TRUE(a->development);
+}
+
+TEST(Messages, ErrorsCrossTheLinkWithTheirClass) {
+  auto e = decode_error(encode_error({Errc::refused, "no"}));
+  EXPECT_EQ(e.code, Errc::refused);
+  EXPECT_EQ(e.message, "no");
+  auto garbage = decode_error("{{{");
+  EXPECT_EQ(garbage.code, Errc::protocol_error);
+}

@@ -1,0 +1,393 @@
+// The link over real TCP sockets: round trip, pipelining, server restart mid-stream, malformed peers, limits,
+// timeouts, and that secrets in provision payloads never reach a log line.
+#include "capturing_log.hpp"
+#include "link/frame.hpp"
+#include "link/frame_io.hpp"
+#include "link/link_client.hpp"
+#include "link/link_server.hpp"
+#include "tcp_transport.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <set>
+#include <thread>
+
+using namespace notify;
+using namespace notify::link;
+using namespace std::chrono_literals;
+using notify::testing::CapturingLog;
+
+namespace {
+
+class EchoHandler final : public RequestHandler {
+ public:
+  HealthInfo health() override { return {"enclave-test", true, {{"log", true, "ok"}}, 0, 0}; }
+  std::vector<DeliveryResult> deliver(std::vector<Notification> batch) override {
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);
+    std::vector<DeliveryResult> out;
+    for (const auto& n : batch) out.push_back(DeliveryResult::delivered("ref-" + n.request_id));
+    delivered += static_cast<int>(batch.size());
+    return out;
+  }
+  Status provision(const ProvisionRequest& r) override {
+    last_secret.assign(reinterpret_cast<const char*>(r.payload.data()), r.payload.size());
+    return {};
+  }
+  Result<AttestReply> attest(const AttestRequest&) override { return Error{Errc::unsupported, "no attestation here"}; }
+
+  std::atomic<int> delivered{0};
+  std::chrono::milliseconds delay{0};
+  std::string last_secret;
+};
+
+std::shared_ptr<Transport> tcp_transport() { return std::make_shared<notify::tcp::TcpTransport>(); }
+
+struct Server {
+  EchoHandler handler;
+  CapturingLog log;
+  std::unique_ptr<LinkServer> server;
+  explicit Server(const std::string& address = "127.0.0.1:0", ServerOptions opts = {}) {
+    auto l = tcp_transport()->listen(address, 64);
+    EXPECT_TRUE(l.ok()) << (l.ok() ? "" : l.error().message);
+    opts.node_name = "enclave-test";
+    server = std::make_unique<LinkServer>(std::move(l.value()), handler, opts, log);
+    server->start();
+  }
+  std::string address() const { return server->local_address(); }
+};
+
+ClientOptions client_options(const std::string& address) {
+  ClientOptions o;
+  o.address = address;
+  o.node_name = "parent-test";
+  o.connect_timeout = 2s;
+  o.request_timeout = 10s;
+  o.backoff_initial = 10ms;
+  o.backoff_max = 200ms;
+  return o;
+}
+
+Notification make(const std::string& id) {
+  Notification n;
+  n.request_id = id;
+  n.external_user_ids = {"user-" + id};
+  n.title = "t";
+  n.message = std::string(200, 'm');
+  return n;
+}
+
+// A raw TCP peer for sending bytes the client would never send.
+std::unique_ptr<Stream> raw_connect(const std::string& address) {
+  auto s = tcp_transport()->connect(address, 2s);
+  EXPECT_TRUE(s.ok());
+  return std::move(s.value());
+}
+
+void send_hello(Stream& s, std::uint8_t major = kProtocolMajor) {
+  FrameHeader h;
+  h.major = major;
+  h.type = MessageType::hello;
+  const std::string body = encode_hello({"raw", major, 0});
+  h.payload_size = static_cast<std::uint32_t>(body.size());
+  auto header = encode_header(h);
+  ASSERT_TRUE(s.write_all(header, 1s).ok());
+  ASSERT_TRUE(s.write_all(std::as_bytes(std::span(body)), 1s).ok());
+}
+
+// True when the server closed the connection (EOF or reset) within the timeout, after draining what it sent.
+bool closed_by_server(Stream& s, std::chrono::milliseconds timeout = 5s) {
+  std::array<std::byte, 4096> buf{};
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto n = s.read_some(buf, 200ms);
+    if (!n && n.error().code == Errc::timed_out) continue;
+    if (!n) return true;
+  }
+  return false;
+}
+
+void expect_still_serving(const std::string& address) {
+  CapturingLog log;
+  LinkClient client(tcp_transport(), client_options(address), log);
+  client.start();
+  auto n = make("after");
+  auto r = client.deliver(std::span(&n, 1));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*r)[0].reference, "ref-after");
+}
+
+}  // namespace
+
+TEST(Link, RoundTripHealthAndDeliver) {
+  Server s;
+  CapturingLog log;
+  LinkClient client(tcp_transport(), client_options(s.address()), log);
+  client.start();
+  ASSERT_TRUE(client.wait_connected(5s));
+  auto h = client.health();
+  ASSERT_TRUE(h.ok()) << h.error().message;
+  EXPECT_TRUE(h->initialized);
+  EXPECT_EQ(h->node, "enclave-test");
+  EXPECT_EQ(h->protocol_major, kProtocolMajor);
+  std::vector<Notification> batch = {make("a"), make("b"), make("c")};
+  auto r = client.deliver(batch);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_EQ((*r)[2].reference, "ref-c");
+  auto a = client.attest({});
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.error().code, Errc::unsupported);  // an error reply keeps its class across the link
+}
+
+TEST(Link, ThousandPipelinedRequestsOnOneConnectionAllMatched) {
+  Server s;
+  s.handler.delay = 1ms;  // let requests overlap on the server's workers
+  CapturingLog log;
+  LinkClient client(tcp_transport(), client_options(s.address()), log);
+  client.start();
+  ASSERT_TRUE(client.wait_connected(5s));
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 1000 / kThreads + 1;
+  std::atomic<int> matched{0}, mismatched{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto n = make(std::to_string(t) + "-" + std::to_string(i));
+        auto r = client.deliver(std::span(&n, 1));
+        if (!r.ok()) ++failed;
+        else if ((*r)[0].reference == "ref-" + n.request_id) ++matched;
+        else ++mismatched;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(matched.load(), kThreads * kPerThread);
+  EXPECT_EQ(mismatched.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(client.stats().connects, 1u);  // all on one connection
+}
+
+TEST(Link, ServerRestartMidStreamEveryRequestGetsResultOrExplicitFailure) {
+  auto first = std::make_unique<Server>();
+  const std::string address = first->address();
+  first->handler.delay = 2ms;
+  CapturingLog log;
+  auto opts = client_options(address);
+  opts.request_timeout = 8s;
+  LinkClient client(tcp_transport(), opts, log);
+  client.start();
+  ASSERT_TRUE(client.wait_connected(5s));
+
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 60;
+  std::atomic<int> ok{0}, failed{0};
+  std::mutex ids_mu;
+  std::set<std::string> ok_ids;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto n = make("r" + std::to_string(t) + "-" + std::to_string(i));
+        auto r = client.deliver(std::span(&n, 1));
+        if (r.ok() && (*r)[0].reference == "ref-" + n.request_id) {
+          ++ok;
+          std::lock_guard lock(ids_mu);
+          ok_ids.insert(n.request_id);
+        } else {
+          ++failed;
+          EXPECT_FALSE(r.ok() ? "" : r.error().message.c_str()) << "failure without a reason";
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(100ms);
+  first.reset();  // stop: in-flight replies are written, then every connection closes
+  auto second = std::make_unique<Server>(address);
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load() + failed.load(), kThreads * kPerThread);  // nothing dropped or hung
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_GE(client.stats().connects, 2u);  // it reconnected to the new server
+  EXPECT_EQ(ok_ids.size(), static_cast<std::size_t>(ok.load()));
+}
+
+TEST(Link, RequestsWaitForALateServerThenSucceed) {
+  std::string address;
+  {
+    auto l = tcp_transport()->listen("127.0.0.1:0", 1);
+    address = l.value()->local_address();
+  }
+  CapturingLog log;
+  LinkClient client(tcp_transport(), client_options(address), log);
+  client.start();
+  auto pending = std::async(std::launch::async, [&] {
+    auto n = make("late");
+    return client.deliver(std::span(&n, 1));
+  });
+  std::this_thread::sleep_for(300ms);
+  Server s(address);
+  auto r = pending.get();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*r)[0].reference, "ref-late");
+}
+
+TEST(Link, UnreachableServerFailsWithTimeoutNamingTheAddress) {
+  std::string address;
+  {
+    auto l = tcp_transport()->listen("127.0.0.1:0", 1);
+    address = l.value()->local_address();
+  }
+  CapturingLog log;
+  auto opts = client_options(address);
+  opts.request_timeout = 300ms;
+  LinkClient client(tcp_transport(), opts, log);
+  client.start();
+  auto r = client.health();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::timed_out);
+  EXPECT_NE(r.error().message.find(address), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("link down"), std::string::npos) << r.error().message;
+}
+
+TEST(Link, RequestTimesOutWhenHandlerStalls) {
+  Server s;
+  s.handler.delay = 1500ms;
+  CapturingLog log;
+  auto opts = client_options(s.address());
+  opts.request_timeout = 200ms;
+  LinkClient client(tcp_transport(), opts, log);
+  client.start();
+  ASSERT_TRUE(client.wait_connected(5s));
+  auto n = make("slow");
+  auto r = client.deliver(std::span(&n, 1));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::timed_out);
+}
+
+TEST(Link, StopFailsPendingRequestsWithClosed) {
+  Server s;
+  s.handler.delay = 2000ms;
+  CapturingLog log;
+  LinkClient client(tcp_transport(), client_options(s.address()), log);
+  client.start();
+  ASSERT_TRUE(client.wait_connected(5s));
+  auto pending = std::async(std::launch::async, [&] {
+    auto n = make("x");
+    return client.deliver(std::span(&n, 1));
+  });
+  std::this_thread::sleep_for(100ms);
+  client.stop();
+  auto r = pending.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::closed);
+}
+
+TEST(LinkServerHardening, GarbageBytesCloseOnlyThatConnection) {
+  Server s;
+  auto raw = raw_connect(s.address());
+  const std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(raw->write_all(std::as_bytes(std::span(junk)), 1s).ok());
+  EXPECT_TRUE(closed_by_server(*raw));
+  EXPECT_TRUE(s.log.contains("bad magic"));
+  expect_still_serving(s.address());
+}
+
+TEST(LinkServerHardening, OversizedLengthPrefixClosesBeforeAllocating) {
+  ServerOptions opts;
+  opts.max_frame_bytes = 1024;
+  Server s("127.0.0.1:0", opts);
+  auto raw = raw_connect(s.address());
+  send_hello(*raw);
+  FrameHeader h;
+  h.type = MessageType::deliver_request;
+  h.correlation_id = 9;
+  h.payload_size = 0xFFFFFFF0u;
+  ASSERT_TRUE(raw->write_all(encode_header(h), 1s).ok());
+  EXPECT_TRUE(closed_by_server(*raw));
+  EXPECT_TRUE(s.log.contains("exceeds the maximum of 1024"));
+  expect_still_serving(s.address());
+}
+
+TEST(LinkServerHardening, TruncatedFrameClosesWithReason) {
+  ServerOptions opts;
+  opts.io_timeout = 300ms;
+  Server s("127.0.0.1:0", opts);
+  auto raw = raw_connect(s.address());
+  send_hello(*raw);
+  FrameHeader h;
+  h.type = MessageType::deliver_request;
+  h.correlation_id = 1;
+  h.payload_size = 100;
+  ASSERT_TRUE(raw->write_all(encode_header(h), 1s).ok());
+  const std::string part = "{\"notifications\":";
+  ASSERT_TRUE(raw->write_all(std::as_bytes(std::span(part)), 1s).ok());  // then nothing more
+  EXPECT_TRUE(closed_by_server(*raw));
+  EXPECT_TRUE(s.log.contains("truncated frame"));
+  expect_still_serving(s.address());
+}
+
+TEST(LinkServerHardening, WrongMajorVersionGetsAnErrorNamingBothVersions) {
+  Server s;
+  auto raw = raw_connect(s.address());
+  send_hello(*raw, kProtocolMajor + 1);
+  auto f = read_frame(*raw, 1 << 20, 5s, 5s);
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->header.type, MessageType::error_reply);
+  auto e = decode_error(f->payload);
+  EXPECT_NE(e.message.find("peer speaks " + std::to_string(kProtocolMajor + 1)), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("speaks " + std::to_string(kProtocolMajor) + "."), std::string::npos) << e.message;
+  EXPECT_TRUE(closed_by_server(*raw));
+  expect_still_serving(s.address());
+}
+
+TEST(LinkServerHardening, MalformedJsonPayloadIsAnErrorReplyNotACrash) {
+  Server s;
+  auto raw = raw_connect(s.address());
+  send_hello(*raw);
+  auto ok = read_frame(*raw, 1 << 20, 5s, 5s);
+  ASSERT_TRUE(ok.ok());
+  auto bad = encode_frame(MessageType::deliver_request, 5, R"({"notifications": [{"request_id": 42}]})");
+  ASSERT_TRUE(raw->write_all(bad, 1s).ok());
+  auto f = read_frame(*raw, 1 << 20, 5s, 5s);
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->header.type, MessageType::error_reply);
+  EXPECT_EQ(f->header.correlation_id, 5u);
+  EXPECT_NE(decode_error(f->payload).message.find("notifications[0].request_id"), std::string::npos);
+}
+
+TEST(LinkServerHardening, ConnectionsBeyondTheLimitAreRefused) {
+  ServerOptions opts;
+  opts.max_connections = 2;
+  Server s("127.0.0.1:0", opts);
+  auto a = raw_connect(s.address());
+  send_hello(*a);
+  auto b = raw_connect(s.address());
+  send_hello(*b);
+  ASSERT_TRUE(read_frame(*a, 1 << 20, 5s, 5s).ok());
+  ASSERT_TRUE(read_frame(*b, 1 << 20, 5s, 5s).ok());
+  auto c = raw_connect(s.address());
+  EXPECT_TRUE(closed_by_server(*c));
+  EXPECT_TRUE(s.log.contains("max_connections (2) reached"));
+}
+
+TEST(LinkSecrets, ProvisionPayloadNeverReachesAnyLogLine) {
+  Server s;
+  CapturingLog log;
+  LinkClient client(tcp_transport(), client_options(s.address()), log);
+  client.start();
+  const std::string secret = "sk-live-DO-NOT-LOG-0123456789abcdef";
+  ProvisionRequest req;
+  req.secret_name = "braze.api_key";
+  req.mode = ProvisionMode::plaintext_insecure;
+  req.payload.assign(reinterpret_cast<const std::byte*>(secret.data()),
+                     reinterpret_cast<const std::byte*>(secret.data() + secret.size()));
+  ASSERT_TRUE(client.provision(req).ok());
+  EXPECT_EQ(s.handler.last_secret, secret);
+  for (const auto* l : {&log, &s.log}) {
+    EXPECT_FALSE(l->all().empty());  // trace logging was on and produced lines
+    EXPECT_EQ(l->all().find(secret), std::string::npos);
+    EXPECT_EQ(l->all().find("c2stbGl2ZS1ETy1OT1QtTE9H"), std::string::npos);  // nor its base64
+  }
+}
