@@ -114,7 +114,7 @@ std::vector<std::byte> unb64(const std::string& text, const std::string& field) 
     Poco::Base64Decoder dec(is);
     std::string raw((std::istreambuf_iterator<char>(dec)), std::istreambuf_iterator<char>());
     std::vector<std::byte> out(raw.size());
-    std::memcpy(out.data(), raw.data(), raw.size());
+    if (!raw.empty()) std::memcpy(out.data(), raw.data(), raw.size());
     return out;
   } catch (const Poco::Exception&) {
     throw DecodeError{field + ": not base64"};
