@@ -1,0 +1,69 @@
+#pragma once
+// HTTPS to Braze over a connection the host's transport makes (tcp directly, or vsock to the parent's relay), so TLS
+// runs end to end from inside the enclave and the parent only ever carries ciphertext. Keep-alive connections are
+// pooled; every request has connect, TLS-handshake and whole-request deadlines.
+
+#include "braze_response.hpp"
+
+#include <notify/log.hpp>
+#include <notify/result.hpp>
+#include <notify/transport.hpp>
+
+#include <Poco/Net/Context.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace notify::braze {
+
+struct Endpoint {
+  std::string scheme;  // "https" or "http"
+  std::string host;
+  std::uint16_t port = 443;
+  [[nodiscard]] std::string host_header() const;
+};
+
+/// "https://rest.iad-01.braze.com" (an optional trailing "/"; a path is not allowed).
+Result<Endpoint> parse_endpoint(std::string_view url);
+
+struct HttpOptions {
+  Endpoint endpoint;
+  std::string egress_transport = "tcp";
+  std::string egress_address;  // default: endpoint host:port
+  std::string ca_file;         // empty: the system store
+  std::size_t pool_size = 8;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds tls_timeout{10000};
+  std::chrono::milliseconds request_timeout{30000};
+};
+
+class BrazeHttpClient {
+ public:
+  BrazeHttpClient(TransportRegistry& transports, HttpOptions options, Log& log);
+  ~BrazeHttpClient();
+
+  /// POSTs a JSON body. On failure, `maybe_delivered` says whether the request may have reached Braze (its bytes
+  /// were written), because a retry then risks a duplicate push: Braze has no idempotency key on these endpoints.
+  Result<HttpResponse> post(const std::string& path, const std::string& body, std::string_view api_key,
+                            bool& maybe_delivered);
+
+ private:
+  struct Connection;
+  Result<std::unique_ptr<Connection>> open();
+  std::unique_ptr<Connection> take_idle();
+  void give_back(std::unique_ptr<Connection> c);
+
+  TransportRegistry& transports_;
+  HttpOptions options_;
+  Log& log_;
+  Poco::Net::Context::Ptr tls_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+}  // namespace notify::braze

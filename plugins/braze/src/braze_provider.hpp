@@ -1,0 +1,55 @@
+#pragma once
+// The Braze provider: batches notifications into Braze REST calls, sends them over HTTPS with the API key from the
+// enclave's secret store, retries what is retryable within bounds, and maps every answer back to each notification.
+
+#include "braze_http.hpp"
+#include "braze_request.hpp"
+#include "rate_limiter.hpp"
+
+#include <notify/log.hpp>
+#include <notify/provider.hpp>
+#include <notify/secret.hpp>
+
+#include <chrono>
+#include <memory>
+#include <random>
+#include <string>
+
+namespace notify::braze {
+
+struct BrazeOptions {
+  ContentOptions content;
+  HttpOptions http;
+  std::string api_key_secret = "braze.api_key";
+  int max_attempts = 3;  // sends of one call inside one deliver(); then the caller gets "retryable"
+  std::chrono::milliseconds backoff_initial{200};
+  std::chrono::milliseconds backoff_max{5000};
+  std::chrono::milliseconds max_retry_wait{30000};  // longer waits are handed back to the caller as retry_after
+  double rate_limit_per_hour = 250000;
+};
+
+class BrazeProvider final : public Provider {
+ public:
+  BrazeProvider(BrazeOptions options, SecretStore& secrets, TransportRegistry& transports, Log& log);
+
+  std::vector<DeliveryResult> deliver(std::span<const Notification> batch) noexcept override;
+  [[nodiscard]] ProviderHealth health() const noexcept override;
+
+ private:
+  struct Sent {
+    CallOutcome outcome;
+    int attempts = 0;
+  };
+  Sent send_call(const BrazeCall& call, const Secret& key);
+  std::chrono::milliseconds backoff(int attempt);
+
+  BrazeOptions options_;
+  SecretStore& secrets_;
+  Log& log_;
+  BrazeHttpClient http_;
+  RateLimiter limiter_;
+  std::mutex rng_mu_;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace notify::braze
