@@ -147,6 +147,17 @@ TEST(ConfigView, DefaultsTypedValuesAndLocations) {
   EXPECT_EQ(view.secret_name("api_key"), "svc.api_key");
 }
 
+TEST(ConfigView, AbsentNestedObjectYieldsItsDefaults) {
+  auto doc = parse_ok("name: svc\n");
+  ASSERT_TRUE(doc->validate(doc->root(), kSchema, "").ok());
+  YamlConfigView view(doc, doc->root(), kSchema, "", "svc");
+  auto target = view.get_object("target");
+  ASSERT_TRUE(target);
+  EXPECT_EQ(target->get_int("port"), 443);
+  EXPECT_FALSE(target->get_string("address").has_value());
+  EXPECT_TRUE(view.get_object_list("routes").empty());
+}
+
 TEST(ConfigView, SecretFieldsAreNotReadableAsStrings) {
   auto doc = parse_ok("name: a\napi_key: super-secret-value\n");
   ASSERT_TRUE(doc->validate(doc->root(), kSchema, "").ok());

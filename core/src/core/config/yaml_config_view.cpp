@@ -102,12 +102,10 @@ std::unique_ptr<ConfigView> YamlConfigView::get_object(std::string_view key) con
   const auto* f = field(key);
   std::span<const FieldSpec> schema;
   if (f != nullptr && f->children != nullptr) schema = {f->children, f->children_size};
-  YAML::Node child;
-  if (block_.IsMap()) {
-    const YAML::Node& b = block_;
-    child = b[std::string(key)];
-  }
-  if (!child.IsDefined() || !child.IsMap()) child = YAML::Node(YAML::NodeType::Map);
+  // yaml-cpp: assigning a missing ("zombie") node throws, copy-constructing one does not.
+  const YAML::Node& b = block_;
+  const YAML::Node found = block_.IsMap() ? b[std::string(key)] : YAML::Node();
+  YAML::Node child = found.IsDefined() && found.IsMap() ? found : YAML::Node(YAML::NodeType::Map);
   return std::make_unique<YamlConfigView>(doc_, child, schema, child_path(path_, std::string(key)),
                                           child_path(secret_prefix_, std::string(key)));
 }
