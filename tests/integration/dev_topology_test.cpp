@@ -190,3 +190,17 @@ TEST(HostCli, DevConfigsInTheRepositoryAreValid) {
     EXPECT_EQ(r.exit_code, 0) << f << "\n" << r.output;
   }
 }
+
+TEST(DevTopology, EnclaveAnswersARepeatedRequestIdFromMemoryWithoutASecondSend) {
+  TempDir dir;
+  const auto out = dir.path() / "dedup.jsonl";
+  HostProcess enclave(enclave_yaml(out.string()));
+  auto address = enclave.wait_listening();
+  ASSERT_TRUE(address) << enclave.output();
+  // What a parent does when it re-sends after a lost acknowledgement: the same request_id arrives twice.
+  auto r = run_command({NOTIFY_LINK_PROBE_BIN, *address, "same-request-id", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(lines_of(out).size(), 1u) << r.output << enclave.output();
+  EXPECT_NE(enclave.output().find("answered 1 already-delivered request_id(s) from memory"), std::string::npos)
+      << enclave.output();
+}

@@ -5,6 +5,7 @@
 #include "core/services/demo_service.hpp"
 #include "core/services/forward_service.hpp"
 #include "core/services/serve_service.hpp"
+#include "delivery/dedup_cache.hpp"
 
 #include <cstdlib>
 
@@ -57,6 +58,17 @@ Status configure_logging(const std::shared_ptr<config::ConfigDocument>& doc) {
   logging::LogSink::instance().configure(level, std::move(components), format);
   return {};
 }
+
+// The serve path's request_id memory, backed by the bounded LRU+TTL cache.
+class DedupMemory final : public services::DeliveryMemory {
+ public:
+  DedupMemory(std::size_t capacity, std::chrono::milliseconds ttl) : cache_(capacity, ttl) {}
+  std::optional<DeliveryResult> find(const std::string& id) override { return cache_.find(id); }
+  void remember(const std::string& id, const DeliveryResult& r) override { cache_.remember(id, r); }
+
+ private:
+  delivery::DedupCache cache_;
+};
 
 }  // namespace
 
@@ -136,7 +148,11 @@ Status HostRuntime::build_services() {
       return Error{Errc::unsupported, serve->location("attestation") + ": serve.attestation: '" + mode +
                                           "' is not available in this build (only 'none')"};
     }
-    auto handler = std::make_unique<services::EnclaveHandler>(*plugins_, *secrets_, hopts, nullptr, nullptr, *log_);
+    auto dedup = serve->get_object("dedup");
+    auto memory = std::make_unique<DedupMemory>(
+        static_cast<std::size_t>(std::max<std::int64_t>(1, dedup->get_int("capacity").value_or(100000))),
+        dedup->get_duration("ttl").value_or(std::chrono::hours(1)));
+    auto handler = std::make_unique<services::EnclaveHandler>(*plugins_, *secrets_, hopts, nullptr, std::move(memory), *log_);
     services_.push_back(std::make_unique<services::ServeService>(
         std::move(transport.value()), serve->get_string("listen").value_or(""), opts, std::move(handler),
         sink_logger("link")));
