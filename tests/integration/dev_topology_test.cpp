@@ -204,3 +204,17 @@ TEST(DevTopology, EnclaveAnswersARepeatedRequestIdFromMemoryWithoutASecondSend) 
   EXPECT_NE(enclave.output().find("answered 1 already-delivered request_id(s) from memory"), std::string::npos)
       << enclave.output();
 }
+
+TEST(HostCli, ProductionConfigsAreValidAndKeepTheKeyOffTheParent) {
+  for (const char* f : {"config/enclave.yaml", "config/parent.yaml"}) {
+    // Point the configs' fixed plugin folder at the build: NOTIFY_PLUGIN_PATH is searched first.
+    auto r = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/" + f});
+    EXPECT_EQ(r.exit_code, 0) << f << "\n" << r.output;
+  }
+  auto parent = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/parent.yaml"});
+  EXPECT_EQ(parent.output.find("api_key"), std::string::npos) << parent.output;
+  EXPECT_NE(parent.output.find("address: 16:5000"), std::string::npos) << parent.output;
+  auto enclave = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/enclave.yaml"});
+  EXPECT_NE(enclave.output.find("allow_plaintext: false"), std::string::npos) << enclave.output;
+  EXPECT_NE(enclave.output.find("address: 3:8080"), std::string::npos) << enclave.output;
+}
