@@ -3,10 +3,8 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates openssl
-  libpoco-dev libyaml-cpp-dev libboost-dev libboost-filesystem-dev libboost-system-dev libssl-dev libcbor-dev
-  libsqlite3-dev sqlite3 redis-server libhiredis-dev
-  libgtest-dev libgmock-dev libbenchmark-dev clang
-  qemu-system-x86 linux-image-amd64 busybox-static kmod cpio
+  libpoco-dev libyaml-cpp-dev libboost-dev libboost-filesystem-dev libboost-system-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev python3
 )
 missing=()
 for p in "${packages[@]}"; do
