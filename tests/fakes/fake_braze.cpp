@@ -141,6 +141,9 @@ FakeBraze::~FakeBraze() {
   }
   stall_cv_.notify_all();
   server_->stopAll(true);
+  // stopAll does not wait for handlers already running; they use this object, so wait for them here.
+  std::unique_lock lock(mu_);
+  idle_cv_.wait(lock, [this] { return active_handlers_ == 0; });
 }
 
 std::string FakeBraze::url() const {
@@ -168,6 +171,20 @@ std::map<std::string, int> FakeBraze::accepted_recipients() const {
 }
 
 void FakeBraze::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) {
+  {
+    std::lock_guard lock(mu_);
+    ++active_handlers_;
+  }
+  struct Done {
+    FakeBraze& f;
+    ~Done() {
+      {
+        std::lock_guard lock(f.mu_);
+        --f.active_handlers_;
+      }
+      f.idle_cv_.notify_all();
+    }
+  } done{*this};
   Recorded rec;
   rec.method = req.getMethod();
   rec.path = req.getURI();
@@ -185,12 +202,10 @@ void FakeBraze::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerR
       injections_.pop_front();
     }
     latency = latency_;
-    if (inj.stall) {
-      stall_cv_.wait_for(lock, std::chrono::seconds(60), [this] { return stopping_; });
-    }
+    // Waits end early when the fake stops, so shutdown never waits out a test's injected delay.
+    const auto wait = inj.stall ? std::chrono::milliseconds(60000) : latency + inj.delay;
+    if (wait.count() > 0) stall_cv_.wait_for(lock, wait, [this] { return stopping_; });
   }
-  if (latency.count() > 0) std::this_thread::sleep_for(latency);
-  if (inj.delay.count() > 0) std::this_thread::sleep_for(inj.delay);
 
   auto send = [&](int status, const std::string& body, const std::string& type = "application/json") {
     rec.status = status;

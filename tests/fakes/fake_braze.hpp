@@ -79,6 +79,8 @@ class FakeBraze {
   std::vector<Recorded> requests_;
   std::map<std::string, int> accepted_;
   std::uint64_t next_dispatch_ = 1;
+  std::size_t active_handlers_ = 0;  // the destructor waits for these, so no handler outlives the fake
+  std::condition_variable idle_cv_;
 };
 
 }  // namespace notify::testing

@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <mutex>
 #include <sstream>
 
 namespace notify::braze {
@@ -31,15 +30,21 @@ class AdoptedSocket final : public Poco::Net::StreamSocket {
 
 Poco::Timespan to_timespan(std::chrono::milliseconds d) { return Poco::Timespan(d.count() * 1000); }
 
-void init_ssl_once(const Poco::Net::Context::Ptr& ctx) {
-  static std::once_flag once;
-  std::call_once(once, [&] {
+// Poco's OpenSSL initialisation is reference counted and must be paired; this object lives until the plugin is
+// unloaded (or the process exits), so the pairing holds however many clients were made.
+struct SslRuntime {
+  explicit SslRuntime(const Poco::Net::Context::Ptr& ctx) {
     Poco::Net::initializeSSL();
     // Never prompt, never accept: a certificate that fails verification fails the connection.
     Poco::Net::SSLManager::InvalidCertificateHandlerPtr reject(new Poco::Net::RejectCertificateHandler(false));  // NOLINT
     Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, ctx);
-  });
-}
+  }
+  ~SslRuntime() { Poco::Net::uninitializeSSL(); }
+  SslRuntime(const SslRuntime&) = delete;
+  SslRuntime& operator=(const SslRuntime&) = delete;
+};
+
+void init_ssl_once(const Poco::Net::Context::Ptr& ctx) { static SslRuntime runtime(ctx); }
 
 }  // namespace
 

@@ -1,0 +1,200 @@
+// Verification of real Nitro attestation documents: each verifies at its own timestamp, and each kind of damage
+// fails with the check it breaks named.
+#include "attestation/verifier.hpp"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+
+using namespace notify;
+using namespace notify::attestation;
+
+namespace {
+
+const std::string kDir = NOTIFY_ATTESTATION_FIXTURES;
+
+Bytes read_file(const std::string& name) {
+  std::ifstream in(kDir + "/" + name, std::ios::binary);
+  std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Bytes out(raw.size());
+  std::memcpy(out.data(), raw.data(), raw.size());
+  return out;
+}
+
+std::chrono::system_clock::time_point timestamp_of(const std::string& file) {
+  std::ifstream in(kDir + "/manifest.json");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto list = Poco::JSON::Parser().parse(text).extract<Poco::JSON::Array::Ptr>();
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    auto o = list->getObject(static_cast<unsigned>(i));
+    if (o->getValue<std::string>("file") == file) {
+      return std::chrono::system_clock::time_point(std::chrono::milliseconds(o->getValue<Poco::Int64>("timestamp_ms")));
+    }
+  }
+  ADD_FAILURE() << "no manifest entry for " << file;
+  return {};
+}
+
+struct Real {
+  const char* file;
+  bool debug;
+};
+const Real kReal[] = {{"blocky_nitro_attestation.cbor", false},
+                      {"blocky_nitro_attestation_debug.cbor", true},
+                      {"evervault_beta_debug_mode.cbor", true},
+                      {"evervault_beta_incert_nondebug_2023-01-18.cbor", false},
+                      {"evervault_ga_valid.cbor", true}};
+
+Result<Verdict> verify_at_own_time(const std::string& file, VerifyOptions o = {}) {
+  o.at = timestamp_of(file);
+  return verify_attestation(read_file(file), o);
+}
+
+void expect_failure(const Result<Verdict>& r, const std::string& check) {
+  ASSERT_FALSE(r.ok()) << "expected the '" << check << "' check to fail";
+  EXPECT_EQ(r.error().message.rfind(check + ":", 0), 0u) << r.error().message;
+}
+
+}  // namespace
+
+TEST(NitroAttestation, EveryRealDocumentVerifiesAtItsOwnTimestamp) {
+  for (const auto& doc : kReal) {
+    VerifyOptions o;
+    o.allow_debug = doc.debug;
+    auto r = verify_at_own_time(doc.file, o);
+    ASSERT_TRUE(r.ok()) << doc.file << ": " << r.error().message;
+    EXPECT_EQ(r->debug_mode, doc.debug) << doc.file;
+    EXPECT_FALSE(r->development);
+    EXPECT_FALSE(r->document.module_id.empty());
+    EXPECT_EQ(r->document.digest, "SHA384");
+    EXPECT_NE(r->root_subject.find("aws.nitro-enclaves"), std::string::npos);
+  }
+}
+
+TEST(NitroAttestation, DebugModeDocumentsAreRefusedUnlessAllowed) {
+  for (const auto& doc : kReal) {
+    if (!doc.debug) continue;
+    expect_failure(verify_at_own_time(doc.file), "debug");
+  }
+}
+
+TEST(NitroAttestation, DocumentsFailOutsideTheirLeafValidity) {
+  for (const auto& doc : kReal) {
+    VerifyOptions o;
+    o.allow_debug = true;
+    auto r = verify_attestation(read_file(doc.file), o);  // now: long after the 3-hour leaf expired
+    expect_failure(r, "chain");
+    EXPECT_NE(r.error().message.find("expired"), std::string::npos) << r.error().message;
+    o.at = timestamp_of(doc.file) - std::chrono::hours(24);
+    auto early = verify_attestation(read_file(doc.file), o);
+    expect_failure(early, "chain");
+    EXPECT_NE(early.error().message.find("not yet valid"), std::string::npos) << early.error().message;
+  }
+}
+
+TEST(NitroAttestation, BitFlipsInPcrOrSignatureBreakTheSignature) {
+  const auto at = timestamp_of("blocky_nitro_attestation.cbor");
+  for (const char* file : {"blocky_nitro_pcr0_bitflip.cbor", "blocky_nitro_sig_bitflip.cbor"}) {
+    VerifyOptions o;
+    o.at = at;
+    expect_failure(verify_attestation(read_file(file), o), "signature");
+  }
+}
+
+TEST(NitroAttestation, EveryPayloadOrSignatureByteFlipIsCaught) {
+  const auto original = read_file("blocky_nitro_attestation.cbor");
+  VerifyOptions o;
+  o.at = timestamp_of("blocky_nitro_attestation.cbor");
+  ASSERT_TRUE(verify_attestation(original, o).ok());
+  // Flip bytes spread over the whole document; every variant must fail (which check depends on where it lands).
+  int failed = 0, tried = 0;
+  for (std::size_t i = 0; i < original.size(); i += 97) {
+    auto copy = original;
+    copy[i] ^= std::byte{0x01};
+    ++tried;
+    failed += verify_attestation(copy, o).ok() ? 0 : 1;
+  }
+  EXPECT_EQ(failed, tried);
+  // The last 96 bytes are the signature: flipping any of them fails the signature check itself.
+  auto copy = original;
+  copy[original.size() - 10] ^= std::byte{0x80};
+  expect_failure(verify_attestation(copy, o), "signature");
+}
+
+TEST(NitroAttestation, SelfSignedDocumentDoesNotReachTheAwsRoot) {
+  VerifyOptions o;
+  o.at = std::chrono::system_clock::time_point(std::chrono::milliseconds(1725719859545));
+  auto r = verify_attestation(read_file("blocky_selfsigned_attestation.cbor"), o);
+  expect_failure(r, "root");
+  EXPECT_NE(r.error().message.find("does not end at the AWS Nitro Enclaves root"), std::string::npos)
+      << r.error().message;
+}
+
+TEST(NitroAttestation, PcrPolicyMismatchNamesThePcr) {
+  auto good = verify_at_own_time("blocky_nitro_attestation.cbor");
+  ASSERT_TRUE(good.ok()) << good.error().message;
+  VerifyOptions o;
+  o.expected_pcrs[0] = good->document.pcrs.at(0);
+  o.expected_pcrs[1] = good->document.pcrs.at(1);
+  EXPECT_TRUE(verify_at_own_time("blocky_nitro_attestation.cbor", o).ok());
+  o.expected_pcrs[2] = Bytes(48, std::byte{0xAB});
+  auto r = verify_at_own_time("blocky_nitro_attestation.cbor", o);
+  expect_failure(r, "pcr");
+  EXPECT_NE(r.error().message.find("PCR2 mismatch"), std::string::npos) << r.error().message;
+}
+
+TEST(NitroAttestation, NonceIsChecked) {
+  auto good = verify_at_own_time("blocky_nitro_attestation.cbor");
+  ASSERT_TRUE(good.ok());
+  ASSERT_TRUE(good->document.nonce.has_value());
+  VerifyOptions o;
+  o.expected_nonce = *good->document.nonce;
+  EXPECT_TRUE(verify_at_own_time("blocky_nitro_attestation.cbor", o).ok());
+  o.expected_nonce = Bytes{std::byte{1}, std::byte{2}};
+  expect_failure(verify_at_own_time("blocky_nitro_attestation.cbor", o), "nonce");
+  // A document without a nonce cannot satisfy a nonce check.
+  VerifyOptions n;
+  n.allow_debug = true;
+  n.expected_nonce = Bytes{std::byte{1}};
+  expect_failure(verify_at_own_time("evervault_beta_debug_mode.cbor", n), "nonce");
+}
+
+TEST(NitroAttestation, OptionalFieldsAbsentNullOrPresent) {
+  VerifyOptions o;
+  o.allow_debug = true;
+  auto ev = verify_at_own_time("evervault_beta_debug_mode.cbor", o);
+  ASSERT_TRUE(ev.ok()) << ev.error().message;
+  EXPECT_FALSE(ev->document.nonce.has_value());  // CBOR null
+  ASSERT_TRUE(ev->document.public_key.has_value());
+  EXPECT_EQ(ev->document.public_key->size(), 19u);
+  auto blocky = verify_at_own_time("blocky_nitro_attestation.cbor");
+  ASSERT_TRUE(blocky.ok());
+  EXPECT_EQ(blocky->document.public_key->size(), 1024u);
+}
+
+TEST(NitroAttestation, GarbageIsAClearDecodeError) {
+  const std::string junk = "definitely not cbor";
+  auto r = verify_attestation(std::as_bytes(std::span(junk)), {});
+  expect_failure(r, "cose");
+  auto empty = verify_attestation({}, {});
+  expect_failure(empty, "cose");
+  auto doc = read_file("blocky_nitro_attestation.cbor");
+  doc.resize(doc.size() / 2);  // truncated
+  expect_failure(verify_attestation(doc, {}), "cose");
+}
+
+TEST(PcrPolicy, ParsesPlainAndNitroCliShapes) {
+  auto plain = parse_pcr_policy(R"({"PCR0": "00ff", "PCR8": "AB"})");
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(plain->size(), 2u);
+  EXPECT_EQ(plain->at(8), (Bytes{std::byte{0xAB}}));
+  auto cli = parse_pcr_policy(R"({"Measurements": {"HashAlgorithm": "Sha384 { ... }", "PCR0": "01", "PCR1": "02", "PCR2": "03"}})");
+  ASSERT_TRUE(cli.ok()) << cli.error().message;
+  EXPECT_EQ(cli->size(), 3u);
+  EXPECT_FALSE(parse_pcr_policy(R"({"PCR0": "xyz"})").ok());
+  EXPECT_FALSE(parse_pcr_policy("[]").ok());
+  EXPECT_FALSE(parse_pcr_policy("{}").ok());
+}
