@@ -5,6 +5,7 @@
 #include "core/services/demo_service.hpp"
 #include "core/services/forward_service.hpp"
 #include "core/services/serve_service.hpp"
+#include "attestation/enclave_identity.hpp"
 #include "delivery/dedup_cache.hpp"
 
 #include <cstdlib>
@@ -68,6 +69,21 @@ class DedupMemory final : public services::DeliveryMemory {
 
  private:
   delivery::DedupCache cache_;
+};
+
+// serve.attestation: nsm or development — the enclave identity answers attest and opens sealed secrets.
+class IdentityBackend final : public services::AttestationBackend {
+ public:
+  explicit IdentityBackend(std::unique_ptr<attestation::EnclaveIdentity> id) : id_(std::move(id)) {}
+  Result<link::AttestReply> attest(std::span<const std::byte> nonce) override {
+    auto doc = id_->attest(nonce);
+    if (!doc) return doc.error();
+    return link::AttestReply{std::move(doc.value()), id_->development()};
+  }
+  Result<Secret> open_sealed(std::span<const std::byte> blob) override { return id_->open_sealed(blob); }
+
+ private:
+  std::unique_ptr<attestation::EnclaveIdentity> id_;
 };
 
 }  // namespace
@@ -144,15 +160,22 @@ Status HostRuntime::build_services() {
     hopts.node = node;
     hopts.allow_plaintext_secrets = secrets_view && secrets_view->get_bool("allow_plaintext").value_or(false);
     const auto mode = serve->get_string("attestation").value_or("none");
-    if (mode != "none") {
-      return Error{Errc::unsupported, serve->location("attestation") + ": serve.attestation: '" + mode +
-                                          "' is not available in this build (only 'none')"};
+    std::unique_ptr<services::AttestationBackend> attestation_backend;
+    if (mode == "nsm" || mode == "development") {
+      auto id = attestation::EnclaveIdentity::create(
+          mode == "nsm" ? attestation::AttesterMode::nsm : attestation::AttesterMode::development, *log_);
+      if (!id) return Error{id.error().code, serve->location("attestation") + ": serve.attestation: " + id.error().message};
+      attestation_backend = std::make_unique<IdentityBackend>(std::move(id.value()));
+    } else if (mode != "none") {
+      return Error{Errc::invalid_argument, serve->location("attestation") + ": serve.attestation: '" + mode +
+                                               "' is not one of none, nsm, development"};
     }
     auto dedup = serve->get_object("dedup");
     auto memory = std::make_unique<DedupMemory>(
         static_cast<std::size_t>(std::max<std::int64_t>(1, dedup->get_int("capacity").value_or(100000))),
         dedup->get_duration("ttl").value_or(std::chrono::hours(1)));
-    auto handler = std::make_unique<services::EnclaveHandler>(*plugins_, *secrets_, hopts, nullptr, std::move(memory), *log_);
+    auto handler = std::make_unique<services::EnclaveHandler>(*plugins_, *secrets_, hopts, std::move(attestation_backend),
+                                                              std::move(memory), *log_);
     services_.push_back(std::make_unique<services::ServeService>(
         std::move(transport.value()), serve->get_string("listen").value_or(""), opts, std::move(handler),
         sink_logger("link")));

@@ -1,0 +1,46 @@
+#pragma once
+// The enclave's identity: an RSA-2048 key pair made at start (the private half never leaves this process's memory;
+// RSA so the same key could serve as a KMS Recipient key), bound into attestation documents as their public_key, and
+// used to open secrets sealed to it.
+
+#include "attestation/attestation_document.hpp"
+#include "attestation/development_attester.hpp"
+#include "attestation/nsm_device.hpp"
+
+#include <notify/log.hpp>
+#include <notify/result.hpp>
+#include <notify/secret.hpp>
+
+#include <openssl/evp.h>
+
+#include <memory>
+#include <optional>
+#include <span>
+
+namespace notify::attestation {
+
+enum class AttesterMode { nsm, development };
+
+class EnclaveIdentity {
+ public:
+  static Result<std::unique_ptr<EnclaveIdentity>> create(AttesterMode mode, Log& log);
+  ~EnclaveIdentity();
+  EnclaveIdentity(const EnclaveIdentity&) = delete;
+  EnclaveIdentity& operator=(const EnclaveIdentity&) = delete;
+
+  /// An attestation document binding this identity's public key and the caller's nonce.
+  Result<Bytes> attest(std::span<const std::byte> nonce);
+  /// Opens a secret sealed to this identity's public key.
+  Result<Secret> open_sealed(std::span<const std::byte> envelope);
+  [[nodiscard]] bool development() const noexcept { return development_ != nullptr; }
+  [[nodiscard]] const Bytes& public_key_der() const noexcept { return public_der_; }
+
+ private:
+  EnclaveIdentity() = default;
+  EVP_PKEY* key_ = nullptr;
+  Bytes public_der_;
+  std::unique_ptr<DevelopmentAttester> development_;
+  std::optional<NsmDevice> nsm_;
+};
+
+}  // namespace notify::attestation

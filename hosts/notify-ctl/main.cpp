@@ -1,0 +1,79 @@
+// notify-ctl: the operator's tool. One file per command group; this file only parses options (Poco::Util) and
+// dispatches.
+//
+//   notify-ctl attestation verify FILE [--pcrs F] [--nonce HEX] [--at RFC3339] [--allow-debug] [--allow-development]
+//   notify-ctl provision --secret NAME --from-file F --expect-pcrs F [--address A] [--transport tcp|vsock]
+//                        [--allow-debug] [--allow-development]
+
+#include "ctl_options.hpp"
+
+#include <Poco/Util/Application.h>
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionSet.h>
+
+#include <iostream>
+
+namespace notify::ctl {
+int attestation_verify(const CtlOptions& options, const std::vector<std::string>& args);
+int provision(const CtlOptions& options);
+}  // namespace notify::ctl
+
+namespace {
+
+using notify::ctl::CtlOptions;
+
+class NotifyCtl final : public Poco::Util::Application {
+ protected:
+  void defineOptions(Poco::Util::OptionSet& set) override {
+    Application::defineOptions(set);
+    auto value = [&](const char* name, const char* arg, const char* help) {
+      set.addOption(Poco::Util::Option(name, "", help).argument(arg).repeatable(false).callback(
+          Poco::Util::OptionCallback<NotifyCtl>(this, &NotifyCtl::set_value)));
+    };
+    auto flag = [&](const char* name, const char* help) {
+      set.addOption(Poco::Util::Option(name, "", help).callback(Poco::Util::OptionCallback<NotifyCtl>(this, &NotifyCtl::set_value)));
+    };
+    value("pcrs", "FILE", "expected PCRs: {\"PCR0\": \"hex\", ...} or nitro-cli build-enclave output");
+    value("expect-pcrs", "FILE", "same as --pcrs (provision)");
+    value("nonce", "HEX", "expected nonce");
+    value("at", "TIME", "verify at this RFC 3339 UTC time, e.g. 2024-09-07T14:37:39Z (default: now)");
+    flag("allow-debug", "accept debug-mode documents (PCR0 all zeros)");
+    flag("allow-development", "accept development attestation (not AWS Nitro; dev only)");
+    value("secret", "NAME", "secret name in the enclave, e.g. braze.api_key");
+    value("from-file", "FILE", "file holding the secret (a trailing newline is dropped)");
+    value("address", "ADDR", "enclave link address (default: ${ENCLAVE_CID:-16}:${ENCLAVE_PORT:-5000} on vsock)");
+    value("transport", "NAME", "tcp or vsock (default vsock)");
+    set.addOption(Poco::Util::Option("help", "h", "show help").callback(Poco::Util::OptionCallback<NotifyCtl>(this, &NotifyCtl::set_help)));
+  }
+
+  int main(const std::vector<std::string>& args) override {
+    if (help_ || args.empty()) {
+      Poco::Util::HelpFormatter f(options());
+      f.setCommand(commandName());
+      f.setUsage("attestation verify FILE [options] | provision --secret NAME --from-file F --expect-pcrs F [options]");
+      f.setHeader("Enclave Notify operator tool.");
+      f.format(help_ ? std::cout : std::cerr);
+      return help_ ? EXIT_OK : EXIT_USAGE;
+    }
+    if (args.size() >= 2 && args[0] == "attestation" && args[1] == "verify") {
+      return notify::ctl::attestation_verify(options_, {args.begin() + 2, args.end()});
+    }
+    if (args[0] == "provision" && args.size() == 1) return notify::ctl::provision(options_);
+    std::cerr << "notify-ctl: unknown command '" << args[0] << (args.size() > 1 ? " " + args[1] : "") << "' (see --help)\n";
+    return EXIT_USAGE;
+  }
+
+ private:
+  void set_value(const std::string& name, const std::string& value) { options_.values[name] = value; }
+  void set_help(const std::string&, const std::string&) {
+    help_ = true;
+    stopOptionsProcessing();
+  }
+  CtlOptions options_;
+  bool help_ = false;
+};
+
+}  // namespace
+
+POCO_APP_MAIN(NotifyCtl)
