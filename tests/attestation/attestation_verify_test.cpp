@@ -198,3 +198,21 @@ TEST(PcrPolicy, ParsesPlainAndNitroCliShapes) {
   EXPECT_FALSE(parse_pcr_policy("[]").ok());
   EXPECT_FALSE(parse_pcr_policy("{}").ok());
 }
+
+TEST(NitroAttestation, HostileCborCannotAskForHugeAllocationsOrDeepNesting) {
+  // 0x9B + 8-byte length: an array declaring 2^32 elements, then nothing.
+  const Bytes huge = {std::byte{0x9B}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{1},
+                      std::byte{0},    std::byte{0}, std::byte{0}, std::byte{0}};
+  auto r = verify_attestation(huge, {});
+  expect_failure(r, "cose");
+  EXPECT_NE(r.error().message.find("declares 4294967296 elements"), std::string::npos) << r.error().message;
+  Bytes deep(200, std::byte{0x81});  // 200 nested one-element arrays
+  deep.push_back(std::byte{0x00});
+  auto d = verify_attestation(deep, {});
+  expect_failure(d, "cose");
+  EXPECT_NE(d.error().message.find("nesting deeper"), std::string::npos) << d.error().message;
+  const Bytes indefinite = {std::byte{0x9F}, std::byte{0x01}, std::byte{0xFF}};
+  auto i = verify_attestation(indefinite, {});
+  expect_failure(i, "cose");
+  EXPECT_NE(i.error().message.find("indefinite"), std::string::npos) << i.error().message;
+}

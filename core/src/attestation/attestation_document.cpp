@@ -42,14 +42,9 @@ std::optional<Bytes> from_hex(std::string_view hex) {
 
 Result<CoseSign1> decode_cose_sign1(std::span<const std::byte> data) {
   if (data.empty()) return bad("cose: empty document");
-  cbor_load_result load{};
-  CborItem root(cbor_load(reinterpret_cast<const unsigned char*>(data.data()), data.size(), &load));
-  if (!root || load.error.code != CBOR_ERR_NONE) {
-    return bad("cose: not valid CBOR (error at byte " + std::to_string(load.error.position) + ")");
-  }
-  if (load.read != data.size()) {
-    return bad("cose: " + std::to_string(data.size() - load.read) + " trailing bytes after the COSE_Sign1");
-  }
+  std::string why;
+  CborItem root = cbor_load_checked(data, why);
+  if (!root) return bad("cose: " + why);
   const cbor_item_t* item = root.get();
   if (cbor_isa_tag(item)) {
     if (cbor_tag_value(item) != 18) return bad("cose: tag " + std::to_string(cbor_tag_value(item)) + " is not COSE_Sign1 (18)");
@@ -73,10 +68,8 @@ Result<CoseSign1> decode_cose_sign1(std::span<const std::byte> data) {
   if (!sig) return bad("cose: signature must be a byte string");
   out.signature = *sig;
   // Protected header: {1: alg}
-  cbor_load_result hload{};
-  CborItem header(cbor_load(reinterpret_cast<const unsigned char*>(out.protected_header.data()),
-                            out.protected_header.size(), &hload));
-  if (!header || hload.error.code != CBOR_ERR_NONE || !cbor_isa_map(header.get())) {
+  CborItem header = cbor_load_checked(out.protected_header, why);
+  if (!header || !cbor_isa_map(header.get())) {
     return bad("cose: protected header is not a CBOR map");
   }
   const auto* pairs = cbor_map_handle(header.get());
@@ -92,9 +85,9 @@ Result<CoseSign1> decode_cose_sign1(std::span<const std::byte> data) {
 }
 
 Result<AttestationDocument> decode_attestation_document(std::span<const std::byte> payload) {
-  cbor_load_result load{};
-  CborItem root(cbor_load(reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), &load));
-  if (!root || load.error.code != CBOR_ERR_NONE) return bad("document: payload is not valid CBOR");
+  std::string why;
+  CborItem root = cbor_load_checked(payload, why);
+  if (!root) return bad("document: payload: " + why);
   if (!cbor_isa_map(root.get()) || !cbor_map_is_definite(root.get())) return bad("document: payload is not a map");
   AttestationDocument d;
   const cbor_item_t* m = root.get();

@@ -32,6 +32,15 @@ std::optional<std::uint64_t> cbor_uint(const cbor_item_t* item);
 cbor_item_t* cbor_map_find(const cbor_item_t* map, std::string_view key);
 bool cbor_is_null_item(const cbor_item_t* item);
 
+/// Checks, before anything is built, that every array/map/tag in `data` declares no more elements than the bytes
+/// left could hold, that nesting stays within `max_depth`, and that no indefinite-length item is used. libcbor's
+/// loader allocates a container's declared size up front, so this is what keeps a 9-byte input from asking for
+/// gigabytes. Returns the reason on failure.
+std::optional<std::string> cbor_bounds_problem(std::span<const std::byte> data, std::size_t max_depth = 16);
+
+/// cbor_load after cbor_bounds_problem: nullptr (and the reason) for anything malformed or not wholly consumed.
+CborItem cbor_load_checked(std::span<const std::byte> data, std::string& why);
+
 /// Serialises an item (RAII buffer).
 std::vector<std::byte> cbor_encode(const cbor_item_t* item);
 

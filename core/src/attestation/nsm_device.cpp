@@ -39,10 +39,8 @@ Result<const cbor_item_t*> response_body(const CborItem& root, const char* varia
 }
 
 CborItem load(std::span<const std::byte> data) {
-  cbor_load_result r{};
-  CborItem item(cbor_load(reinterpret_cast<const unsigned char*>(data.data()), data.size(), &r));
-  if (r.error.code != CBOR_ERR_NONE) item.reset();
-  return item;
+  std::string why;
+  return cbor_load_checked(data, why);
 }
 
 }  // namespace

@@ -109,16 +109,17 @@ std::vector<std::byte> unb64(const std::string& text, const std::string& field) 
       throw DecodeError{field + ": not base64"};
     }
   }
-  try {
-    std::istringstream is(text);
-    Poco::Base64Decoder dec(is);
-    std::string raw((std::istreambuf_iterator<char>(dec)), std::istreambuf_iterator<char>());
-    std::vector<std::byte> out(raw.size());
-    if (!raw.empty()) std::memcpy(out.data(), raw.data(), raw.size());
-    return out;
-  } catch (const Poco::Exception&) {
-    throw DecodeError{field + ": not base64"};
+  // Read through the stream API: a decoding error sets badbit instead of unwinding through a half-built string.
+  std::istringstream is(text);
+  Poco::Base64Decoder dec(is);
+  std::vector<std::byte> out;
+  char buf[4096];
+  while (dec.read(buf, sizeof buf) || dec.gcount() > 0) {
+    const auto* b = reinterpret_cast<const std::byte*>(buf);
+    out.insert(out.end(), b, b + dec.gcount());
   }
+  if (dec.bad()) throw DecodeError{field + ": not base64"};
+  return out;
 }
 
 template <class T, class F>
