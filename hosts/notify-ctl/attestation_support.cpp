@@ -40,7 +40,9 @@ Result<attestation::Bytes> read_document_file(const std::string& path) {
     }
     std::istringstream in(compact);
     Poco::Base64Decoder dec(in);
-    bytes.assign(std::istreambuf_iterator<char>(dec), std::istreambuf_iterator<char>());
+    char buf[4096];
+    while (dec.read(buf, sizeof buf) || dec.gcount() > 0) bytes.append(buf, static_cast<std::size_t>(dec.gcount()));
+    if (dec.bad()) return Error{Errc::invalid_argument, path + ": not valid base64"};
   }
   attestation::Bytes out(bytes.size());
   std::memcpy(out.data(), bytes.data(), bytes.size());
