@@ -35,3 +35,8 @@ sleep 2
 rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 kill "$pid"; wait "$pid" 2>/dev/null || true
 echo "enclave host RSS at idle: $((rss / 1024)) MiB ($rss KiB)"
+
+# End to end through a real enclave host and the Braze plugin to the fake Braze (50 ms latency).
+if [[ -x "$build/bench/braze-load" ]]; then
+  NOTIFY_PLUGIN_PATH="$build/plugins" "$build/bench/braze-load" --seconds 5
+fi

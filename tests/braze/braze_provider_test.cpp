@@ -10,7 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
+#include <thread>
 
 using namespace notify;
 using namespace notify::braze;
@@ -253,6 +255,29 @@ TEST(BrazeProvider, PlainHttpWorksForDevAndIsTheSameContract) {
   auto batch = batch_of(2);
   auto r = p.deliver(batch);
   EXPECT_EQ(r[0].outcome, Outcome::delivered) << r[0].reason;
+}
+
+TEST(BrazeProvider, PoolSizeCapsConcurrentConnectionsAcrossCallers) {
+  Fixture f;
+  f.fake->set_latency(100ms);
+  auto o = f.options();
+  o.http.pool_size = 2;
+  auto p = f.provider(o);
+  // Three callers at once, each with a batch that needs four Braze requests.
+  std::vector<std::thread> callers;
+  std::atomic<int> delivered{0};
+  for (int c = 0; c < 3; ++c) {
+    callers.emplace_back([&, c] {
+      auto batch = batch_of(200);
+      for (auto& n : batch) n.external_user_ids = {"c" + std::to_string(c) + "-" + n.external_user_ids[0]};
+      for (const auto& r : p->deliver(batch)) delivered += r.outcome == Outcome::delivered ? 1 : 0;
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(delivered.load(), 600);
+  EXPECT_EQ(f.fake->requests().size(), 12u);
+  EXPECT_LE(f.fake->max_concurrent_requests(), 2u);
+  EXPECT_GE(f.fake->max_concurrent_requests(), 1u);
 }
 
 TEST(BrazeProvider, KeyNeverAppearsInAnyLogLineAtTraceLevel) {

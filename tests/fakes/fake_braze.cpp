@@ -14,6 +14,7 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 
+#include <algorithm>
 #include <sstream>
 #include <thread>
 
@@ -165,6 +166,11 @@ std::vector<FakeBraze::Recorded> FakeBraze::requests() const {
   return requests_;
 }
 
+std::size_t FakeBraze::max_concurrent_requests() const {
+  std::lock_guard lock(mu_);
+  return max_active_handlers_;
+}
+
 std::map<std::string, int> FakeBraze::accepted_recipients() const {
   std::lock_guard lock(mu_);
   return accepted_;
@@ -174,6 +180,7 @@ void FakeBraze::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerR
   {
     std::lock_guard lock(mu_);
     ++active_handlers_;
+    max_active_handlers_ = std::max(max_active_handlers_, active_handlers_);
   }
   struct Done {
     FakeBraze& f;

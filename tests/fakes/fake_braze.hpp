@@ -63,6 +63,8 @@ class FakeBraze {
   [[nodiscard]] std::vector<Recorded> requests() const;
   /// Recipient → number of times a push to them was accepted (for exactly-once checks).
   [[nodiscard]] std::map<std::string, int> accepted_recipients() const;
+  /// The most requests the fake was handling at the same moment.
+  [[nodiscard]] std::size_t max_concurrent_requests() const;
 
   // Called by the request handler.
   void handle(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response);
@@ -79,7 +81,8 @@ class FakeBraze {
   std::vector<Recorded> requests_;
   std::map<std::string, int> accepted_;
   std::uint64_t next_dispatch_ = 1;
-  std::size_t active_handlers_ = 0;  // the destructor waits for these, so no handler outlives the fake
+  std::size_t active_handlers_ = 0;
+  std::size_t max_active_handlers_ = 0;  // the destructor waits for these, so no handler outlives the fake
   std::condition_variable idle_cv_;
 };
 

@@ -93,7 +93,8 @@ struct BrazeHttpClient::Connection {
 };
 
 BrazeHttpClient::BrazeHttpClient(TransportRegistry& transports, HttpOptions options, Log& log)
-    : transports_(transports), options_(std::move(options)), log_(log) {
+    : transports_(transports), options_(std::move(options)), log_(log),
+      slots_(static_cast<std::ptrdiff_t>(std::clamp<std::size_t>(options_.pool_size, 1, 1024))) {
   if (options_.egress_address.empty()) {
     options_.egress_address = options_.endpoint.host + ":" + std::to_string(options_.endpoint.port);
   }
@@ -163,6 +164,15 @@ Result<std::unique_ptr<BrazeHttpClient::Connection>> BrazeHttpClient::open() {
 Result<HttpResponse> BrazeHttpClient::post(const std::string& path, const std::string& body, std::string_view api_key,
                                            bool& maybe_delivered) {
   maybe_delivered = false;
+  if (!slots_.try_acquire_for(options_.request_timeout)) {
+    return Error{Errc::timed_out, "POST " + path + ": all " + std::to_string(options_.pool_size) +
+                                      " connections to " + options_.endpoint.host + " stayed busy for " +
+                                      std::to_string(options_.request_timeout.count()) + " ms"};
+  }
+  struct Release {
+    std::counting_semaphore<1024>& s;
+    ~Release() { s.release(); }
+  } release{slots_};
   // One extra try only for a pooled connection that the server had already closed (EOF before any response byte).
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::unique_ptr<Connection> c = take_idle();

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <semaphore>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,7 +37,7 @@ struct HttpOptions {
   std::string egress_transport = "tcp";
   std::string egress_address;  // default: endpoint host:port
   std::string ca_file;         // empty: the system store
-  std::size_t pool_size = 8;
+  std::size_t pool_size = 8;  // connections to Braze at most, in use or idle (1..1024)
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds tls_timeout{10000};
   std::chrono::milliseconds request_timeout{30000};
@@ -64,6 +65,8 @@ class BrazeHttpClient {
   Poco::Net::Context::Ptr tls_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;
+  // pool_size caps connections in use at once (idle ones are kept for reuse up to the same number).
+  std::counting_semaphore<1024> slots_;
 };
 
 }  // namespace notify::braze
