@@ -10,8 +10,12 @@ bash scripts/build.sh build
 export NOTIFY_PLUGIN_DIR=$PWD/build/plugins
 export ENCLAVE_PORT=${ENCLAVE_PORT:-5000}
 enclave_cfg=${ENCLAVE_CONFIG:-config/dev/enclave.yaml}
-build/hosts/notify-host/notify-host --check-config "$enclave_cfg" >/dev/null
-build/hosts/notify-host/notify-host --check-config config/dev/parent.yaml >/dev/null
+for cfg in "$enclave_cfg" config/dev/parent.yaml; do
+  if ! out=$(build/hosts/notify-host/notify-host --check-config "$cfg" 2>&1); then
+    echo "$out" >&2
+    exit 78
+  fi
+done
 
 build/hosts/notify-host/notify-host --config "$enclave_cfg" 2>&1 | sed -u 's/^/[enclave] /' &
 enclave=$!

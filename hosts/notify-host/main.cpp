@@ -86,7 +86,7 @@ class NotifyHostApp final : public Poco::Util::ServerApplication {
   }
 
   int check_config() {
-    auto rt = notify::host::HostRuntime::create(check_);
+    auto rt = notify::host::HostRuntime::create(check_, {}, notify::host::HostRuntime::Mode::check);
     if (!rt) {
       std::cerr << rt.error().message << "\n";
       return kExitConfig;

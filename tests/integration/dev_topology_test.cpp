@@ -217,4 +217,16 @@ TEST(HostCli, ProductionConfigsAreValidAndKeepTheKeyOffTheParent) {
   auto enclave = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/enclave.yaml"});
   EXPECT_NE(enclave.output.find("allow_plaintext: false"), std::string::npos) << enclave.output;
   EXPECT_NE(enclave.output.find("address: 3:8080"), std::string::npos) << enclave.output;
+  EXPECT_NE(enclave.output.find("attestation: nsm"), std::string::npos) << enclave.output;
+}
+
+TEST(HostCli, RunningWithNsmAttestationOutsideAnEnclaveFailsClearly) {
+  TempDir dir;
+  HostProcess host("providers: [{plugin: log, config: {output: /dev/null}}]\n"
+                   "serve: {transport: tcp, listen: '127.0.0.1:0', attestation: nsm}\n");
+  auto code = host.wait(20s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 78) << host.output();
+  EXPECT_NE(host.output().find("serve.attestation: no /dev/nsm: not inside a Nitro enclave"), std::string::npos)
+      << host.output();
 }

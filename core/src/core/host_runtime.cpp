@@ -111,9 +111,10 @@ std::vector<std::filesystem::path> plugin_search_path(const config::ConfigDocume
 }
 
 Result<std::unique_ptr<HostRuntime>> HostRuntime::create(const std::filesystem::path& config_file,
-                                                         std::function<void()> request_shutdown) {
+                                                         std::function<void()> request_shutdown, Mode mode) {
   std::unique_ptr<HostRuntime> rt(new HostRuntime());  // private constructor
   rt->request_shutdown_ = std::move(request_shutdown);
+  rt->mode_ = mode;
   auto doc = config::ConfigDocument::load(config_file, config::process_env());
   if (!doc) return doc.error();
   rt->doc_ = std::move(doc.value());
@@ -161,7 +162,9 @@ Status HostRuntime::build_services() {
     hopts.allow_plaintext_secrets = secrets_view && secrets_view->get_bool("allow_plaintext").value_or(false);
     const auto mode = serve->get_string("attestation").value_or("none");
     std::unique_ptr<services::AttestationBackend> attestation_backend;
-    if (mode == "nsm" || mode == "development") {
+    if ((mode == "nsm" || mode == "development") && mode_ == Mode::check) {
+      // Valid value; the identity (device, keys) is made only when the host really runs.
+    } else if (mode == "nsm" || mode == "development") {
       auto id = attestation::EnclaveIdentity::create(
           mode == "nsm" ? attestation::AttesterMode::nsm : attestation::AttesterMode::development, *log_);
       if (!id) return Error{id.error().code, serve->location("attestation") + ": serve.attestation: " + id.error().message};

@@ -22,9 +22,14 @@ std::vector<std::filesystem::path> plugin_search_path(const config::ConfigDocume
 class HostRuntime {
  public:
   /// Loads and validates the config, configures logging, loads plugins and builds services (nothing runs yet).
+  /// How much create() builds: everything, or only what validation needs (--check-config: plugins are loaded and
+  /// their blocks checked, but no attestation device is opened and no key is generated).
+  enum class Mode { run, check };
+
   /// `request_shutdown` is how a service asks the host to exit (e.g. demo.exit_when_done).
   static Result<std::unique_ptr<HostRuntime>> create(const std::filesystem::path& config_file,
-                                                     std::function<void()> request_shutdown = {});
+                                                     std::function<void()> request_shutdown = {},
+                                                     Mode mode = Mode::run);
   ~HostRuntime();
 
   Status start();
@@ -47,6 +52,7 @@ class HostRuntime {
   std::vector<std::unique_ptr<services::Service>> services_;
   std::size_t started_ = 0;
   std::function<void()> request_shutdown_;
+  Mode mode_ = Mode::run;
 };
 
 }  // namespace notify::host
