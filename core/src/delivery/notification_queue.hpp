@@ -1,0 +1,74 @@
+#pragma once
+// The parent's durable queue between ingress and the link. A notification accepted here survives a crash of either
+// host: it is stored (and fsynced) before enqueue() returns, leased while in flight, and either finished (delivered,
+// rejected), retried with backoff, or moved to the dead letters after max_attempts.
+
+#include <notify/notification.hpp>
+#include <notify/result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace notify::delivery {
+
+enum class State { queued, in_flight, delivered, rejected, dead };
+const char* state_name(State s) noexcept;
+
+struct Attempt {
+  std::int64_t at_ms = 0;  // wall clock, ms since the epoch
+  std::string outcome;     // delivered | rejected | retryable
+  std::string detail;      // reference or reason
+};
+
+struct Record {
+  Notification notification;
+  State state = State::queued;
+  int attempts = 0;
+  std::string reference;  // provider reference when delivered
+  std::string reason;     // last failure
+  std::int64_t next_attempt_ms = 0;
+  std::vector<Attempt> history;
+};
+
+struct Enqueued {
+  std::string request_id;
+  bool duplicate = false;  // the id was already known: nothing new was stored
+  State state = State::queued;
+};
+
+struct Leased {
+  Notification notification;
+  int attempts = 0;  // before this one
+};
+
+struct QueueOptions {
+  std::size_t capacity = 100000;  // unfinished notifications at most; beyond: queue full
+  int max_attempts = 10;
+  std::chrono::milliseconds backoff_initial{1000};
+  std::chrono::milliseconds backoff_max{300000};
+  std::chrono::milliseconds lease{60000};  // an in-flight item whose host died is retried after this
+};
+
+class NotificationQueue {
+ public:
+  virtual ~NotificationQueue() = default;
+  /// Stores a batch atomically (all or nothing). Known request_ids are reported as duplicates, not stored again.
+  /// Errc::resource_exhausted when the batch would exceed the capacity.
+  virtual Result<std::vector<Enqueued>> enqueue(std::span<const Notification> batch) = 0;
+  /// Up to `max` notifications that are due, marked in flight until now + lease.
+  virtual Result<std::vector<Leased>> lease(std::size_t max) = 0;
+  /// Records the outcome of one leased notification: final, or back to queued with backoff, or dead.
+  virtual Status complete(const std::string& request_id, const DeliveryResult& result) = 0;
+  virtual Result<std::optional<Record>> status(const std::string& request_id) = 0;
+  virtual Result<std::vector<Record>> dead(std::size_t limit) = 0;
+  /// Moves a dead notification back to queued with its attempt count reset.
+  virtual Status retry_dead(const std::string& request_id) = 0;
+  /// Unfinished notifications (queued + in flight).
+  virtual Result<std::size_t> depth() = 0;
+};
+
+}  // namespace notify::delivery

@@ -1,0 +1,157 @@
+// The SQLite queue: durable, idempotent enqueue; leasing; outcomes with backoff; dead letters; capacity; and leases
+// of a host that died being retried after reopening the database.
+#include "delivery/sqlite_queue.hpp"
+#include "host_process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+using namespace notify;
+using namespace notify::delivery;
+using namespace std::chrono_literals;
+
+namespace {
+
+Notification make(const std::string& id) {
+  Notification n;
+  n.request_id = id;
+  n.external_user_ids = {"u-" + id};
+  n.title = "t";
+  n.message = "m";
+  n.custom_data = {{"k", "v"}};
+  return n;
+}
+
+QueueOptions fast() {
+  QueueOptions o;
+  o.capacity = 100;
+  o.max_attempts = 3;
+  o.backoff_initial = 10ms;
+  o.backoff_max = 20ms;
+  o.lease = 100ms;
+  return o;
+}
+
+std::unique_ptr<SqliteQueue> open_queue(const notify::testing::TempDir& dir, QueueOptions o = fast()) {
+  auto q = SqliteQueue::open(dir.path() / "queue.db", o);
+  EXPECT_TRUE(q.ok()) << (q.ok() ? "" : q.error().message);
+  return std::move(q.value());
+}
+
+}  // namespace
+
+TEST(SqliteQueue, EnqueueIsIdempotentByRequestId) {
+  notify::testing::TempDir dir;
+  auto q = open_queue(dir);
+  std::vector<Notification> batch = {make("a"), make("b"), make("a")};
+  auto r = q->enqueue(batch);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE((*r)[0].duplicate);
+  EXPECT_FALSE((*r)[1].duplicate);
+  EXPECT_TRUE((*r)[2].duplicate);
+  auto again = q->enqueue(std::span(batch).first(1));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)[0].duplicate);
+  EXPECT_EQ(q->depth().value(), 2u);
+}
+
+TEST(SqliteQueue, LeaseCompleteDeliveredKeepsReferenceAndHistory) {
+  notify::testing::TempDir dir;
+  auto q = open_queue(dir);
+  ASSERT_TRUE(q->enqueue(std::vector{make("a")}).ok());
+  auto leased = q->lease(10);
+  ASSERT_TRUE(leased.ok());
+  ASSERT_EQ(leased->size(), 1u);
+  EXPECT_EQ((*leased)[0].notification.custom_data.at("k"), "v");  // stored and read back whole
+  EXPECT_TRUE(q->lease(10)->empty());                              // in flight: not leased twice
+  EXPECT_EQ(q->status("a").value()->state, State::in_flight);
+  ASSERT_TRUE(q->complete("a", DeliveryResult::delivered("d-1")).ok());
+  auto s = q->status("a").value();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->state, State::delivered);
+  EXPECT_EQ(s->reference, "d-1");
+  ASSERT_EQ(s->history.size(), 1u);
+  EXPECT_EQ(s->history[0].outcome, "delivered");
+  EXPECT_EQ(q->depth().value(), 0u);
+}
+
+TEST(SqliteQueue, RejectedIsFinalWithoutRetry) {
+  notify::testing::TempDir dir;
+  auto q = open_queue(dir);
+  q->enqueue(std::vector{make("a")});
+  q->lease(1);
+  q->complete("a", DeliveryResult::rejected("HTTP 400 from Braze: bad"));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(q->lease(1)->empty());
+  EXPECT_EQ(q->status("a").value()->state, State::rejected);
+  EXPECT_EQ(q->status("a").value()->reason, "HTTP 400 from Braze: bad");
+}
+
+TEST(SqliteQueue, RetryableBacksOffHonouringRetryAfterThenDiesAfterMaxAttempts) {
+  notify::testing::TempDir dir;
+  auto q = open_queue(dir);
+  q->enqueue(std::vector{make("a")});
+  ASSERT_EQ(q->lease(1)->size(), 1u);
+  q->complete("a", DeliveryResult::retryable("429", 400ms));
+  EXPECT_TRUE(q->lease(1)->empty());  // not due before retry_after
+  auto s = q->status("a").value();
+  EXPECT_EQ(s->state, State::queued);
+  EXPECT_GE(s->next_attempt_ms, s->history.back().at_ms + 400);
+  std::this_thread::sleep_for(450ms);
+  ASSERT_EQ(q->lease(1)->size(), 1u);
+  q->complete("a", DeliveryResult::retryable("503"));
+  std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(q->lease(1)->size(), 1u);
+  q->complete("a", DeliveryResult::retryable("503 again"));
+  auto dead = q->status("a").value();
+  EXPECT_EQ(dead->state, State::dead);
+  EXPECT_EQ(dead->attempts, 3);
+  EXPECT_EQ(dead->history.size(), 3u);
+  auto list = q->dead(10);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].notification.request_id, "a");
+  // dead retry puts it back, with its attempts reset.
+  ASSERT_TRUE(q->retry_dead("a").ok());
+  EXPECT_FALSE(q->retry_dead("a").ok());  // no longer dead
+  auto again = q->lease(1);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].attempts, 0);
+}
+
+TEST(SqliteQueue, FullQueueAcceptsNothingFromTheBatch) {
+  notify::testing::TempDir dir;
+  auto o = fast();
+  o.capacity = 3;
+  auto q = open_queue(dir, o);
+  ASSERT_TRUE(q->enqueue(std::vector{make("a"), make("b")}).ok());
+  auto r = q->enqueue(std::vector{make("c"), make("d")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::resource_exhausted);
+  EXPECT_NE(r.error().message.find("queue full"), std::string::npos);
+  EXPECT_FALSE(q->status("c").value());  // all or nothing
+  EXPECT_EQ(q->depth().value(), 2u);
+  EXPECT_TRUE(q->enqueue(std::vector{make("c")}).ok());
+}
+
+TEST(SqliteQueue, LeaseOfADeadHostIsRetriedAfterReopening) {
+  notify::testing::TempDir dir;
+  {
+    auto q = open_queue(dir);
+    q->enqueue(std::vector{make("a"), make("b")});
+    ASSERT_EQ(q->lease(10)->size(), 2u);
+    // The "host" dies here with both in flight.
+  }
+  auto q = open_queue(dir);
+  EXPECT_TRUE(q->lease(10)->empty());  // leases still valid
+  std::this_thread::sleep_for(150ms);   // lease = 100 ms
+  auto again = q->lease(10);
+  ASSERT_EQ(again->size(), 2u);
+  EXPECT_EQ(q->depth().value(), 2u);
+}
+
+TEST(SqliteQueue, UnopenablePathIsAClearError) {
+  auto q = SqliteQueue::open("/nonexistent-dir/queue.db", fast());
+  ASSERT_FALSE(q.ok());
+  EXPECT_NE(q.error().message.find("/nonexistent-dir/queue.db"), std::string::npos);
+}
