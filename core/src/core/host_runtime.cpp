@@ -3,6 +3,9 @@
 #include "core/config/yaml_config_view.hpp"
 #include "core/host_schema.hpp"
 #include "core/services/demo_service.hpp"
+#include "core/services/dispatch_service.hpp"
+#include "core/services/ingress_service.hpp"
+#include "delivery/sqlite_queue.hpp"
 #include "core/services/forward_service.hpp"
 #include "core/services/serve_service.hpp"
 #include "attestation/enclave_identity.hpp"
@@ -206,6 +209,55 @@ Status HostRuntime::build_services() {
     services_.push_back(std::move(svc));
   }
 
+  services::DispatchService* dispatch = nullptr;
+  if (auto q = section(doc_, "queue")) {
+    if (forward == nullptr) return Error{Errc::invalid_argument, q->location("") + ": queue: needs a forward: section"};
+    const auto backend = q->get_string("backend").value_or("sqlite");
+    if (backend != "sqlite") {
+      return Error{Errc::unsupported, q->location("backend") + ": queue.backend: '" + backend +
+                                          "' is not available (only sqlite in this build)"};
+    }
+    delivery::QueueOptions qo;
+    qo.capacity = static_cast<std::size_t>(std::max<std::int64_t>(1, q->get_int("capacity").value_or(100000)));
+    qo.max_attempts = static_cast<int>(std::max<std::int64_t>(1, q->get_int("max_attempts").value_or(10)));
+    qo.backoff_initial = q->get_duration("backoff_initial").value_or(std::chrono::seconds(1));
+    qo.backoff_max = q->get_duration("backoff_max").value_or(std::chrono::minutes(5));
+    qo.lease = q->get_duration("lease").value_or(std::chrono::seconds(60));
+    if (mode_ == Mode::run) {
+      auto opened = delivery::SqliteQueue::open(q->get_string("path").value_or(""), qo);
+      if (!opened) return Error{opened.error().code, q->location("path") + ": queue.path: " + opened.error().message};
+      queue_ = std::move(opened.value());
+      services::DispatchOptions dopts;
+      dopts.batch_size = static_cast<std::size_t>(std::max<std::int64_t>(1, q->get_int("batch_size").value_or(50)));
+      dopts.poll_interval = q->get_duration("poll_interval").value_or(std::chrono::milliseconds(200));
+      auto svc = std::make_unique<services::DispatchService>(*queue_, forward->client(), dopts, metrics_,
+                                                             sink_logger("dispatch"));
+      dispatch = svc.get();
+      services_.push_back(std::move(svc));
+    }
+  }
+
+  if (auto in = section(doc_, "ingress")) {
+    if (!section(doc_, "queue")) return Error{Errc::invalid_argument, in->location("") + ": ingress: needs a queue: section"};
+    services::IngressOptions io;
+    io.listen = in->get_string("listen").value_or("127.0.0.1:8088");
+    io.max_body_bytes = static_cast<std::size_t>(std::max<std::int64_t>(1, in->get_int("max_body_bytes").value_or(1 << 20)));
+    if (auto token = in->raw_secret("token"); token && !token->empty()) {
+      secrets_->put("ingress.token", Secret(*token), SecretOrigin::config);  // so the log redactor knows it
+      io.token = Secret(*token);
+    }
+    if (mode_ == Mode::run) {
+      auto* fwd = forward;
+      auto* disp = dispatch;
+      services_.push_back(std::make_unique<services::IngressService>(
+          std::move(io), *queue_, metrics_, [fwd] { return fwd->client().connected(); },
+          [disp] {
+            if (disp != nullptr) disp->wake();
+          },
+          sink_logger("ingress")));
+    }
+  }
+
   if (auto demo = section(doc_, "demo"); demo && demo->get_bool("enabled").value_or(true)) {
     if (forward == nullptr) return Error{Errc::invalid_argument, demo->location("") + ": demo: needs a forward: section"};
     services::DemoOptions opts;
@@ -229,7 +281,7 @@ Status HostRuntime::build_services() {
     services_.push_back(std::make_unique<services::DemoService>(forward->client(), std::move(opts), sink_logger("demo")));
   }
 
-  if (services_.empty()) {
+  if (services_.empty() && mode_ == Mode::run) {
     return Error{Errc::invalid_argument, doc_->file() + ": nothing to run: declare at least one of serve, forward, demo"};
   }
   return {};

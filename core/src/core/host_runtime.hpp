@@ -7,7 +7,9 @@
 #include "core/plugin/plugin_registry.hpp"
 #include "core/plugin/plugin_set.hpp"
 #include "core/secrets/secret_store.hpp"
+#include "core/services/delivery_metrics.hpp"
 #include "core/services/service.hpp"
+#include "delivery/notification_queue.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -49,6 +51,8 @@ class HostRuntime {
   std::unique_ptr<plugin::PluginRegistry> registry_;
   std::unique_ptr<plugin::PluginSet> plugins_;
   std::shared_ptr<Log> log_;
+  std::unique_ptr<delivery::NotificationQueue> queue_;  // outlives the services that use it (declared before them)
+  services::DeliveryMetrics metrics_;
   std::vector<std::unique_ptr<services::Service>> services_;
   std::size_t started_ = 0;
   std::function<void()> request_shutdown_;

@@ -66,6 +66,23 @@ constexpr FieldSpec kDemo[] = {
     {"initialize", FT::object, false, nullptr, "the seed's Initialize step", kDemoInit, std::size(kDemoInit)},
 };
 
+constexpr FieldSpec kQueue[] = {
+    {"backend", FT::string, false, "sqlite", "sqlite (embedded; Redis Streams is not implemented yet)"},
+    {"path", FT::string, true, nullptr, "SQLite database file"},
+    {"capacity", FT::integer, false, "100000", "unfinished notifications at most; beyond that ingress answers 503"},
+    {"max_attempts", FT::integer, false, "10", "deliveries tried before a notification is dead"},
+    {"backoff_initial", FT::duration, false, "1s", "first retry delay (a provider's retry_after wins when longer)"},
+    {"backoff_max", FT::duration, false, "5m", "retry delay cap"},
+    {"lease", FT::duration, false, "60s", "an in-flight notification whose host died is retried after this"},
+    {"batch_size", FT::integer, false, "50", "notifications per deliver request to the enclave"},
+    {"poll_interval", FT::duration, false, "200ms", "how often the dispatcher looks for due retries"},
+};
+constexpr FieldSpec kIngress[] = {
+    {"listen", FT::string, false, "127.0.0.1:8088", "HTTP API address (non-loopback needs a token)"},
+    {"token", FT::secret, false, nullptr, "bearer token clients must send; empty = loopback only"},
+    {"max_body_bytes", FT::integer, false, "1048576", "larger bodies get 413"},
+};
+
 constexpr FieldSpec kHost[] = {
     {"node", FT::string, false, "notify", "this host's name in logs and health"},
     {"log", FT::object, false, nullptr, "logging", kLog, std::size(kLog)},
@@ -77,6 +94,10 @@ constexpr FieldSpec kHost[] = {
     {"forward", FT::object, false, nullptr, "parent side: link client to the enclave", kForward, std::size(kForward)},
     {"demo", FT::object, false, nullptr, "the seed worker's test-notification loop (needs forward)", kDemo,
      std::size(kDemo)},
+    {"queue", FT::object, false, nullptr, "parent side: durable queue and dispatcher to the link (needs forward)",
+     kQueue, std::size(kQueue)},
+    {"ingress", FT::object, false, nullptr, "parent side: HTTP API that accepts notifications (needs queue)", kIngress,
+     std::size(kIngress)},
 };
 
 }  // namespace

@@ -1,0 +1,89 @@
+#include "core/services/dispatch_service.hpp"
+
+namespace notify::services {
+
+DispatchService::DispatchService(delivery::NotificationQueue& queue, link::LinkClient& link, DispatchOptions options,
+                                 DeliveryMetrics& metrics, std::shared_ptr<Log> log)
+    : queue_(queue), link_(link), options_(options), metrics_(metrics), log_(std::move(log)) {}
+
+DispatchService::~DispatchService() { stop(); }
+
+Status DispatchService::start() {
+  thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void DispatchService::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DispatchService::wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void DispatchService::run() {
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    if (dispatch_once()) continue;  // more may be due right away
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_ || woken_; });
+    woken_ = false;
+  }
+}
+
+bool DispatchService::dispatch_once() {
+  if (!link_.connected()) return false;  // leases would only expire; wait for the link
+  auto leased = queue_.lease(options_.batch_size);
+  if (!leased) {
+    log_->error("queue lease failed: " + leased.error().message);
+    return false;
+  }
+  if (leased->empty()) return false;
+  std::vector<Notification> batch;
+  batch.reserve(leased->size());
+  for (auto& l : *leased) batch.push_back(std::move(l.notification));
+  auto results = link_.deliver(batch);
+  if (!results) {
+    ++metrics_.link_failures;
+    log_->warning("delivering " + std::to_string(batch.size()) + " notification(s) failed on the link (" +
+                  results.error().message + "); they go back to the queue with backoff");
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const DeliveryResult r = results ? (*results)[i] : DeliveryResult::retryable("link: " + results.error().message);
+    if (auto st = queue_.complete(batch[i].request_id, r); !st) {
+      // The lease expires and the notification is sent again: at least once, never lost.
+      log_->error("recording the result of " + batch[i].request_id + " failed: " + st.message());
+      continue;
+    }
+    switch (r.outcome) {
+      case Outcome::delivered: ++metrics_.delivered; break;
+      case Outcome::rejected: ++metrics_.rejected; break;
+      case Outcome::retryable: {
+        auto s = queue_.status(batch[i].request_id);
+        if (s && *s && (*s)->state == delivery::State::dead) {
+          ++metrics_.dead;
+          log_->warning("notification " + batch[i].request_id + " is dead after " + std::to_string((*s)->attempts) +
+                        " attempts: " + r.reason);
+        } else {
+          ++metrics_.retried;
+        }
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace notify::services

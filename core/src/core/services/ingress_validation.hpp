@@ -1,0 +1,19 @@
+#pragma once
+// Turning an HTTP body into notifications, refusing anything malformed with the field named
+// ("notifications[2].external_user_ids: must be a non-empty array of strings"). Pure; unit-tested.
+
+#include <notify/notification.hpp>
+#include <notify/result.hpp>
+
+#include <string_view>
+#include <vector>
+
+namespace notify::services {
+
+/// Accepts one notification object, or {"notifications": [ ... ]} (1..500 of them).
+/// Fields: request_id (1..128 of [A-Za-z0-9._:-]), external_user_id or external_user_ids (1..50 non-empty strings),
+/// title, message (strings; message required), custom_data (object of strings), trigger_properties (object),
+/// provider, campaign_id, canvas_id (strings).
+Result<std::vector<Notification>> parse_notifications(std::string_view body);
+
+}  // namespace notify::services
