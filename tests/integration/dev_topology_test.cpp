@@ -186,8 +186,9 @@ TEST(HostCli, ListPluginsShowsTheBuiltPlugins) {
 TEST(HostCli, DevConfigsInTheRepositoryAreValid) {
   for (const char* f : {"config/dev/enclave.yaml", "config/dev/parent.yaml"}) {
     auto r = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/" + f},
-                         {{"NOTIFY_PLUGIN_DIR", plugin_dir()}});
+                         {{"NOTIFY_PLUGIN_DIR", plugin_dir()}, {"NOTIFY_HTTP_TOKEN", "dev-token-abcdef123"}});
     EXPECT_EQ(r.exit_code, 0) << f << "\n" << r.output;
+    EXPECT_EQ(r.output.find("dev-token-abcdef123"), std::string::npos) << r.output;
   }
 }
 
