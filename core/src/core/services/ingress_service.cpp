@@ -60,16 +60,23 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
   void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
     std::string body;
     bool too_large = req.hasContentLength() && static_cast<std::size_t>(req.getContentLength64()) > max_body_;
-    if (!too_large) {
-      // Read at most one byte past the limit, so a body without Content-Length cannot grow without bound.
-      char buf[8192];
-      auto& in = req.stream();
-      while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-        body.append(buf, static_cast<std::size_t>(in.gcount()));
-        if (body.size() > max_body_) {
-          too_large = true;
-          break;
-        }
+    // Read at most one byte past the limit; the rest of an oversized body is drained (up to a bound) so the client,
+    // still sending, receives the 413 instead of a reset connection.
+    char buf[8192];
+    auto& in = req.stream();
+    std::size_t drained = 0;
+    const std::size_t drain_limit = 16 * max_body_;
+    while (drained < drain_limit && (in.read(buf, sizeof buf) || in.gcount() > 0)) {
+      const auto n = static_cast<std::size_t>(in.gcount());
+      if (too_large) {
+        drained += n;
+        continue;
+      }
+      body.append(buf, n);
+      if (body.size() > max_body_) {
+        too_large = true;
+        drained = body.size();
+        body.clear();
       }
     }
     auto reply = svc_.handle(req.getMethod(), req.getURI(), req.get("Authorization", ""), body, too_large);
