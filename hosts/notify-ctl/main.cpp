@@ -4,6 +4,8 @@
 //   notify-ctl attestation verify FILE [--pcrs F] [--nonce HEX] [--at RFC3339] [--allow-debug] [--allow-development]
 //   notify-ctl provision --secret NAME --from-file F --expect-pcrs F [--address A] [--transport tcp|vsock]
 //                        [--allow-debug] [--allow-development]
+//   notify-ctl send --user U[,U] --message M [--title T] [--request-id ID] [--data k=v,...] | send --file F
+//   notify-ctl status ID | health | dead list | dead retry ID         [--url URL] [--token T] [--json]
 
 #include "ctl_options.hpp"
 
@@ -17,6 +19,10 @@
 namespace notify::ctl {
 int attestation_verify(const CtlOptions& options, const std::vector<std::string>& args);
 int provision(const CtlOptions& options);
+int http_send(const CtlOptions& options);
+int http_status(const CtlOptions& options, const std::string& id);
+int http_health(const CtlOptions& options);
+int http_dead(const CtlOptions& options, const std::vector<std::string>& args);
 }  // namespace notify::ctl
 
 namespace {
@@ -44,6 +50,16 @@ class NotifyCtl final : public Poco::Util::Application {
     value("from-file", "FILE", "file holding the secret (a trailing newline is dropped)");
     value("address", "ADDR", "enclave link address (default: ${ENCLAVE_CID:-16}:${ENCLAVE_PORT:-5000} on vsock)");
     value("transport", "NAME", "tcp or vsock (default vsock)");
+    value("url", "URL", "parent HTTP API (default $NOTIFY_HTTP_URL or http://127.0.0.1:8088)");
+    value("token", "TOKEN", "bearer token (default $NOTIFY_HTTP_TOKEN)");
+    flag("json", "print the API's JSON");
+    value("user", "IDS", "send: external_user_id(s), comma-separated");
+    value("title", "TEXT", "send: title");
+    value("message", "TEXT", "send: message");
+    value("request-id", "ID", "send: idempotency key (default: a new UUID)");
+    value("data", "K=V,...", "send: custom_data");
+    value("campaign-id", "ID", "send: Braze campaign");
+    value("file", "FILE", "send: a notification (or {\"notifications\": [...]}) as JSON");
     set.addOption(Poco::Util::Option("help", "h", "show help").callback(Poco::Util::OptionCallback<NotifyCtl>(this, &NotifyCtl::set_help)));
   }
 
@@ -51,7 +67,8 @@ class NotifyCtl final : public Poco::Util::Application {
     if (help_ || args.empty()) {
       Poco::Util::HelpFormatter f(options());
       f.setCommand(commandName());
-      f.setUsage("attestation verify FILE [options] | provision --secret NAME --from-file F --expect-pcrs F [options]");
+      f.setUsage("attestation verify FILE | provision --secret NAME --from-file F --expect-pcrs F | send ... | "
+                 "status ID | health | dead list | dead retry ID");
       f.setHeader("Enclave Notify operator tool.");
       f.format(help_ ? std::cout : std::cerr);
       return help_ ? EXIT_OK : EXIT_USAGE;
@@ -60,6 +77,10 @@ class NotifyCtl final : public Poco::Util::Application {
       return notify::ctl::attestation_verify(options_, {args.begin() + 2, args.end()});
     }
     if (args[0] == "provision" && args.size() == 1) return notify::ctl::provision(options_);
+    if (args[0] == "send" && args.size() == 1) return notify::ctl::http_send(options_);
+    if (args[0] == "status" && args.size() == 2) return notify::ctl::http_status(options_, args[1]);
+    if (args[0] == "health" && args.size() == 1) return notify::ctl::http_health(options_);
+    if (args[0] == "dead") return notify::ctl::http_dead(options_, {args.begin() + 1, args.end()});
     std::cerr << "notify-ctl: unknown command '" << args[0] << (args.size() > 1 ? " " + args[1] : "") << "' (see --help)\n";
     return EXIT_USAGE;
   }
