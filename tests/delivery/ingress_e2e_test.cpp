@@ -1,6 +1,7 @@
 // The parent's HTTP ingress and durable queue, with real processes: validation, auth, limits, status, idempotency,
 // provider failures, dead letters, back-pressure — and nothing accepted is lost when either host is killed.
 #include "host_process.hpp"
+#include "redis_server.hpp"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -299,4 +300,60 @@ TEST(NotifyCtlHttp, SendStatusHealthAndDeadThroughTheApi) {
   auto retry = run_command({NOTIFY_CTL_BIN, "dead", "retry", "ctl-dead"}, env);
   EXPECT_EQ(retry.exit_code, 0) << retry.output;
   EXPECT_NE(retry.output.find("queued again"), std::string::npos);
+}
+
+TEST(IngressRedis, TwoParentsOneStreamOneKilledEveryNotificationDeliveredOnce) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.running());
+  TempDir dir;
+  const auto out = dir.path() / "delivered.jsonl";
+  HostProcess enclave(enclave_yaml(out.string()));
+  const auto enclave_address = enclave.wait_listening().value_or("");
+  auto parent_with = [&](const std::string& consumer) {
+    return "node: " + consumer + "\n"
+           "forward: {transport: tcp, address: '" + enclave_address + "', request_timeout: 5s}\n"
+           "queue: {backend: redis, redis_address: '" + redis.socket() + "', redis_prefix: shared, redis_consumer: " +
+           consumer + ", lease: 1s, poll_interval: 20ms, batch_size: 25}\n"
+           "ingress: {listen: '127.0.0.1:0', token: '${INGRESS_TOKEN}'}\n";
+  };
+  const std::map<std::string, std::string> env = {{"INGRESS_TOKEN", kToken}};
+  HostProcess a(parent_with("parent-a"), env);
+  auto b = std::make_unique<HostProcess>(parent_with("parent-b"), env);
+  const auto ingress_a = a.wait_for(R"(ingress listening on (\S+))", 20s).value_or("");
+  const auto ingress_b = b->wait_for(R"(ingress listening on (\S+))", 20s).value_or("");
+  ASSERT_FALSE(ingress_a.empty() || ingress_b.empty()) << a.output() << b->output();
+
+  std::set<std::string> accepted;
+  for (int batch = 0; batch < 40; ++batch) {
+    std::string body = R"({"notifications": [)";
+    for (int i = 0; i < 50; ++i) {
+      const std::string id = "r-" + std::to_string(batch) + "-" + std::to_string(i);
+      body += (i ? "," : "") + one(id, "user-" + std::to_string(i));
+      accepted.insert(id);
+    }
+    body += "]}";
+    // Both parents accept; both consume the one stream.
+    auto r = call(batch % 2 && b ? ingress_b : ingress_a, "POST", "/v1/notifications", body);
+    ASSERT_EQ(r.status, 202) << r.body;
+    if (batch == 20) {
+      b->signal(SIGKILL);  // parent-b dies holding whatever it had leased
+      b->wait(10s);
+      b.reset();
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  std::multiset<std::string> got;
+  std::size_t missing = accepted.size();
+  while (std::chrono::steady_clock::now() < deadline && missing > 0) {
+    std::this_thread::sleep_for(200ms);
+    got = delivered_ids(out);
+    missing = 0;
+    for (const auto& id : accepted) missing += got.count(id) ? 0 : 1;
+  }
+  std::size_t duplicated = 0;
+  for (const auto& id : accepted) duplicated += got.count(id) > 1 ? 1 : 0;
+  std::cout << "[ report ] redis: accepted " << accepted.size() << ", delivered lines " << got.size()
+            << ", duplicated ids " << duplicated << "\n";
+  EXPECT_EQ(missing, 0u);
+  EXPECT_EQ(duplicated, 0u) << "a parent crash must not duplicate: the enclave's dedup answers re-sent ids";
 }

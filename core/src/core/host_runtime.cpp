@@ -5,6 +5,7 @@
 #include "core/services/demo_service.hpp"
 #include "core/services/dispatch_service.hpp"
 #include "core/services/ingress_service.hpp"
+#include "delivery/redis_queue.hpp"
 #include "delivery/sqlite_queue.hpp"
 #include "core/services/forward_service.hpp"
 #include "core/services/serve_service.hpp"
@@ -213,9 +214,12 @@ Status HostRuntime::build_services() {
   if (auto q = section(doc_, "queue")) {
     if (forward == nullptr) return Error{Errc::invalid_argument, q->location("") + ": queue: needs a forward: section"};
     const auto backend = q->get_string("backend").value_or("sqlite");
-    if (backend != "sqlite") {
-      return Error{Errc::unsupported, q->location("backend") + ": queue.backend: '" + backend +
-                                          "' is not available (only sqlite in this build)"};
+    if (backend != "sqlite" && backend != "redis") {
+      return Error{Errc::invalid_argument, q->location("backend") + ": queue.backend: '" + backend +
+                                               "' is not one of sqlite, redis"};
+    }
+    if (backend == "sqlite" && !q->has("path")) {
+      return Error{Errc::invalid_argument, q->location("") + ": queue.path: required for the sqlite backend"};
     }
     delivery::QueueOptions qo;
     qo.capacity = static_cast<std::size_t>(std::max<std::int64_t>(1, q->get_int("capacity").value_or(100000)));
@@ -224,9 +228,22 @@ Status HostRuntime::build_services() {
     qo.backoff_max = q->get_duration("backoff_max").value_or(std::chrono::minutes(5));
     qo.lease = q->get_duration("lease").value_or(std::chrono::seconds(60));
     if (mode_ == Mode::run) {
-      auto opened = delivery::SqliteQueue::open(q->get_string("path").value_or(""), qo);
-      if (!opened) return Error{opened.error().code, q->location("path") + ": queue.path: " + opened.error().message};
-      queue_ = std::move(opened.value());
+      if (backend == "sqlite") {
+        auto opened = delivery::SqliteQueue::open(q->get_string("path").value_or(""), qo);
+        if (!opened) return Error{opened.error().code, q->location("path") + ": queue.path: " + opened.error().message};
+        queue_ = std::move(opened.value());
+      } else {
+        delivery::RedisOptions ro;
+        ro.address = q->get_string("redis_address").value_or(ro.address);
+        ro.prefix = q->get_string("redis_prefix").value_or(ro.prefix);
+        ro.group = q->get_string("redis_group").value_or(ro.group);
+        ro.consumer = q->get_string("redis_consumer").value_or("");
+        auto opened = delivery::RedisQueue::open(ro, qo);
+        if (!opened) {
+          return Error{opened.error().code, q->location("redis_address") + ": queue.redis_address: " + opened.error().message};
+        }
+        queue_ = std::move(opened.value());
+      }
       services::DispatchOptions dopts;
       dopts.batch_size = static_cast<std::size_t>(std::max<std::int64_t>(1, q->get_int("batch_size").value_or(50)));
       dopts.poll_interval = q->get_duration("poll_interval").value_or(std::chrono::milliseconds(200));

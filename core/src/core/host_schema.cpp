@@ -67,8 +67,12 @@ constexpr FieldSpec kDemo[] = {
 };
 
 constexpr FieldSpec kQueue[] = {
-    {"backend", FT::string, false, "sqlite", "sqlite (embedded; Redis Streams is not implemented yet)"},
-    {"path", FT::string, true, nullptr, "SQLite database file"},
+    {"backend", FT::string, false, "sqlite", "sqlite (embedded) or redis (Redis Streams: several parents, one queue)"},
+    {"path", FT::string, false, nullptr, "sqlite: the database file"},
+    {"redis_address", FT::string, false, "127.0.0.1:6379", "redis: host:port or a unix socket path"},
+    {"redis_prefix", FT::string, false, "notify", "redis: key prefix"},
+    {"redis_group", FT::string, false, "notify-parents", "redis: consumer group shared by the parent hosts"},
+    {"redis_consumer", FT::string, false, nullptr, "redis: this host's consumer name (default hostname:pid)"},
     {"capacity", FT::integer, false, "100000", "unfinished notifications at most; beyond that ingress answers 503"},
     {"max_attempts", FT::integer, false, "10", "deliveries tried before a notification is dead"},
     {"backoff_initial", FT::duration, false, "1s", "first retry delay (a provider's retry_after wins when longer)"},

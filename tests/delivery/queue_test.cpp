@@ -1,10 +1,17 @@
-// The SQLite queue: durable, idempotent enqueue; leasing; outcomes with backoff; dead letters; capacity; and leases
-// of a host that died being retried after reopening the database.
+// The queue's behaviour, run against both backends — SQLite, and Redis Streams on a real redis-server started here:
+// durable, idempotent enqueue; leasing; outcomes with backoff; dead letters; capacity; and the work of a host that
+// died being taken over after its lease.
+#include "delivery/redis_queue.hpp"
 #include "delivery/sqlite_queue.hpp"
 #include "host_process.hpp"
+#include "redis_server.hpp"
 
+#include <hiredis/hiredis.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <map>
+#include <set>
 #include <thread>
 
 using namespace notify;
@@ -33,17 +40,39 @@ QueueOptions fast() {
   return o;
 }
 
-std::unique_ptr<SqliteQueue> open_queue(const notify::testing::TempDir& dir, QueueOptions o = fast()) {
-  auto q = SqliteQueue::open(dir.path() / "queue.db", o);
-  EXPECT_TRUE(q.ok()) << (q.ok() ? "" : q.error().message);
-  return std::move(q.value());
+// One redis-server for the whole test program.
+notify::testing::RedisServer& redis_server() {
+  static notify::testing::RedisServer server;
+  return server;
 }
+
+std::atomic<int> g_prefix{0};
+
+// Opens a queue of the test's backend. Calls with the same `name` reach the same queue (a restarted host).
+class QueueTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  std::unique_ptr<NotificationQueue> open_queue(QueueOptions o = fast(), const std::string& consumer = "c1") {
+    if (GetParam() == "sqlite") {
+      auto q = SqliteQueue::open(dir_.path() / "queue.db", o);
+      EXPECT_TRUE(q.ok()) << (q.ok() ? "" : q.error().message);
+      return q.ok() ? std::move(q.value()) : nullptr;
+    }
+    RedisOptions r;
+    r.address = redis_server().socket();
+    r.prefix = prefix_;
+    r.consumer = consumer;
+    auto q = RedisQueue::open(r, o);
+    EXPECT_TRUE(q.ok()) << (q.ok() ? "" : q.error().message);
+    return q.ok() ? std::move(q.value()) : nullptr;
+  }
+  notify::testing::TempDir dir_;
+  std::string prefix_ = "t" + std::to_string(g_prefix++);
+};
 
 }  // namespace
 
-TEST(SqliteQueue, EnqueueIsIdempotentByRequestId) {
-  notify::testing::TempDir dir;
-  auto q = open_queue(dir);
+TEST_P(QueueTest, EnqueueIsIdempotentByRequestId) {
+  auto q = open_queue();
   std::vector<Notification> batch = {make("a"), make("b"), make("a")};
   auto r = q->enqueue(batch);
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -56,9 +85,8 @@ TEST(SqliteQueue, EnqueueIsIdempotentByRequestId) {
   EXPECT_EQ(q->depth().value(), 2u);
 }
 
-TEST(SqliteQueue, LeaseCompleteDeliveredKeepsReferenceAndHistory) {
-  notify::testing::TempDir dir;
-  auto q = open_queue(dir);
+TEST_P(QueueTest, LeaseCompleteDeliveredKeepsReferenceAndHistory) {
+  auto q = open_queue();
   ASSERT_TRUE(q->enqueue(std::vector{make("a")}).ok());
   auto leased = q->lease(10);
   ASSERT_TRUE(leased.ok());
@@ -76,9 +104,8 @@ TEST(SqliteQueue, LeaseCompleteDeliveredKeepsReferenceAndHistory) {
   EXPECT_EQ(q->depth().value(), 0u);
 }
 
-TEST(SqliteQueue, RejectedIsFinalWithoutRetry) {
-  notify::testing::TempDir dir;
-  auto q = open_queue(dir);
+TEST_P(QueueTest, RejectedIsFinalWithoutRetry) {
+  auto q = open_queue();
   q->enqueue(std::vector{make("a")});
   q->lease(1);
   q->complete("a", DeliveryResult::rejected("HTTP 400 from Braze: bad"));
@@ -88,9 +115,8 @@ TEST(SqliteQueue, RejectedIsFinalWithoutRetry) {
   EXPECT_EQ(q->status("a").value()->reason, "HTTP 400 from Braze: bad");
 }
 
-TEST(SqliteQueue, RetryableBacksOffHonouringRetryAfterThenDiesAfterMaxAttempts) {
-  notify::testing::TempDir dir;
-  auto q = open_queue(dir);
+TEST_P(QueueTest, RetryableBacksOffHonouringRetryAfterThenDiesAfterMaxAttempts) {
+  auto q = open_queue();
   q->enqueue(std::vector{make("a")});
   ASSERT_EQ(q->lease(1)->size(), 1u);
   q->complete("a", DeliveryResult::retryable("429", 400ms));
@@ -119,11 +145,10 @@ TEST(SqliteQueue, RetryableBacksOffHonouringRetryAfterThenDiesAfterMaxAttempts) 
   EXPECT_EQ((*again)[0].attempts, 0);
 }
 
-TEST(SqliteQueue, FullQueueAcceptsNothingFromTheBatch) {
-  notify::testing::TempDir dir;
+TEST_P(QueueTest, FullQueueAcceptsNothingFromTheBatch) {
   auto o = fast();
   o.capacity = 3;
-  auto q = open_queue(dir, o);
+  auto q = open_queue(o);
   ASSERT_TRUE(q->enqueue(std::vector{make("a"), make("b")}).ok());
   auto r = q->enqueue(std::vector{make("c"), make("d")});
   ASSERT_FALSE(r.ok());
@@ -134,15 +159,14 @@ TEST(SqliteQueue, FullQueueAcceptsNothingFromTheBatch) {
   EXPECT_TRUE(q->enqueue(std::vector{make("c")}).ok());
 }
 
-TEST(SqliteQueue, LeaseOfADeadHostIsRetriedAfterReopening) {
-  notify::testing::TempDir dir;
+TEST_P(QueueTest, LeaseOfADeadHostIsRetriedAfterReopening) {
   {
-    auto q = open_queue(dir);
+    auto q = open_queue(fast(), "crashing-host");
     q->enqueue(std::vector{make("a"), make("b")});
     ASSERT_EQ(q->lease(10)->size(), 2u);
     // The "host" dies here with both in flight.
   }
-  auto q = open_queue(dir);
+  auto q = open_queue(fast(), "surviving-host");
   EXPECT_TRUE(q->lease(10)->empty());  // leases still valid
   std::this_thread::sleep_for(150ms);   // lease = 100 ms
   auto again = q->lease(10);
@@ -150,8 +174,54 @@ TEST(SqliteQueue, LeaseOfADeadHostIsRetriedAfterReopening) {
   EXPECT_EQ(q->depth().value(), 2u);
 }
 
+INSTANTIATE_TEST_SUITE_P(Backends, QueueTest, ::testing::Values("sqlite", "redis"),
+                         [](const auto& info) { return info.param; });
+
 TEST(SqliteQueue, UnopenablePathIsAClearError) {
   auto q = SqliteQueue::open("/nonexistent-dir/queue.db", fast());
   ASSERT_FALSE(q.ok());
   EXPECT_NE(q.error().message.find("/nonexistent-dir/queue.db"), std::string::npos);
+}
+
+TEST(RedisQueue, UnreachableServerIsAClearError) {
+  RedisOptions r;
+  r.address = "/nonexistent-dir/redis.sock";
+  auto q = RedisQueue::open(r, fast());
+  ASSERT_FALSE(q.ok());
+  EXPECT_NE(q.error().message.find("/nonexistent-dir/redis.sock"), std::string::npos);
+}
+
+// Two parent hosts consume one stream; one dies holding a batch; the other takes it over after the lease, and every
+// notification is completed exactly once.
+TEST(RedisQueue, TwoConsumersOneCrashesEveryNotificationCompletedOnce) {
+  RedisOptions r;
+  r.address = redis_server().socket();
+  r.prefix = "two-consumers";
+  auto o = fast();
+  o.capacity = 1000;
+  r.consumer = "parent-a";
+  auto a = RedisQueue::open(r, o);
+  r.consumer = "parent-b";
+  auto b = RedisQueue::open(r, o);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::vector<Notification> batch;
+  for (int i = 0; i < 200; ++i) batch.push_back(make("n" + std::to_string(i)));
+  ASSERT_TRUE((*a)->enqueue(batch).ok());
+  auto held = (*a)->lease(30);  // parent-a takes 30 ...
+  ASSERT_EQ(held->size(), 30u);
+  a->reset();                   // ... and dies without completing them
+  std::map<std::string, int> completed;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (completed.size() < batch.size() && std::chrono::steady_clock::now() < deadline) {
+    auto got = (*b)->lease(50);
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    for (const auto& l : *got) {
+      ++completed[l.notification.request_id];
+      ASSERT_TRUE((*b)->complete(l.notification.request_id, DeliveryResult::delivered("d")).ok());
+    }
+    if (got->empty()) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(completed.size(), batch.size());
+  for (const auto& [id, times] : completed) EXPECT_EQ(times, 1) << id;
+  EXPECT_EQ((*b)->depth().value(), 0u);
 }

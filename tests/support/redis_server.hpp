@@ -1,0 +1,36 @@
+#pragma once
+// A real redis-server for tests: on a unix socket in its own temp dir (no TCP port at all), durable like production
+// should run it (appendonly, fsync always), killed and removed on destruction.
+
+#include "host_process.hpp"
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace notify::testing {
+
+class RedisServer {
+ public:
+  RedisServer() {
+    socket_ = (dir_.path() / "redis.sock").string();
+    child_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{"/usr/bin/redis-server", "--port", "0", "--unixsocket", socket_, "--dir",
+                                 dir_.path().string(), "--appendonly", "yes", "--appendfsync", "always", "--save", ""},
+        std::map<std::string, std::string>{}, dir_.path() / "redis.log");
+    for (int i = 0; i < 400 && !std::filesystem::exists(socket_); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+  }
+  [[nodiscard]] const std::string& socket() const { return socket_; }
+  [[nodiscard]] bool running() const { return std::filesystem::exists(socket_); }
+
+ private:
+  TempDir dir_;
+  std::string socket_;
+  std::unique_ptr<ChildProcess> child_;
+};
+
+}  // namespace notify::testing
