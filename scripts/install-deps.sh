@@ -6,6 +6,7 @@ packages=(
   libpoco-dev libyaml-cpp-dev libboost-dev libboost-filesystem-dev libboost-system-dev libssl-dev libcbor-dev libsqlite3-dev
   libhiredis-dev redis-server
   libgtest-dev libgmock-dev libbenchmark-dev python3
+  linux-image-amd64 qemu-system-x86 busybox-static kmod cpio
 )
 missing=()
 for p in "${packages[@]}"; do
