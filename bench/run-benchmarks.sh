@@ -40,3 +40,9 @@ echo "enclave host RSS at idle: $((rss / 1024)) MiB ($rss KiB)"
 if [[ -x "$build/bench/braze-load" ]]; then
   NOTIFY_PLUGIN_PATH="$build/plugins" "$build/bench/braze-load" --seconds 5
 fi
+
+# Parent ingress per queue backend, against the same HTTP service storing nothing.
+if [[ -x "$build/bench/ingress-load" ]]; then
+  NOTIFY_PLUGIN_PATH="$build/plugins" "$build/bench/ingress-load" --seconds 3 --clients 8 --per-request 1
+  NOTIFY_PLUGIN_PATH="$build/plugins" "$build/bench/ingress-load" --seconds 3 --clients 8 --per-request 50
+fi

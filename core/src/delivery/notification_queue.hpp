@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace notify::delivery {
@@ -63,6 +64,13 @@ class NotificationQueue {
   virtual Result<std::vector<Leased>> lease(std::size_t max) = 0;
   /// Records the outcome of one leased notification: final, or back to queued with backoff, or dead.
   virtual Status complete(const std::string& request_id, const DeliveryResult& result) = 0;
+  /// The outcomes of a whole leased batch; a backend may store them in one transaction. Default: one by one.
+  virtual Status complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) {
+    for (const auto& [id, r] : results) {
+      if (auto st = complete(id, r); !st) return st;
+    }
+    return {};
+  }
   virtual Result<std::optional<Record>> status(const std::string& request_id) = 0;
   virtual Result<std::vector<Record>> dead(std::size_t limit) = 0;
   /// Moves a dead notification back to queued with its attempt count reset.

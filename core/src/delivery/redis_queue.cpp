@@ -226,16 +226,14 @@ Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
   return out;
 }
 
-Status RedisQueue::complete(const std::string& request_id, const DeliveryResult& result) {
-  std::lock_guard lock(mu_);
+std::vector<std::string> RedisQueue::complete_args(const std::string& request_id, const DeliveryResult& result,
+                                                   int attempts) {
   const auto now = now_ms();
   std::string entry;
   if (auto it = entry_of_.find(request_id); it != entry_of_.end()) {
     entry = it->second;
     entry_of_.erase(it);
   }
-  auto attempts_reply = command(ctx_.get(), {"HGET", key("n:" + request_id), "attempts"});
-  const int attempts = attempts_reply ? std::atoi(str(attempts_reply->get()).c_str()) + 1 : 1;
   const auto due = now + backoff(attempts, result.retry_after).count();
   Poco::JSON::Object h(Poco::JSON_PRESERVE_KEY_ORDER);
   h.set("at_ms", static_cast<Poco::Int64>(now));
@@ -243,12 +241,52 @@ Status RedisQueue::complete(const std::string& request_id, const DeliveryResult&
   h.set("detail", result.outcome == Outcome::delivered ? result.reference : result.reason);
   std::ostringstream history;
   h.stringify(history);
-  auto r = command(ctx_.get(), {"EVAL", kComplete, "4", key("open"), key("delayed"), key("dead"), key("stream"),
-                                redis_.prefix, request_id, outcome_name(result.outcome), result.reference, result.reason,
-                                std::to_string(due), std::to_string(options_.max_attempts), std::to_string(now), entry,
-                                redis_.group, history.str()});
-  if (!r) return r.error();
-  return {};
+  return {"EVAL", kComplete, "4", key("open"), key("delayed"), key("dead"), key("stream"), redis_.prefix, request_id,
+          outcome_name(result.outcome), result.reference, result.reason, std::to_string(due),
+          std::to_string(options_.max_attempts), std::to_string(now), entry, redis_.group, history.str()};
+}
+
+Status RedisQueue::complete(const std::string& request_id, const DeliveryResult& result) {
+  const std::pair<std::string, DeliveryResult> one{request_id, result};
+  return complete_batch(std::span(&one, 1));
+}
+
+Status RedisQueue::complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) {
+  std::lock_guard lock(mu_);
+  redisContext* c = ctx_.get();
+  // Attempt counts first (for the backoff), pipelined; then every outcome, pipelined.
+  for (const auto& [id, r] : results) {
+    const std::string k = key("n:" + id);
+    const char* argv[] = {"HGET", k.c_str(), "attempts"};
+    redisAppendCommandArgv(c, 3, argv, nullptr);
+  }
+  std::vector<int> attempts;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(c, &raw) != REDIS_OK) return Error{Errc::io_error, std::string("redis: ") + c->errstr};
+    Reply reply(static_cast<redisReply*>(raw));
+    attempts.push_back(std::atoi(str(reply.get()).c_str()) + 1);
+  }
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto args = complete_args(results[i].first, results[i].second, attempts[i]);
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    redisAppendCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data());
+  }
+  Status first_error;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(c, &raw) != REDIS_OK) return Error{Errc::io_error, std::string("redis: ") + c->errstr};
+    Reply reply(static_cast<redisReply*>(raw));
+    if (reply->type == REDIS_REPLY_ERROR && first_error.ok()) {
+      first_error = Error{Errc::io_error, "redis: " + std::string(reply->str, reply->len)};
+    }
+  }
+  return first_error;
 }
 
 Result<std::optional<Record>> RedisQueue::status(const std::string& request_id) {

@@ -39,6 +39,8 @@ class RedisQueue final : public NotificationQueue {
   Result<std::vector<Enqueued>> enqueue(std::span<const Notification> batch) override;
   Result<std::vector<Leased>> lease(std::size_t max) override;
   Status complete(const std::string& request_id, const DeliveryResult& result) override;
+  /// Pipelined: all outcomes go out before any reply is read, so Redis commits them together.
+  Status complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) override;
   Result<std::optional<Record>> status(const std::string& request_id) override;
   Result<std::vector<Record>> dead(std::size_t limit) override;
   Status retry_dead(const std::string& request_id) override;
@@ -51,6 +53,8 @@ class RedisQueue final : public NotificationQueue {
   RedisQueue(redisContext* ctx, RedisOptions redis, QueueOptions options);
   std::chrono::milliseconds backoff(int attempts, std::chrono::milliseconds retry_after);
   std::string key(const std::string& suffix) const { return redis_.prefix + ":" + suffix; }
+  /// The EVAL arguments that record one outcome (shared by complete and complete_batch). Caller holds mu_.
+  std::vector<std::string> complete_args(const std::string& request_id, const DeliveryResult& result, int attempts);
 
   std::unique_ptr<redisContext, ContextFree> ctx_;
   RedisOptions redis_;

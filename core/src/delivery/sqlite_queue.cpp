@@ -200,11 +200,8 @@ Result<std::vector<Leased>> SqliteQueue::lease(std::size_t max) {
   return out;
 }
 
-Status SqliteQueue::complete(const std::string& request_id, const DeliveryResult& result) {
-  std::lock_guard lock(mu_);
+Status SqliteQueue::complete_locked(const std::string& request_id, const DeliveryResult& result) {
   sqlite3* db = db_.get();
-  Transaction tx(db);
-  if (!tx.began()) return db_error(db);
   auto get = prepare(db, "SELECT attempts, state FROM notifications WHERE request_id = ?");
   if (!get) return get.error();
   bind(get->get(), 1, request_id);
@@ -244,7 +241,22 @@ Status SqliteQueue::complete(const std::string& request_id, const DeliveryResult
   bind(history->get(), 3, std::string(outcome_name(result.outcome)));
   bind(history->get(), 4, result.outcome == Outcome::delivered ? result.reference : result.reason);
   if (sqlite3_step(history->get()) != SQLITE_DONE) return db_error(db);
-  if (!tx.commit()) return db_error(db);
+  return {};
+}
+
+Status SqliteQueue::complete(const std::string& request_id, const DeliveryResult& result) {
+  const std::pair<std::string, DeliveryResult> one{request_id, result};
+  return complete_batch(std::span(&one, 1));
+}
+
+Status SqliteQueue::complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) {
+  std::lock_guard lock(mu_);
+  Transaction tx(db_.get());
+  if (!tx.began()) return db_error(db_.get());
+  for (const auto& [id, r] : results) {
+    if (auto st = complete_locked(id, r); !st) return st;  // rolls the whole batch back
+  }
+  if (!tx.commit()) return db_error(db_.get());
   return {};
 }
 

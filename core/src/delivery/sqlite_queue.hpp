@@ -21,6 +21,8 @@ class SqliteQueue final : public NotificationQueue {
   Result<std::vector<Enqueued>> enqueue(std::span<const Notification> batch) override;
   Result<std::vector<Leased>> lease(std::size_t max) override;
   Status complete(const std::string& request_id, const DeliveryResult& result) override;
+  /// One transaction (one fsync) for the whole batch.
+  Status complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) override;
   Result<std::optional<Record>> status(const std::string& request_id) override;
   Result<std::vector<Record>> dead(std::size_t limit) override;
   Status retry_dead(const std::string& request_id) override;
@@ -29,6 +31,7 @@ class SqliteQueue final : public NotificationQueue {
  private:
   SqliteQueue(sqlite3* db, QueueOptions options);
   Status exec(const char* sql);
+  Status complete_locked(const std::string& request_id, const DeliveryResult& result);  // inside a transaction
   std::chrono::milliseconds backoff(int attempts, std::chrono::milliseconds retry_after);
 
   struct DbClose {

@@ -60,22 +60,26 @@ bool DispatchService::dispatch_once() {
     log_->warning("delivering " + std::to_string(batch.size()) + " notification(s) failed on the link (" +
                   results.error().message + "); they go back to the queue with backoff");
   }
+  std::vector<std::pair<std::string, DeliveryResult>> outcomes;
+  outcomes.reserve(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    const DeliveryResult r = results ? (*results)[i] : DeliveryResult::retryable("link: " + results.error().message);
-    if (auto st = queue_.complete(batch[i].request_id, r); !st) {
-      // The lease expires and the notification is sent again: at least once, never lost.
-      log_->error("recording the result of " + batch[i].request_id + " failed: " + st.message());
-      continue;
-    }
+    outcomes.emplace_back(batch[i].request_id,
+                          results ? (*results)[i] : DeliveryResult::retryable("link: " + results.error().message));
+  }
+  if (auto st = queue_.complete_batch(outcomes); !st) {
+    // The leases expire and the batch is sent again: at least once, never lost; the enclave's dedup absorbs it.
+    log_->error("recording the results of " + std::to_string(batch.size()) + " notification(s) failed: " + st.message());
+    return true;
+  }
+  for (const auto& [id, r] : outcomes) {
     switch (r.outcome) {
       case Outcome::delivered: ++metrics_.delivered; break;
       case Outcome::rejected: ++metrics_.rejected; break;
       case Outcome::retryable: {
-        auto s = queue_.status(batch[i].request_id);
+        auto s = queue_.status(id);
         if (s && *s && (*s)->state == delivery::State::dead) {
           ++metrics_.dead;
-          log_->warning("notification " + batch[i].request_id + " is dead after " + std::to_string((*s)->attempts) +
-                        " attempts: " + r.reason);
+          log_->warning("notification " + id + " is dead after " + std::to_string((*s)->attempts) + " attempts: " + r.reason);
         } else {
           ++metrics_.retried;
         }
