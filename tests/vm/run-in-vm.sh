@@ -53,7 +53,7 @@ put() {
 add_libs() {
   local f=$1
   [[ $(head -c4 "$f" 2>/dev/null | od -An -c | tr -d ' ') == 177ELF ]] || return 0
-  ldd "$f" 2>/dev/null | awk '/=> \//{print $3} /^\s*\/[^ ]+ \(/{print $1}' | while read -r lib; do
+  ldd "$f" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3; next} $1 ~ /^\// {print $1}' | while read -r lib; do
     [[ -e $root$lib ]] || put "$lib"
   done
 }
