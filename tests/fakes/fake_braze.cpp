@@ -116,7 +116,7 @@ FakeBraze::FakeBraze(Options options) : options_(std::move(options)) {
   params->setMaxThreads(options_.threads);
   params->setMaxQueued(256);
   params->setKeepAlive(true);
-  Poco::Net::SocketAddress address("127.0.0.1", 0);
+  Poco::Net::SocketAddress address("127.0.0.1", options_.port);
   if (options_.tls) {
     Poco::Net::Context::Params cp;
     cp.privateKeyFile = options_.key_file.string();

@@ -30,6 +30,7 @@ class FakeBraze {
   struct Options {
     std::string api_key = "test-braze-key";
     bool tls = true;
+    std::uint16_t port = 0;  // 0 = ephemeral (tests); fixed only for the CLI demo
     std::filesystem::path cert_file, key_file;  // required when tls
     int threads = 16;
   };

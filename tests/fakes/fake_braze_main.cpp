@@ -1,10 +1,11 @@
 // fake-braze: the test fake as a standalone server, for the README's demo without a Braze account.
-//   fake-braze [--port-file F] [--api-key K] [--http] [--pki-dir DIR]
+//   fake-braze [--port N] [--tls|--http] [--api-key K] [--pki-dir DIR] [--url-file F]   (TLS is the default)
 // Prints its URL and the CA file to trust, then serves until SIGINT/SIGTERM.
 #include "fake_braze.hpp"
 #include "test_pki.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -30,10 +31,21 @@ int main(int argc, char** argv) {
     };
     if (a == "--api-key") opts.api_key = next();
     else if (a == "--http") opts.tls = false;
+    else if (a == "--tls") opts.tls = true;
+    else if (a == "--port") {
+      const std::string v = next();
+      char* end = nullptr;
+      const unsigned long port = std::strtoul(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || port > 65535) {
+        std::cerr << "fake-braze: --port needs 0..65535, got '" << v << "'\n";
+        return 64;
+      }
+      opts.port = static_cast<std::uint16_t>(port);
+    }
     else if (a == "--pki-dir") pki_dir = next();
     else if (a == "--url-file") url_file = next();
     else {
-      std::cerr << "usage: fake-braze [--api-key K] [--http] [--pki-dir DIR] [--url-file F]\n";
+      std::cerr << "usage: fake-braze [--port N] [--tls|--http] [--api-key K] [--pki-dir DIR] [--url-file F]\n";
       return 64;
     }
   }
