@@ -105,3 +105,60 @@ TEST(BrazeEndToEnd, DevBrazeConfigInTheRepositoryIsValid) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output.find(kKey), std::string::npos);
 }
+
+// Production's egress path, on TCP: the enclave's Braze plugin connects to the parent's relay, which copies bytes to
+// the allowlisted Braze endpoint; TLS runs end to end from the enclave, so the relay only ever sees ciphertext.
+TEST(BrazeEndToEnd, EgressThroughTheParentsRelayCarriesTlsEndToEnd) {
+  TempDir dir;
+  auto pki = make_test_pki(dir.path());
+  FakeBraze::Options fo;
+  fo.api_key = kKey;
+  fo.cert_file = pki.server_cert;
+  fo.key_file = pki.server_key;
+  FakeBraze fake(fo);
+  const std::string upstream = "127.0.0.1:" + std::to_string(fake.port());
+
+  HostProcess relay_host("node: parent-relay\n"
+                         "relay:\n"
+                         "  listen_transport: tcp\n"
+                         "  upstream_transport: tcp\n"
+                         "  routes: [{listen: '127.0.0.1:0', upstream: '" + upstream + "'}]\n"
+                         "  allowlist: [{address: 127.0.0.1, port: " + std::to_string(fake.port()) + "}]\n");
+  auto relay_address = relay_host.wait_for(R"(relay listening on (\S+))", 20s);
+  ASSERT_TRUE(relay_address) << relay_host.output();
+
+  HostProcess enclave("node: enclave-relay\n"
+                      "providers:\n"
+                      "  - plugin: braze\n"
+                      "    config:\n"
+                      "      endpoint: " + fake.url() + "\n"
+                      "      api_key: ${BRAZE_API_KEY}\n"
+                      "      ca_file: " + pki.ca_cert.string() + "\n"
+                      "      egress: {transport: tcp, address: '" + *relay_address + "'}\n"
+                      "serve: {transport: tcp, listen: '127.0.0.1:0'}\n",
+                      {{"BRAZE_API_KEY", kKey}});
+  auto address = enclave.wait_listening();
+  ASSERT_TRUE(address) << enclave.output();
+  HostProcess parent(parent_yaml(*address, 3));
+  auto code = parent.wait(60s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(parent.process().count("✅ Notification sent successfully!"), 4u) << parent.output() << enclave.output()
+                                                                               << relay_host.output();
+  int authorized = 0;
+  for (const auto& r : fake.requests()) authorized += r.authorized ? 1 : 0;
+  EXPECT_EQ(authorized, 4);
+  EXPECT_EQ(relay_host.output().find(kKey), std::string::npos);
+}
+
+TEST(BrazeEndToEnd, RelayRefusesAnUpstreamThatIsNotAllowlisted) {
+  TempDir dir;
+  auto cfg = dir.write("relay.yaml",
+                       "relay:\n"
+                       "  listen_transport: tcp\n"
+                       "  upstream_transport: tcp\n"
+                       "  routes: [{listen: '127.0.0.1:0', upstream: 'evil.example:443'}]\n"
+                       "  allowlist: [{address: rest.iad-01.braze.com, port: 443}]\n");
+  auto r = run_command({host_binary(), "--check-config", cfg.string()});
+  EXPECT_EQ(r.exit_code, 78) << r.output;
+  EXPECT_NE(r.output.find("evil.example:443 refused: not on the allowlist"), std::string::npos) << r.output;
+}

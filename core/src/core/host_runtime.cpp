@@ -11,6 +11,8 @@
 #include "core/services/serve_service.hpp"
 #include "attestation/enclave_identity.hpp"
 #include "delivery/dedup_cache.hpp"
+#include "relay/entropy.hpp"
+#include "relay/relay_service.hpp"
 
 #include <cstdlib>
 
@@ -90,6 +92,21 @@ class IdentityBackend final : public services::AttestationBackend {
   std::unique_ptr<attestation::EnclaveIdentity> id_;
 };
 
+// relay: — the egress relay as one of the host's services.
+class RelayHostService final : public services::Service {
+ public:
+  RelayHostService(std::shared_ptr<Transport> listen, std::shared_ptr<Transport> upstream, relay::RelayOptions options,
+                   std::shared_ptr<Log> log)
+      : log_(std::move(log)), relay_(std::move(listen), std::move(upstream), std::move(options), *log_) {}
+  [[nodiscard]] std::string_view name() const noexcept override { return "relay"; }
+  Status start() override { return relay_.start(); }
+  void stop() override { relay_.stop(); }
+
+ private:
+  std::shared_ptr<Log> log_;  // declared before relay_, which holds a reference to it
+  relay::RelayService relay_;
+};
+
 }  // namespace
 
 std::vector<std::filesystem::path> plugin_search_path(const config::ConfigDocument* doc) {
@@ -136,6 +153,8 @@ Result<std::unique_ptr<HostRuntime>> HostRuntime::create(const std::filesystem::
       rt->doc_, *rt->registry_, *rt->secrets_,
       [](const std::string& component) { return logging::LogSink::instance().logger(component); });
   if (auto st = rt->plugins_->load_providers(); !st) return st.error();
+  // Before any TLS: inside a Nitro enclave, mix the NSM's hardware randomness into OpenSSL's RNG (logs the source).
+  if (mode == Mode::run) seed_rng_from_nsm_if_present(*rt->log_);
   if (auto st = rt->build_services(); !st) return st.error();
   return rt;
 }
@@ -149,6 +168,21 @@ HostRuntime::~HostRuntime() {
 Status HostRuntime::build_services() {
   const std::string node = doc_->root()["node"] ? doc_->root()["node"].Scalar() : "notify";
   auto sink_logger = [](const std::string& c) { return logging::LogSink::instance().logger(c); };
+
+  if (auto r = section(doc_, "relay"); r && r->get_bool("enabled").value_or(true)) {
+    auto options = relay::relay_options_from(*r);
+    if (!options) return Error{options.error().code, options.error().message};
+    auto listen = plugins_->transport(r->get_string("listen_transport").value_or("vsock"));
+    if (!listen) return Error{listen.error().code, r->location("listen_transport") + ": relay.listen_transport: " + listen.error().message};
+    auto upstream = plugins_->transport(r->get_string("upstream_transport").value_or("tcp"));
+    if (!upstream) {
+      return Error{upstream.error().code, r->location("upstream_transport") + ": relay.upstream_transport: " + upstream.error().message};
+    }
+    if (mode_ == Mode::run) {
+      services_.push_back(std::make_unique<RelayHostService>(std::move(listen.value()), std::move(upstream.value()),
+                                                             std::move(options.value()), sink_logger("relay")));
+    }
+  }
 
   if (auto serve = section(doc_, "serve")) {
     const auto transport_name = serve->get_string("transport").value_or("tcp");

@@ -1,5 +1,7 @@
 #include "core/host_schema.hpp"
 
+#include "relay/relay_options.hpp"
+
 namespace notify::host {
 namespace {
 
@@ -102,6 +104,8 @@ constexpr FieldSpec kHost[] = {
      kQueue, std::size(kQueue)},
     {"ingress", FT::object, false, nullptr, "parent side: HTTP API that accepts notifications (needs queue)", kIngress,
      std::size(kIngress)},
+    {"relay", FT::object, false, nullptr, "parent side: egress relay from the enclave (vsock) to allowlisted hosts",
+     relay::kRelaySchema, std::size(relay::kRelaySchema)},
 };
 
 }  // namespace
