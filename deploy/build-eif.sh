@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds the enclave image and the EIF, and prints the PCRs to pin in notify-ctl's attestation policy.
+#   deploy/build-eif.sh [output.eif]      (on an EC2 instance with docker and aws-nitro-enclaves-cli)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-enclave-notify.eif}
+tag=${NOTIFY_IMAGE_TAG:-enclave-notify:latest}
+command -v docker >/dev/null || { echo "build-eif: docker not found" >&2; exit 1; }
+command -v nitro-cli >/dev/null || { echo "build-eif: nitro-cli not found (aws-nitro-enclaves-cli)" >&2; exit 1; }
+command -v jq >/dev/null || { echo "build-eif: jq not found" >&2; exit 1; }
+docker build -f "$here/deploy/Dockerfile.enclave" -t "$tag" "$here"
+json=$(nitro-cli build-enclave --docker-uri "$tag" --output-file "$out")
+echo "$json"
+for pcr in PCR0 PCR1 PCR2; do
+  printf '%s %s\n' "$pcr" "$(jq -r ".Measurements.$pcr" <<<"$json")"
+done
+echo "EIF: $out"
