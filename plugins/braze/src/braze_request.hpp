@@ -2,6 +2,8 @@
 // Turning notifications into Braze REST calls — pure, no network, unit-tested against golden files.
 //
 // Endpoints (Braze REST API docs, "Messaging > Send messages"):
+//   https://www.braze.com/docs/api/endpoints/messaging/send_messages/post_send_messages/ (up to 50 external_ids)
+//   https://www.braze.com/docs/api/endpoints/messaging/send_messages/post_send_triggered_campaigns/
 //   POST /messages/send            external_user_ids + messages.{apple_push, android_push}; no recipients, no
 //                                  trigger properties.
 //   POST /campaigns/trigger/send   campaign_id + recipients[{external_user_id, trigger_properties}]

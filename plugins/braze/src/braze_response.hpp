@@ -2,6 +2,7 @@
 // Mapping Braze's HTTP answers to the three outcomes — pure, unit-tested for every status class.
 //
 // Braze REST API docs, "API errors and responses" and "Rate limits":
+//   https://www.braze.com/docs/api/errors/  and  https://www.braze.com/docs/api/api_limits/
 //   2XX  accepted: {"message": "success", "dispatch_id": ..., "errors": [<minor error message>...]}; messages not
 //        named by a minor error are still sent. 202 {"message": "queued"} during maintenance is accepted too.
 //   400/401/403/404 and other 4XX (except 429): fatal for this payload or key → rejected, never retried.

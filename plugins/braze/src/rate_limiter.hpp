@@ -2,6 +2,7 @@
 // Client-side pacing of Braze requests: a token bucket at the configured hourly rate (Braze documents 250,000
 // requests per hour shared by the messaging endpoints), tightened by what Braze's X-RateLimit-* headers say: when
 // few requests remain in the window, the remaining ones are spread until the reset.
+// Source: https://www.braze.com/docs/api/api_limits/ (X-RateLimit-Limit/Remaining/Reset; Reset is UTC epoch seconds).
 
 #include <chrono>
 #include <mutex>
