@@ -37,6 +37,7 @@ class NullQueue final : public delivery::NotificationQueue {
   Result<std::vector<delivery::Record>> dead(std::size_t) override { return std::vector<delivery::Record>{}; }
   Status retry_dead(const std::string&) override { return {}; }
   Result<std::size_t> depth() override { return std::size_t{0}; }
+  Result<std::size_t> purge_finished() override { return std::size_t{0}; }
 };
 
 class QuietLog final : public Log {

@@ -1,7 +1,9 @@
 // The parent's HTTP ingress and durable queue, with real processes: validation, auth, limits, status, idempotency,
 // provider failures, dead letters, back-pressure — and nothing accepted is lost when either host is killed.
 #include "host_process.hpp"
+#include "fake_braze.hpp"
 #include "redis_server.hpp"
+#include "test_pki.hpp"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -136,6 +138,8 @@ TEST(Ingress, AcceptsDurablyThenDeliversAndReportsStatus) {
   auto metrics = call(t.ingress, "GET", "/metrics", "", "");
   EXPECT_NE(metrics.body.find("notify_delivered_total 3"), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find("notify_link_up 1"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("notify_delivery_latency_seconds_count 3"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find(R"(notify_delivery_latency_seconds_bucket{le="+Inf"} 3)"), std::string::npos) << metrics.body;
   EXPECT_EQ(t.parent->output().find(kToken), std::string::npos) << "token leaked into the log";
 }
 
@@ -356,4 +360,39 @@ TEST(IngressRedis, TwoParentsOneStreamOneKilledEveryNotificationDeliveredOnce) {
             << ", duplicated ids " << duplicated << "\n";
   EXPECT_EQ(missing, 0u);
   EXPECT_EQ(duplicated, 0u) << "a parent crash must not duplicate: the enclave's dedup answers re-sent ids";
+}
+
+// Always-failing provider → dead after N attempts; once the provider recovers, dead retry delivers it.
+TEST(IngressBraze, DeadRetryDeliversOnceTheProviderRecovers) {
+  TempDir dir;
+  auto pki = make_test_pki(dir.path());
+  FakeBraze::Options fo;
+  fo.api_key = "recover-key-0123456789";
+  fo.cert_file = pki.server_cert;
+  fo.key_file = pki.server_key;
+  FakeBraze fake(fo);
+  FakeBraze::Injection outage;
+  outage.status = 503;
+  outage.body = "maintenance";
+  fake.inject(outage, 2);  // the plugin sends once per delivery and the queue tries twice: both fail
+  HostProcess enclave("providers:\n  - plugin: braze\n    config: {endpoint: '" + fake.url() + "', api_key: '${BRAZE_API_KEY}', "
+                      "ca_file: '" + pki.ca_cert.string() + "', max_attempts: 1}\n"
+                      "serve: {transport: tcp, listen: '127.0.0.1:0'}\n",
+                      {{"BRAZE_API_KEY", fo.api_key}});
+  auto address = enclave.wait_listening();
+  ASSERT_TRUE(address);
+  HostProcess parent(parent_yaml(*address, (dir.path() / "q.db").string()), {{"INGRESS_TOKEN", kToken}});
+  auto ingress = parent.wait_for(R"(ingress listening on (\S+))", 20s);
+  ASSERT_TRUE(ingress);
+  ASSERT_EQ(call(*ingress, "POST", "/v1/notifications", one("outage-1")).status, 202);
+  ASSERT_TRUE(wait_state(*ingress, "outage-1", "dead")) << call(*ingress, "GET", "/v1/notifications/outage-1").body;
+  auto dead = call(*ingress, "GET", "/v1/notifications/outage-1");
+  EXPECT_NE(dead.body.find("HTTP 503"), std::string::npos) << dead.body;
+  EXPECT_EQ(fake.requests().size(), 2u);
+  // The outage is over (no more injected failures): an operator retries the dead notification.
+  ASSERT_EQ(call(*ingress, "POST", "/v1/dead/outage-1/retry").status, 200);
+  ASSERT_TRUE(wait_state(*ingress, "outage-1", "delivered")) << call(*ingress, "GET", "/v1/notifications/outage-1").body;
+  int accepted = 0;
+  for (const auto& r : fake.requests()) accepted += r.status == 201 ? 1 : 0;
+  EXPECT_EQ(accepted, 1);  // delivered exactly once
 }

@@ -174,6 +174,32 @@ TEST_P(QueueTest, LeaseOfADeadHostIsRetriedAfterReopening) {
   EXPECT_EQ(q->depth().value(), 2u);
 }
 
+TEST_P(QueueTest, RetentionPurgesFinishedRecordsButKeepsDeadAndUnfinished) {
+  auto o = fast();
+  o.retention = 100ms;
+  o.max_attempts = 1;
+  auto q = open_queue(o);
+  q->enqueue(std::vector{make("done"), make("refused"), make("dead"), make("waiting")});
+  auto leased = q->lease(3);
+  ASSERT_EQ(leased->size(), 3u);
+  std::map<std::string, DeliveryResult> outcome = {{"done", DeliveryResult::delivered("d")},
+                                                   {"refused", DeliveryResult::rejected("bad")},
+                                                   {"dead", DeliveryResult::retryable("503")}};
+  for (const auto& l : *leased) {
+    auto it = outcome.find(l.notification.request_id);
+    ASSERT_NE(it, outcome.end()) << l.notification.request_id;
+    ASSERT_TRUE(q->complete(it->first, it->second).ok());
+  }
+  EXPECT_EQ(q->purge_finished().value(), 0u);  // too recent
+  std::this_thread::sleep_for(150ms);
+  EXPECT_EQ(q->purge_finished().value(), 2u);
+  EXPECT_FALSE(q->status("done").value());
+  EXPECT_FALSE(q->status("refused").value());
+  EXPECT_TRUE(q->status("dead").value());     // operators still need it
+  EXPECT_TRUE(q->status("waiting").value());  // unfinished
+  EXPECT_GT((*leased)[0].accepted_ms, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, QueueTest, ::testing::Values("sqlite", "redis"),
                          [](const auto& info) { return info.param; });
 

@@ -261,6 +261,7 @@ Status HostRuntime::build_services() {
     qo.backoff_initial = q->get_duration("backoff_initial").value_or(std::chrono::seconds(1));
     qo.backoff_max = q->get_duration("backoff_max").value_or(std::chrono::minutes(5));
     qo.lease = q->get_duration("lease").value_or(std::chrono::seconds(60));
+    qo.retention = q->get_duration("retention").value_or(std::chrono::hours(24 * 7));
     if (mode_ == Mode::run) {
       if (backend == "sqlite") {
         auto opened = delivery::SqliteQueue::open(q->get_string("path").value_or(""), qo);
@@ -281,6 +282,8 @@ Status HostRuntime::build_services() {
       services::DispatchOptions dopts;
       dopts.batch_size = static_cast<std::size_t>(std::max<std::int64_t>(1, q->get_int("batch_size").value_or(50)));
       dopts.poll_interval = q->get_duration("poll_interval").value_or(std::chrono::milliseconds(200));
+      // Purge at most once a minute, or more often when the retention itself is shorter (tests, small disks).
+      dopts.purge_interval = std::min<std::chrono::milliseconds>(std::chrono::minutes(1), std::max(qo.retention, std::chrono::milliseconds(100)));
       auto svc = std::make_unique<services::DispatchService>(*queue_, forward->client(), dopts, metrics_,
                                                              sink_logger("dispatch"));
       dispatch = svc.get();

@@ -80,6 +80,7 @@ constexpr FieldSpec kQueue[] = {
     {"backoff_initial", FT::duration, false, "1s", "first retry delay (a provider's retry_after wins when longer)"},
     {"backoff_max", FT::duration, false, "5m", "retry delay cap"},
     {"lease", FT::duration, false, "60s", "an in-flight notification whose host died is retried after this"},
+    {"retention", FT::duration, false, "7d", "delivered/rejected records are deleted this long after finishing"},
     {"batch_size", FT::integer, false, "50", "notifications per deliver request to the enclave"},
     {"poll_interval", FT::duration, false, "200ms", "how often the dispatcher looks for due retries"},
 };

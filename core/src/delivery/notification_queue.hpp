@@ -43,7 +43,8 @@ struct Enqueued {
 
 struct Leased {
   Notification notification;
-  int attempts = 0;  // before this one
+  int attempts = 0;              // before this one
+  std::int64_t accepted_ms = 0;  // when enqueue() stored it (wall clock), for the accept → outcome latency
 };
 
 struct QueueOptions {
@@ -52,6 +53,7 @@ struct QueueOptions {
   std::chrono::milliseconds backoff_initial{1000};
   std::chrono::milliseconds backoff_max{300000};
   std::chrono::milliseconds lease{60000};  // an in-flight item whose host died is retried after this
+  std::chrono::milliseconds retention{7LL * 24 * 3600 * 1000};  // delivered/rejected records kept this long
 };
 
 class NotificationQueue {
@@ -77,6 +79,9 @@ class NotificationQueue {
   virtual Status retry_dead(const std::string& request_id) = 0;
   /// Unfinished notifications (queued + in flight).
   virtual Result<std::size_t> depth() = 0;
+  /// Deletes delivered and rejected records (and their history) finished longer than `retention` ago; dead ones stay
+  /// until an operator retries them. Returns how many were removed.
+  virtual Result<std::size_t> purge_finished() = 0;
 };
 
 }  // namespace notify::delivery

@@ -73,7 +73,7 @@ end
 for _, i in ipairs(fresh) do
   local id = ARGV[4 + 2 * i]
   redis.call('HSET', prefix .. ':n:' .. id, 'body', ARGV[5 + 2 * i], 'state', 'queued', 'attempts', 0,
-             'next_attempt_ms', now, 'reference', '', 'reason', '')
+             'next_attempt_ms', now, 'reference', '', 'reason', '', 'created_ms', now)
   redis.call('SADD', KEYS[1], id)
   redis.call('XADD', KEYS[2], '*', 'id', id)
 end
@@ -106,6 +106,7 @@ else
   redis.call('SREM', KEYS[1], ARGV[2])
 end
 if state == 'dead' then redis.call('ZADD', KEYS[3], ARGV[8], ARGV[2]) end
+if state == 'delivered' or state == 'rejected' then redis.call('ZADD', ARGV[1] .. ':finished', ARGV[8], ARGV[2]) end
 redis.call('RPUSH', ARGV[1] .. ':h:' .. ARGV[2], ARGV[11])
 if ARGV[9] ~= '' then redis.call('XACK', KEYS[4], ARGV[10], ARGV[9]) end
 return state
@@ -210,7 +211,7 @@ Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
   }
   std::vector<Leased> out;
   for (const auto& [entry, id] : entries) {
-    auto h = command(c, {"HMGET", key("n:" + id), "state", "body", "attempts"});
+    auto h = command(c, {"HMGET", key("n:" + id), "state", "body", "attempts", "created_ms"});
     if (!h) return h.error();
     const auto state = str((*h)->element[0]);
     if (state != "queued" && state != "in_flight") {  // finished or gone: a stale entry
@@ -221,7 +222,8 @@ Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
     if (!n) return Error{Errc::internal, "queue: stored notification " + id + " unreadable: " + n.error().message};
     command(c, {"HSET", key("n:" + id), "state", "in_flight"});
     entry_of_[id] = entry;
-    out.push_back({std::move(n.value()), std::atoi(str((*h)->element[2]).c_str())});
+    out.push_back({std::move(n.value()), std::atoi(str((*h)->element[2]).c_str()),
+                   std::atoll(str((*h)->element[3]).c_str())});
   }
   return out;
 }
@@ -341,6 +343,26 @@ Status RedisQueue::retry_dead(const std::string& request_id) {
   if (!r) return r.error();
   if ((*r)->integer == 0) return Error{Errc::not_found, "queue: no dead notification " + request_id};
   return {};
+}
+
+Result<std::size_t> RedisQueue::purge_finished() {
+  static constexpr const char* kPurge = R"LUA(
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, 1000)
+for _, id in ipairs(ids) do
+  redis.call('DEL', ARGV[1] .. ':n:' .. id, ARGV[1] .. ':h:' .. id)
+  redis.call('ZREM', KEYS[1], id)
+end
+return #ids
+)LUA";
+  std::lock_guard lock(mu_);
+  std::size_t total = 0;
+  for (;;) {  // in slices of 1000, so one purge never blocks Redis for long
+    auto r = command(ctx_.get(), {"EVAL", kPurge, "1", key("finished"), redis_.prefix,
+                                  std::to_string(now_ms() - options_.retention.count())});
+    if (!r) return r.error();
+    total += static_cast<std::size_t>((*r)->integer);
+    if ((*r)->integer < 1000) return total;
+  }
 }
 
 Result<std::size_t> RedisQueue::depth() {

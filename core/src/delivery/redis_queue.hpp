@@ -8,6 +8,7 @@
 //   P:open          set of unfinished ids (depth and capacity)
 //   P:delayed       zset id → due ms: retries waiting for their backoff
 //   P:dead          zset id → time it died
+//   P:finished      zset id → time it was delivered or rejected (for retention)
 // Enqueue is one Lua script (atomic: capacity, idempotency, all or nothing). A consumer leases with XREADGROUP; the
 // entries a crashed consumer held stay pending and are taken over with XAUTOCLAIM once idle longer than the lease.
 // Durability is Redis's: run it with appendonly yes and appendfsync always for "durable on 202".
@@ -45,6 +46,7 @@ class RedisQueue final : public NotificationQueue {
   Result<std::vector<Record>> dead(std::size_t limit) override;
   Status retry_dead(const std::string& request_id) override;
   Result<std::size_t> depth() override;
+  Result<std::size_t> purge_finished() override;
 
  private:
   struct ContextFree {

@@ -175,7 +175,7 @@ Result<std::vector<Leased>> SqliteQueue::lease(std::size_t max) {
   if (!tx.began()) return db_error(db);
   const auto now = now_ms();
   // Due queued items, and in-flight items whose lease ran out (their host died or lost the link).
-  auto due = prepare(db, "SELECT request_id, body, attempts FROM notifications WHERE (state = 'queued' AND "
+  auto due = prepare(db, "SELECT request_id, body, attempts, created_ms FROM notifications WHERE (state = 'queued' AND "
                          "next_attempt_ms <= ?1) OR (state = 'in_flight' AND lease_until_ms <= ?1) "
                          "ORDER BY next_attempt_ms LIMIT ?2");
   auto mark = prepare(db, "UPDATE notifications SET state = 'in_flight', lease_until_ms = ?, updated_ms = ? "
@@ -187,7 +187,7 @@ Result<std::vector<Leased>> SqliteQueue::lease(std::size_t max) {
   while (sqlite3_step(due->get()) == SQLITE_ROW) {
     auto n = link::decode_notification(column_text(due->get(), 1));
     if (!n) return Error{Errc::internal, "queue: stored notification " + column_text(due->get(), 0) + " unreadable: " + n.error().message};
-    out.push_back({std::move(n.value()), sqlite3_column_int(due->get(), 2)});
+    out.push_back({std::move(n.value()), sqlite3_column_int(due->get(), 2), sqlite3_column_int64(due->get(), 3)});
   }
   for (const auto& l : out) {
     sqlite3_reset(mark->get());
@@ -314,6 +314,24 @@ Status SqliteQueue::retry_dead(const std::string& request_id) {
   if (sqlite3_step(q->get()) != SQLITE_DONE) return db_error(db_.get());
   if (sqlite3_changes(db_.get()) == 0) return Error{Errc::not_found, "queue: no dead notification " + request_id};
   return {};
+}
+
+Result<std::size_t> SqliteQueue::purge_finished() {
+  std::lock_guard lock(mu_);
+  sqlite3* db = db_.get();
+  Transaction tx(db);
+  if (!tx.began()) return db_error(db);
+  const auto cutoff = now_ms() - options_.retention.count();
+  auto history = prepare(db, "DELETE FROM attempts WHERE request_id IN (SELECT request_id FROM notifications WHERE "
+                             "state IN ('delivered', 'rejected') AND updated_ms < ?)");
+  auto rows = prepare(db, "DELETE FROM notifications WHERE state IN ('delivered', 'rejected') AND updated_ms < ?");
+  if (!history || !rows) return Error{Errc::internal, "queue: cannot prepare statements"};
+  bind(history->get(), 1, cutoff);
+  bind(rows->get(), 1, cutoff);
+  if (sqlite3_step(history->get()) != SQLITE_DONE || sqlite3_step(rows->get()) != SQLITE_DONE) return db_error(db);
+  const auto removed = static_cast<std::size_t>(sqlite3_changes(db));
+  if (!tx.commit()) return db_error(db);
+  return removed;
 }
 
 Result<std::size_t> SqliteQueue::depth() {

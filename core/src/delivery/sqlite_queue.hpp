@@ -27,6 +27,7 @@ class SqliteQueue final : public NotificationQueue {
   Result<std::vector<Record>> dead(std::size_t limit) override;
   Status retry_dead(const std::string& request_id) override;
   Result<std::size_t> depth() override;
+  Result<std::size_t> purge_finished() override;
 
  private:
   SqliteQueue(sqlite3* db, QueueOptions options);

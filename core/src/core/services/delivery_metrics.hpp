@@ -1,7 +1,10 @@
 #pragma once
 // Counters of the parent's delivery pipeline, rendered by the ingress as Prometheus text.
 
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 namespace notify::services {
@@ -14,6 +17,21 @@ struct DeliveryMetrics {
   std::atomic<std::uint64_t> retried{0};
   std::atomic<std::uint64_t> dead{0};
   std::atomic<std::uint64_t> link_failures{0};
+
+  /// Accept → final outcome latency, Prometheus-style cumulative buckets (seconds).
+  static constexpr std::array<double, 10> kBuckets = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 300};
+  std::array<std::atomic<std::uint64_t>, kBuckets.size()> latency_buckets{};
+  std::atomic<std::uint64_t> latency_count{0};
+  std::atomic<std::uint64_t> latency_sum_ms{0};
+
+  void observe_latency(std::chrono::milliseconds latency) {
+    const double seconds = static_cast<double>(latency.count()) / 1000.0;
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+      if (seconds <= kBuckets[i]) ++latency_buckets[i];
+    }
+    ++latency_count;
+    latency_sum_ms += static_cast<std::uint64_t>(std::max<std::int64_t>(0, latency.count()));
+  }
 };
 
 }  // namespace notify::services

@@ -36,11 +36,20 @@ void DispatchService::run() {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
+    purge_if_due();
     if (dispatch_once()) continue;  // more may be due right away
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_ || woken_; });
     woken_ = false;
   }
+}
+
+void DispatchService::purge_if_due() {
+  if (std::chrono::steady_clock::now() < next_purge_) return;
+  next_purge_ = std::chrono::steady_clock::now() + options_.purge_interval;
+  auto removed = queue_.purge_finished();
+  if (!removed) log_->warning("retention purge failed: " + removed.error().message);
+  else if (*removed > 0) log_->info("retention: removed " + std::to_string(*removed) + " finished notification(s)");
 }
 
 bool DispatchService::dispatch_once() {
@@ -52,8 +61,12 @@ bool DispatchService::dispatch_once() {
   }
   if (leased->empty()) return false;
   std::vector<Notification> batch;
+  std::vector<std::int64_t> accepted_ms;
   batch.reserve(leased->size());
-  for (auto& l : *leased) batch.push_back(std::move(l.notification));
+  for (auto& l : *leased) {
+    batch.push_back(std::move(l.notification));
+    accepted_ms.push_back(l.accepted_ms);
+  }
   auto results = link_.deliver(batch);
   if (!results) {
     ++metrics_.link_failures;
@@ -71,7 +84,13 @@ bool DispatchService::dispatch_once() {
     log_->error("recording the results of " + std::to_string(batch.size()) + " notification(s) failed: " + st.message());
     return true;
   }
-  for (const auto& [id, r] : outcomes) {
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const auto& [id, r] = outcomes[i];
+    if (r.outcome != Outcome::retryable && accepted_ms[i] > 0) {
+      metrics_.observe_latency(std::chrono::milliseconds(now_ms - accepted_ms[i]));
+    }
     switch (r.outcome) {
       case Outcome::delivered: ++metrics_.delivered; break;
       case Outcome::rejected: ++metrics_.rejected; break;

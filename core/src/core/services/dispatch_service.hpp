@@ -20,6 +20,7 @@ namespace notify::services {
 struct DispatchOptions {
   std::size_t batch_size = 50;
   std::chrono::milliseconds poll_interval{200};
+  std::chrono::milliseconds purge_interval{60000};  // how often finished records past retention are deleted
 };
 
 class DispatchService final : public Service {
@@ -36,6 +37,7 @@ class DispatchService final : public Service {
  private:
   void run();
   bool dispatch_once();  // true when something was leased
+  void purge_if_due();
 
   delivery::NotificationQueue& queue_;
   link::LinkClient& link_;
@@ -47,6 +49,7 @@ class DispatchService final : public Service {
   bool stopping_ = false;
   bool woken_ = false;
   std::thread thread_;
+  std::chrono::steady_clock::time_point next_purge_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace notify::services

@@ -234,6 +234,15 @@ IngressService::Reply IngressService::metrics_text() {
   counter("notify_retried_total", "retryable failures scheduled for retry", metrics_.retried.load());
   counter("notify_dead_total", "notifications moved to the dead letters", metrics_.dead.load());
   counter("notify_link_failures_total", "batches that failed on the link", metrics_.link_failures.load());
+  m << "# HELP notify_delivery_latency_seconds time from 202 to a final outcome (delivered or rejected)\n"
+    << "# TYPE notify_delivery_latency_seconds histogram\n";
+  for (std::size_t i = 0; i < DeliveryMetrics::kBuckets.size(); ++i) {
+    m << "notify_delivery_latency_seconds_bucket{le=\"" << DeliveryMetrics::kBuckets[i] << "\"} "
+      << metrics_.latency_buckets[i].load() << "\n";
+  }
+  m << "notify_delivery_latency_seconds_bucket{le=\"+Inf\"} " << metrics_.latency_count.load() << "\n"
+    << "notify_delivery_latency_seconds_sum " << static_cast<double>(metrics_.latency_sum_ms.load()) / 1000.0 << "\n"
+    << "notify_delivery_latency_seconds_count " << metrics_.latency_count.load() << "\n";
   auto depth = queue_.depth();
   m << "# HELP notify_queue_depth unfinished notifications\n# TYPE notify_queue_depth gauge\nnotify_queue_depth "
     << (depth ? *depth : 0) << "\n";
