@@ -9,8 +9,10 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,6 +20,7 @@ namespace notify::delivery {
 
 enum class State { queued, in_flight, delivered, rejected, dead };
 const char* state_name(State s) noexcept;
+std::optional<State> parse_state(std::string_view text) noexcept;
 
 struct Attempt {
   std::int64_t at_ms = 0;  // wall clock, ms since the epoch
@@ -55,6 +58,14 @@ struct QueueOptions {
   std::chrono::milliseconds lease{60000};  // an in-flight item whose host died is retried after this
   std::chrono::milliseconds retention{7LL * 24 * 3600 * 1000};  // delivered/rejected records kept this long
 };
+
+/// Milliseconds since the epoch: what both backends store, so records survive restarts and clocks of other hosts.
+std::int64_t wall_clock_ms();
+
+/// Delay before retry number `attempts` (1-based): exponential from backoff_initial, capped at backoff_max, with
+/// jitter in [base/2, base]; a provider's longer `retry_after` wins. Shared by every backend.
+std::chrono::milliseconds retry_delay(const QueueOptions& options, int attempts, std::chrono::milliseconds retry_after,
+                                      std::mt19937_64& rng);
 
 class NotificationQueue {
  public:

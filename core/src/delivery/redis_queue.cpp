@@ -19,10 +19,6 @@ struct ReplyFree {
 };
 using Reply = std::unique_ptr<redisReply, ReplyFree>;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 Result<Reply> command(redisContext* c, const std::vector<std::string>& args) {
   std::vector<const char*> argv;
   std::vector<std::size_t> lens;
@@ -43,13 +39,6 @@ Result<Reply> command(redisContext* c, const std::vector<std::string>& args) {
 std::string str(const redisReply* r) {
   if (r == nullptr || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)) return {};
   return std::string(r->str, r->len);
-}
-
-std::optional<State> parse_state(std::string_view s) {
-  for (State st : {State::queued, State::in_flight, State::delivered, State::rejected, State::dead}) {
-    if (s == state_name(st)) return st;
-  }
-  return std::nullopt;
 }
 
 constexpr const char* kEnqueue = R"LUA(
@@ -155,17 +144,10 @@ Result<std::unique_ptr<RedisQueue>> RedisQueue::open(RedisOptions redis, QueueOp
   return q;
 }
 
-std::chrono::milliseconds RedisQueue::backoff(int attempts, std::chrono::milliseconds retry_after) {
-  const auto base = std::min<std::int64_t>(options_.backoff_max.count(),
-                                           options_.backoff_initial.count() << std::min(attempts - 1, 30));
-  std::uniform_int_distribution<std::int64_t> jitter(base / 2, std::max<std::int64_t>(base, 1));
-  return std::max(std::chrono::milliseconds(jitter(rng_)), retry_after);
-}
-
 Result<std::vector<Enqueued>> RedisQueue::enqueue(std::span<const Notification> batch) {
   std::lock_guard lock(mu_);
   std::vector<std::string> args = {"EVAL", kEnqueue, "2", key("open"), key("stream"), redis_.prefix,
-                                   std::to_string(options_.capacity), std::to_string(now_ms())};
+                                   std::to_string(options_.capacity), std::to_string(wall_clock_ms())};
   for (const auto& n : batch) {
     args.push_back(n.request_id);
     args.push_back(link::encode_notification(n));
@@ -183,7 +165,7 @@ Result<std::vector<Enqueued>> RedisQueue::enqueue(std::span<const Notification> 
 Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
   std::lock_guard lock(mu_);
   redisContext* c = ctx_.get();
-  if (auto p = command(c, {"EVAL", kPromote, "2", key("delayed"), key("stream"), std::to_string(now_ms())}); !p) return p.error();
+  if (auto p = command(c, {"EVAL", kPromote, "2", key("delayed"), key("stream"), std::to_string(wall_clock_ms())}); !p) return p.error();
   // Entries another (crashed) consumer held longer than a lease, then new ones.
   std::vector<std::pair<std::string, std::string>> entries;  // stream entry id, request id
   auto collect = [&](const redisReply* list) {
@@ -230,13 +212,13 @@ Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
 
 std::vector<std::string> RedisQueue::complete_args(const std::string& request_id, const DeliveryResult& result,
                                                    int attempts) {
-  const auto now = now_ms();
+  const auto now = wall_clock_ms();
   std::string entry;
   if (auto it = entry_of_.find(request_id); it != entry_of_.end()) {
     entry = it->second;
     entry_of_.erase(it);
   }
-  const auto due = now + backoff(attempts, result.retry_after).count();
+  const auto due = now + retry_delay(options_, attempts, result.retry_after, rng_).count();
   Poco::JSON::Object h(Poco::JSON_PRESERVE_KEY_ORDER);
   h.set("at_ms", static_cast<Poco::Int64>(now));
   h.set("outcome", std::string(outcome_name(result.outcome)));
@@ -339,7 +321,7 @@ Result<std::vector<Record>> RedisQueue::dead(std::size_t limit) {
 Status RedisQueue::retry_dead(const std::string& request_id) {
   std::lock_guard lock(mu_);
   auto r = command(ctx_.get(), {"EVAL", kRetryDead, "3", key("dead"), key("open"), key("stream"), redis_.prefix,
-                                request_id, std::to_string(now_ms())});
+                                request_id, std::to_string(wall_clock_ms())});
   if (!r) return r.error();
   if ((*r)->integer == 0) return Error{Errc::not_found, "queue: no dead notification " + request_id};
   return {};
@@ -358,7 +340,7 @@ return #ids
   std::size_t total = 0;
   for (;;) {  // in slices of 1000, so one purge never blocks Redis for long
     auto r = command(ctx_.get(), {"EVAL", kPurge, "1", key("finished"), redis_.prefix,
-                                  std::to_string(now_ms() - options_.retention.count())});
+                                  std::to_string(wall_clock_ms() - options_.retention.count())});
     if (!r) return r.error();
     total += static_cast<std::size_t>((*r)->integer);
     if ((*r)->integer < 1000) return total;

@@ -53,7 +53,6 @@ class RedisQueue final : public NotificationQueue {
     void operator()(redisContext* c) const noexcept;
   };
   RedisQueue(redisContext* ctx, RedisOptions redis, QueueOptions options);
-  std::chrono::milliseconds backoff(int attempts, std::chrono::milliseconds retry_after);
   std::string key(const std::string& suffix) const { return redis_.prefix + ":" + suffix; }
   /// The EVAL arguments that record one outcome (shared by complete and complete_batch). Caller holds mu_.
   std::vector<std::string> complete_args(const std::string& request_id, const DeliveryResult& result, int attempts);

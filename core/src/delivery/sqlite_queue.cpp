@@ -14,17 +14,6 @@ struct StmtFinalize {
 };
 using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::optional<State> parse_state(std::string_view s) {
-  for (State st : {State::queued, State::in_flight, State::delivered, State::rejected, State::dead}) {
-    if (s == state_name(st)) return st;
-  }
-  return std::nullopt;
-}
-
 std::string column_text(sqlite3_stmt* s, int i) {
   const auto* p = sqlite3_column_text(s, i);
   return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
@@ -63,17 +52,6 @@ class Transaction {
 };
 
 }  // namespace
-
-const char* state_name(State s) noexcept {
-  switch (s) {
-    case State::queued: return "queued";
-    case State::in_flight: return "in_flight";
-    case State::delivered: return "delivered";
-    case State::rejected: return "rejected";
-    case State::dead: return "dead";
-  }
-  return "unknown";
-}
 
 void SqliteQueue::DbClose::operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
 
@@ -115,14 +93,6 @@ Result<std::unique_ptr<SqliteQueue>> SqliteQueue::open(const std::filesystem::pa
   return q;
 }
 
-std::chrono::milliseconds SqliteQueue::backoff(int attempts, std::chrono::milliseconds retry_after) {
-  const auto base = std::min<std::int64_t>(options_.backoff_max.count(),
-                                           options_.backoff_initial.count() << std::min(attempts - 1, 30));
-  std::uniform_int_distribution<std::int64_t> jitter(base / 2, std::max<std::int64_t>(base, 1));
-  // The provider's retry_after (e.g. Braze's rate-limit window) wins when it is longer.
-  return std::max(std::chrono::milliseconds(jitter(rng_)), retry_after);
-}
-
 Result<std::vector<Enqueued>> SqliteQueue::enqueue(std::span<const Notification> batch) {
   std::lock_guard lock(mu_);
   sqlite3* db = db_.get();
@@ -137,7 +107,7 @@ Result<std::vector<Enqueued>> SqliteQueue::enqueue(std::span<const Notification>
   const auto unfinished = static_cast<std::size_t>(sqlite3_column_int64(count->get(), 0));
   std::vector<Enqueued> out;
   std::size_t fresh = 0;
-  const auto now = now_ms();
+  const auto now = wall_clock_ms();
   for (const auto& n : batch) {
     sqlite3_reset(find->get());
     bind(find->get(), 1, n.request_id);
@@ -173,7 +143,7 @@ Result<std::vector<Leased>> SqliteQueue::lease(std::size_t max) {
   sqlite3* db = db_.get();
   Transaction tx(db);
   if (!tx.began()) return db_error(db);
-  const auto now = now_ms();
+  const auto now = wall_clock_ms();
   // Due queued items, and in-flight items whose lease ran out (their host died or lost the link).
   auto due = prepare(db, "SELECT request_id, body, attempts, created_ms FROM notifications WHERE (state = 'queued' AND "
                          "next_attempt_ms <= ?1) OR (state = 'in_flight' AND lease_until_ms <= ?1) "
@@ -207,7 +177,7 @@ Status SqliteQueue::complete_locked(const std::string& request_id, const Deliver
   bind(get->get(), 1, request_id);
   if (sqlite3_step(get->get()) != SQLITE_ROW) return Error{Errc::not_found, "queue: no notification " + request_id};
   const int attempts = sqlite3_column_int(get->get(), 0) + 1;
-  const auto now = now_ms();
+  const auto now = wall_clock_ms();
   std::string state;
   std::int64_t next = now;
   switch (result.outcome) {
@@ -218,7 +188,7 @@ Status SqliteQueue::complete_locked(const std::string& request_id, const Deliver
         state = "dead";
       } else {
         state = "queued";
-        next = now + backoff(attempts, result.retry_after).count();
+        next = now + retry_delay(options_, attempts, result.retry_after, rng_).count();
       }
       break;
   }
@@ -307,7 +277,7 @@ Status SqliteQueue::retry_dead(const std::string& request_id) {
   auto q = prepare(db_.get(), "UPDATE notifications SET state = 'queued', attempts = 0, next_attempt_ms = ?, "
                               "updated_ms = ? WHERE request_id = ? AND state = 'dead'");
   if (!q) return q.error();
-  const auto now = now_ms();
+  const auto now = wall_clock_ms();
   bind(q->get(), 1, now);
   bind(q->get(), 2, now);
   bind(q->get(), 3, request_id);
@@ -321,7 +291,7 @@ Result<std::size_t> SqliteQueue::purge_finished() {
   sqlite3* db = db_.get();
   Transaction tx(db);
   if (!tx.began()) return db_error(db);
-  const auto cutoff = now_ms() - options_.retention.count();
+  const auto cutoff = wall_clock_ms() - options_.retention.count();
   auto history = prepare(db, "DELETE FROM attempts WHERE request_id IN (SELECT request_id FROM notifications WHERE "
                              "state IN ('delivered', 'rejected') AND updated_ms < ?)");
   auto rows = prepare(db, "DELETE FROM notifications WHERE state IN ('delivered', 'rejected') AND updated_ms < ?");

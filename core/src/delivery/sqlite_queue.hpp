@@ -33,7 +33,6 @@ class SqliteQueue final : public NotificationQueue {
   SqliteQueue(sqlite3* db, QueueOptions options);
   Status exec(const char* sql);
   Status complete_locked(const std::string& request_id, const DeliveryResult& result);  // inside a transaction
-  std::chrono::milliseconds backoff(int attempts, std::chrono::milliseconds retry_after);
 
   struct DbClose {
     void operator()(sqlite3* db) const noexcept;
