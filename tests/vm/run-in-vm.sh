@@ -92,7 +92,9 @@ cat > "$root/init" <<'INIT'
 /bin/busybox --install -s /sbin
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TMPDIR=/tmp
 mkdir -p /root
-mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev; mount -t tmpfs tmp /tmp
+# No tmpfs over /tmp: the initramfs root is already RAM, and files the host placed under /tmp (a checkout in /tmp,
+# as CI may use) must stay visible.
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev; chmod 1777 /tmp
 for m in vsock vmw_vsock_virtio_transport_common vsock_loopback; do
   insmod /modules/$m.ko || echo "NOTIFY-VM: insmod $m failed"
 done
