@@ -76,8 +76,9 @@ bool LinkClient::sleep_interruptible(std::chrono::milliseconds d) {
   return !cv_.wait_for(lock, d, [this] { return stopping_; });
 }
 
-void LinkClient::send_pending_locked(const std::shared_ptr<Pending>& p, const std::shared_ptr<Stream>& stream,
+void LinkClient::send_pending_locked(const std::shared_ptr<Pending>& p, std::shared_ptr<Stream> stream,
                                      std::unique_lock<std::mutex>& lock) {
+  // `stream` is a copy on purpose: mu_ is released below, and the reader may reset stream_ meanwhile.
   // Find p's id; callers hold mu_. Writing happens without mu_ so replies keep flowing meanwhile.
   std::uint64_t id = 0;
   for (const auto& [k, v] : pending_)

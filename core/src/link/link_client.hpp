@@ -71,7 +71,7 @@ class LinkClient {
   void run();
   bool connect_once();
   void read_until_disconnected(const std::shared_ptr<Stream>& stream);
-  void send_pending_locked(const std::shared_ptr<Pending>& p, const std::shared_ptr<Stream>& stream,
+  void send_pending_locked(const std::shared_ptr<Pending>& p, std::shared_ptr<Stream> stream,
                            std::unique_lock<std::mutex>& lock);
   void on_disconnect(const std::string& reason);
   std::chrono::milliseconds next_backoff();
