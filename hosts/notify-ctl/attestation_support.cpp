@@ -60,6 +60,15 @@ Result<attestation::VerifyOptions> verify_options_from(const CtlOptions& options
     if (!policy) return Error{policy.error().code, *f + ": " + policy.error().message};
     o.expected_pcrs = *policy;
   }
+  // Single PCRs given as flags add to (or override) the file's policy.
+  for (const std::uint32_t index : {0u, 1u, 2u, 8u}) {
+    const std::string flag = "pcr" + std::to_string(index);
+    if (auto hex = options.get(flag)) {
+      auto bytes = attestation::from_hex(*hex);
+      if (!bytes || bytes->empty()) return Error{Errc::invalid_argument, "--" + flag + ": not hex"};
+      o.expected_pcrs[index] = *bytes;
+    }
+  }
   if (auto n = options.get("nonce")) {
     auto bytes = attestation::from_hex(*n);
     if (!bytes) return Error{Errc::invalid_argument, "--nonce: not hex"};

@@ -7,7 +7,8 @@ namespace notify::ctl {
 
 int attestation_verify(const CtlOptions& options, const std::vector<std::string>& args) {
   if (args.size() != 1) {
-    std::cerr << "usage: notify-ctl attestation verify FILE [--pcrs F] [--nonce HEX] [--at TIME] [--allow-debug]\n";
+    std::cerr << "usage: notify-ctl attestation verify FILE [--pcrs F] [--pcr0|1|2|8 HEX] [--nonce HEX] [--at TIME] "
+                 "[--allow-debug] [--allow-development]\n";
     return 64;
   }
   auto doc = read_document_file(args[0]);

@@ -30,7 +30,9 @@ std::string env_or(const char* name, const char* fallback) {
 int provision(const CtlOptions& options) {
   const auto secret_name = options.get("secret");
   const auto from_file = options.get("from-file");
-  if (!secret_name || !from_file || !(options.has("expect-pcrs") || options.has("allow-development"))) {
+  const bool pcr_policy = options.has("expect-pcrs") || options.has("pcr0") || options.has("pcr1") ||
+                          options.has("pcr2") || options.has("pcr8");
+  if (!secret_name || !from_file || !(pcr_policy || options.has("allow-development"))) {
     std::cerr << "usage: notify-ctl provision --secret NAME --from-file F --expect-pcrs F [--address A] "
                  "[--transport tcp|vsock]\n       (--expect-pcrs may be omitted only with --allow-development)\n";
     return 64;
@@ -54,7 +56,10 @@ int provision(const CtlOptions& options) {
     return 64;
   }
   attestation::Bytes nonce(32);
-  RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), static_cast<int>(nonce.size()));
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), static_cast<int>(nonce.size())) != 1) {
+    std::cerr << "notify-ctl: no randomness for the attestation nonce\n";
+    return 70;
+  }
   opts->expected_nonce = nonce;
 
   const std::string transport_name = options.get("transport").value_or("vsock");

@@ -1,8 +1,10 @@
 // notify-ctl: the operator's tool. One file per command group; this file only parses options (Poco::Util) and
 // dispatches.
 //
-//   notify-ctl attestation verify FILE [--pcrs F] [--nonce HEX] [--at RFC3339] [--allow-debug] [--allow-development]
-//   notify-ctl provision --secret NAME --from-file F --expect-pcrs F [--address A] [--transport tcp|vsock]
+//   notify-ctl attestation verify FILE [--pcrs F] [--pcr0|1|2|8 HEX] [--nonce HEX] [--at RFC3339] [--allow-debug]
+//                                      [--allow-development]
+//   notify-ctl provision --secret NAME --from-file F --expect-pcrs F [--pcr0|1|2|8 HEX] [--address A]
+//                        [--transport tcp|vsock]
 //                        [--allow-debug] [--allow-development]
 //   notify-ctl send --user U[,U] --message M [--title T] [--request-id ID] [--data k=v,...] | send --file F
 //   notify-ctl status ID | health | dead list | dead retry ID         [--url URL] [--token T] [--json]
@@ -42,6 +44,7 @@ class NotifyCtl final : public Poco::Util::Application {
     };
     value("pcrs", "FILE", "expected PCRs: {\"PCR0\": \"hex\", ...} or nitro-cli build-enclave output");
     value("expect-pcrs", "FILE", "same as --pcrs (provision)");
+    for (const char* pcr : {"pcr0", "pcr1", "pcr2", "pcr8"}) value(pcr, "HEX", "expected PCR value (overrides --pcrs)");
     value("nonce", "HEX", "expected nonce");
     value("at", "TIME", "verify at this RFC 3339 UTC time, e.g. 2024-09-07T14:37:39Z (default: now)");
     flag("allow-debug", "accept debug-mode documents (PCR0 all zeros)");

@@ -161,6 +161,16 @@ TEST(NotifyCtl, AttestationVerifyPrintsTheVerdictAndExitsNonZeroOnFailure) {
   auto allowed = run_command({NOTIFY_CTL_BIN, "attestation", "verify", fixtures + "/blocky_nitro_attestation_debug.cbor",
                               "--at", "2024-09-07T14:38:06Z", "--allow-debug"});
   EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
+  // PCR policy from flags: the right PCR0 passes, a wrong one is named.
+  const std::string pcr0 =
+      "e72a46ca80a260fb044a125442f0c7e331813bcbaf9724d9f3857758992766f2d65710a27aa94ae3949dd54e7c9fe86a";
+  auto pcr_ok = run_command({NOTIFY_CTL_BIN, "attestation", "verify", fixtures + "/blocky_nitro_attestation.cbor", "--at",
+                             "2024-09-07T14:37:39Z", "--pcr0", pcr0});
+  EXPECT_EQ(pcr_ok.exit_code, 0) << pcr_ok.output;
+  auto pcr_bad = run_command({NOTIFY_CTL_BIN, "attestation", "verify", fixtures + "/blocky_nitro_attestation.cbor",
+                              "--at", "2024-09-07T14:37:39Z", "--pcr0", std::string(96, '0')});
+  EXPECT_EQ(pcr_bad.exit_code, 1) << pcr_bad.output;
+  EXPECT_NE(pcr_bad.output.find("pcr: PCR0 mismatch"), std::string::npos) << pcr_bad.output;
   auto bad_time = run_command({NOTIFY_CTL_BIN, "attestation", "verify", fixtures + "/blocky_nitro_attestation.cbor",
                                "--at", "yesterday"});
   EXPECT_EQ(bad_time.exit_code, 64);

@@ -22,9 +22,9 @@ using Cert = std::unique_ptr<X509, CertFree>;
 Bytes der_of(X509* c) {
   unsigned char* buf = nullptr;
   const int len = i2d_X509(c, &buf);
+  const std::unique_ptr<unsigned char, void (*)(unsigned char*)> owned(buf, [](unsigned char* p) { OPENSSL_free(p); });
   Bytes out(len > 0 ? static_cast<std::size_t>(len) : 0);
   if (len > 0) std::memcpy(out.data(), buf, out.size());
-  OPENSSL_free(buf);
   return out;
 }
 
@@ -61,7 +61,7 @@ cbor_item_t* bytes_item(std::span<const std::byte> b) {
 }  // namespace
 
 Result<std::unique_ptr<DevelopmentAttester>> DevelopmentAttester::create() {
-  std::unique_ptr<DevelopmentAttester> a(new DevelopmentAttester());  // private constructor
+  auto a = std::make_unique<DevelopmentAttester>(Token{});
   Key root_key(EVP_EC_gen("P-384"));
   Key leaf_key(EVP_EC_gen("P-384"));
   if (!root_key || !leaf_key) return Error{Errc::internal, "development attester: key generation failed"};
@@ -71,11 +71,9 @@ Result<std::unique_ptr<DevelopmentAttester>> DevelopmentAttester::create() {
   if (!root || !leaf) return Error{Errc::internal, "development attester: certificate creation failed"};
   a->root_der_ = der_of(root.get());
   a->leaf_der_ = der_of(leaf.get());
-  a->leaf_key_ = leaf_key.release();
+  a->leaf_key_.reset(leaf_key.release());
   return a;
 }
-
-DevelopmentAttester::~DevelopmentAttester() { EVP_PKEY_free(leaf_key_); }
 
 Result<Bytes> DevelopmentAttester::attest(std::span<const std::byte> public_key,
                                           std::optional<std::span<const std::byte>> nonce) {
@@ -112,7 +110,7 @@ Result<Bytes> DevelopmentAttester::attest(std::span<const std::byte> public_key,
 
   std::unique_ptr<EVP_MD_CTX, MdFree> md(EVP_MD_CTX_new());
   std::size_t der_len = 0;
-  if (EVP_DigestSignInit(md.get(), nullptr, EVP_sha384(), nullptr, leaf_key_) != 1 ||
+  if (EVP_DigestSignInit(md.get(), nullptr, EVP_sha384(), nullptr, leaf_key_.get()) != 1 ||
       EVP_DigestSign(md.get(), nullptr, &der_len, reinterpret_cast<const unsigned char*>(tbs.data()), tbs.size()) != 1) {
     return Error{Errc::internal, "development attester: signing failed"};
   }

@@ -18,17 +18,23 @@
 namespace notify::attestation {
 
 class DevelopmentAttester {
+  struct Token {  // only create() can make one (explicit: not even `{}` from outside), yet make_unique works
+    explicit Token() = default;
+  };
+
  public:
   static Result<std::unique_ptr<DevelopmentAttester>> create();
-  ~DevelopmentAttester();
+  explicit DevelopmentAttester(Token) {}
   DevelopmentAttester(const DevelopmentAttester&) = delete;
   DevelopmentAttester& operator=(const DevelopmentAttester&) = delete;
 
   Result<Bytes> attest(std::span<const std::byte> public_key, std::optional<std::span<const std::byte>> nonce);
 
  private:
-  DevelopmentAttester() = default;
-  EVP_PKEY* leaf_key_ = nullptr;
+  struct KeyFree {
+    void operator()(EVP_PKEY* key) const noexcept { EVP_PKEY_free(key); }
+  };
+  std::unique_ptr<EVP_PKEY, KeyFree> leaf_key_;
   Bytes leaf_der_;
   Bytes root_der_;
 };

@@ -10,7 +10,7 @@
 namespace notify::attestation {
 
 Result<std::unique_ptr<EnclaveIdentity>> EnclaveIdentity::create(AttesterMode mode, Log& log) {
-  std::unique_ptr<EnclaveIdentity> id(new EnclaveIdentity());  // private constructor
+  auto id = std::make_unique<EnclaveIdentity>(Token{});
   if (mode == AttesterMode::nsm) {
     auto dev = NsmDevice::open();
     if (!dev) return dev.error();
@@ -20,14 +20,14 @@ Result<std::unique_ptr<EnclaveIdentity>> EnclaveIdentity::create(AttesterMode mo
     if (!dev) return dev.error();
     id->development_ = std::move(dev.value());
   }
-  id->key_ = EVP_RSA_gen(2048);
-  if (id->key_ == nullptr) return Error{Errc::internal, "enclave identity: RSA-2048 key generation failed"};
+  id->key_.reset(EVP_RSA_gen(2048));
+  if (!id->key_) return Error{Errc::internal, "enclave identity: RSA-2048 key generation failed"};
   unsigned char* der = nullptr;
-  const int len = i2d_PUBKEY(id->key_, &der);
+  const int len = i2d_PUBKEY(id->key_.get(), &der);
+  const std::unique_ptr<unsigned char, void (*)(unsigned char*)> owned(der, [](unsigned char* p) { OPENSSL_free(p); });
   if (len <= 0) return Error{Errc::internal, "enclave identity: cannot encode the public key"};
   id->public_der_.resize(static_cast<std::size_t>(len));
   std::memcpy(id->public_der_.data(), der, id->public_der_.size());
-  OPENSSL_free(der);
   if (id->development()) {
     log.warning("development attestation: documents are self-signed and NOT from AWS Nitro; never use in production");
   } else {
@@ -36,15 +36,13 @@ Result<std::unique_ptr<EnclaveIdentity>> EnclaveIdentity::create(AttesterMode mo
   return id;
 }
 
-EnclaveIdentity::~EnclaveIdentity() { EVP_PKEY_free(key_); }
-
 Result<Bytes> EnclaveIdentity::attest(std::span<const std::byte> nonce) {
   if (development_) return development_->attest(public_der_, nonce);
   return nsm_->attest(public_der_, nonce);
 }
 
 Result<Secret> EnclaveIdentity::open_sealed(std::span<const std::byte> envelope) {
-  return open_sealed_secret(envelope, key_);
+  return open_sealed_secret(envelope, key_.get());
 }
 
 }  // namespace notify::attestation

@@ -22,9 +22,13 @@ namespace notify::attestation {
 enum class AttesterMode { nsm, development };
 
 class EnclaveIdentity {
+  struct Token {  // only create() can make one (explicit: not even `{}` from outside), yet make_unique works
+    explicit Token() = default;
+  };
+
  public:
   static Result<std::unique_ptr<EnclaveIdentity>> create(AttesterMode mode, Log& log);
-  ~EnclaveIdentity();
+  explicit EnclaveIdentity(Token) {}
   EnclaveIdentity(const EnclaveIdentity&) = delete;
   EnclaveIdentity& operator=(const EnclaveIdentity&) = delete;
 
@@ -36,8 +40,10 @@ class EnclaveIdentity {
   [[nodiscard]] const Bytes& public_key_der() const noexcept { return public_der_; }
 
  private:
-  EnclaveIdentity() = default;
-  EVP_PKEY* key_ = nullptr;
+  struct KeyFree {
+    void operator()(EVP_PKEY* key) const noexcept { EVP_PKEY_free(key); }
+  };
+  std::unique_ptr<EVP_PKEY, KeyFree> key_;  // the private half: in this process's memory only
   Bytes public_der_;
   std::unique_ptr<DevelopmentAttester> development_;
   std::optional<NsmDevice> nsm_;

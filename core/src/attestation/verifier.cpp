@@ -7,8 +7,10 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -33,6 +35,7 @@ using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX_free>
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
 using SigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free>>;
+using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 // OpenSSL's OPENSSL_free is a macro (it records file and line); the deleter needs a plain function.
 void openssl_free(unsigned char* p) noexcept { OPENSSL_free(p); }
 using OpenSslBuffer = std::unique_ptr<unsigned char, Deleter<openssl_free>>;
@@ -94,9 +97,21 @@ Status check_signature(const CoseSign1& cose, X509* leaf) {
   }
   EVP_PKEY* key = X509_get0_pubkey(leaf);
   if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return fail("signature", "leaf certificate has no EC key");
-  SigPtr sig(ECDSA_SIG_new());
+  // ES384 is ECDSA on P-384 with SHA-384 (RFC 8152 §8.1); a key on another curve is not ES384 whatever it signs.
+  char curve[64] = {};
+  if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof curve, nullptr) != 1 ||
+      std::string_view(curve) != SN_secp384r1) {
+    return fail("signature", "leaf certificate key is on curve '" + std::string(curve) + "', not P-384 (ES384)");
+  }
   const auto* raw = reinterpret_cast<const unsigned char*>(cose.signature.data());
-  ECDSA_SIG_set0(sig.get(), BN_bin2bn(raw, 48, nullptr), BN_bin2bn(raw + 48, 48, nullptr));
+  BnPtr r(BN_bin2bn(raw, 48, nullptr));
+  BnPtr s(BN_bin2bn(raw + 48, 48, nullptr));
+  SigPtr sig(ECDSA_SIG_new());
+  if (!r || !s || !sig || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
+    return fail("signature", "cannot decode r||s");
+  }
+  (void)r.release();  // ECDSA_SIG_set0 took ownership of both
+  (void)s.release();
   unsigned char* der = nullptr;
   const int der_len = i2d_ECDSA_SIG(sig.get(), &der);
   OpenSslBuffer der_owner(der);
@@ -131,7 +146,8 @@ Result<Verdict> verify_attestation(std::span<const std::byte> document, const Ve
   for (std::size_t i = 0; i < d.cabundle.size(); ++i) {
     auto c = parse_der(d.cabundle[i]);
     if (!c) return fail("document.cabundle[" + std::to_string(i) + "]", "not a DER X.509 certificate");
-    sk_X509_push(untrusted.get(), c.release());
+    if (sk_X509_push(untrusted.get(), c.get()) <= 0) return Error{Errc::internal, "chain: out of memory"};
+    (void)c.release();  // the stack owns it now
   }
   X509* bundle_root = sk_X509_num(untrusted.get()) > 0 ? sk_X509_value(untrusted.get(), 0) : nullptr;
   verdict.development = subject_of(leaf.get()).find(kDevelopmentMarker) != std::string::npos ||
@@ -151,9 +167,11 @@ Result<Verdict> verify_attestation(std::span<const std::byte> document, const Ve
   }
   verdict.root_subject = subject_of(trusted.get());
   StorePtr store(X509_STORE_new());
-  X509_STORE_add_cert(store.get(), trusted.get());
   StoreCtxPtr ctx(X509_STORE_CTX_new());
-  X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), untrusted.get());
+  if (!store || !ctx || X509_STORE_add_cert(store.get(), trusted.get()) != 1 ||
+      X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), untrusted.get()) != 1) {
+    return Error{Errc::internal, "chain: cannot set up certificate verification"};
+  }
   const auto at = options.at.value_or(std::chrono::system_clock::now());
   X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), std::chrono::system_clock::to_time_t(at));
   if (X509_verify_cert(ctx.get()) != 1) {
