@@ -34,7 +34,7 @@ class NullQueue final : public delivery::NotificationQueue {
   Result<std::vector<delivery::Leased>> lease(std::size_t) override { return std::vector<delivery::Leased>{}; }
   Status complete(const std::string&, const DeliveryResult&) override { return {}; }
   Result<std::optional<delivery::Record>> status(const std::string&) override { return std::optional<delivery::Record>{}; }
-  Result<std::vector<delivery::Record>> dead(std::size_t) override { return std::vector<delivery::Record>{}; }
+  Result<std::vector<std::string>> dead_ids(std::size_t) override { return std::vector<std::string>{}; }
   Status retry_dead(const std::string&) override { return {}; }
   Result<std::size_t> depth() override { return std::size_t{0}; }
   Result<std::size_t> purge_finished() override { return std::size_t{0}; }

@@ -36,4 +36,16 @@ std::chrono::milliseconds retry_delay(const QueueOptions& options, int attempts,
   return std::max(std::chrono::milliseconds(jitter(rng)), retry_after);
 }
 
+Result<std::vector<Record>> NotificationQueue::dead(std::size_t limit) {
+  auto ids = dead_ids(limit);
+  if (!ids) return ids.error();
+  std::vector<Record> out;
+  for (const auto& id : *ids) {
+    auto r = status(id);
+    if (!r) return r.error();
+    if (*r) out.push_back(std::move(**r));
+  }
+  return out;
+}
+
 }  // namespace notify::delivery

@@ -85,9 +85,12 @@ class NotificationQueue {
     return {};
   }
   virtual Result<std::optional<Record>> status(const std::string& request_id) = 0;
-  virtual Result<std::vector<Record>> dead(std::size_t limit) = 0;
+  /// Up to `limit` dead notifications with their records, oldest first.
+  Result<std::vector<Record>> dead(std::size_t limit);
   /// Moves a dead notification back to queued with its attempt count reset.
   virtual Status retry_dead(const std::string& request_id) = 0;
+  /// The request_ids of up to `limit` dead notifications, oldest first (the backend's part of dead()).
+  virtual Result<std::vector<std::string>> dead_ids(std::size_t limit) = 0;
   /// Unfinished notifications (queued + in flight).
   virtual Result<std::size_t> depth() = 0;
   /// Deletes delivered and rejected records (and their history) finished longer than `retention` ago; dead ones stay

@@ -301,7 +301,7 @@ Result<std::optional<Record>> RedisQueue::status(const std::string& request_id) 
   return std::optional<Record>(std::move(rec));
 }
 
-Result<std::vector<Record>> RedisQueue::dead(std::size_t limit) {
+Result<std::vector<std::string>> RedisQueue::dead_ids(std::size_t limit) {
   std::vector<std::string> ids;
   {
     std::lock_guard lock(mu_);
@@ -309,13 +309,7 @@ Result<std::vector<Record>> RedisQueue::dead(std::size_t limit) {
     if (!r) return r.error();
     for (std::size_t i = 0; i < (*r)->elements; ++i) ids.push_back(str((*r)->element[i]));
   }
-  std::vector<Record> out;
-  for (const auto& id : ids) {
-    auto r = status(id);
-    if (!r) return r.error();
-    if (*r) out.push_back(std::move(**r));
-  }
-  return out;
+  return ids;
 }
 
 Status RedisQueue::retry_dead(const std::string& request_id) {

@@ -43,7 +43,7 @@ class RedisQueue final : public NotificationQueue {
   /// Pipelined: all outcomes go out before any reply is read, so Redis commits them together.
   Status complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) override;
   Result<std::optional<Record>> status(const std::string& request_id) override;
-  Result<std::vector<Record>> dead(std::size_t limit) override;
+  Result<std::vector<std::string>> dead_ids(std::size_t limit) override;
   Status retry_dead(const std::string& request_id) override;
   Result<std::size_t> depth() override;
   Result<std::size_t> purge_finished() override;

@@ -254,7 +254,7 @@ Result<std::optional<Record>> SqliteQueue::status(const std::string& request_id)
   return std::optional<Record>(std::move(r));
 }
 
-Result<std::vector<Record>> SqliteQueue::dead(std::size_t limit) {
+Result<std::vector<std::string>> SqliteQueue::dead_ids(std::size_t limit) {
   std::vector<std::string> ids;
   {
     std::lock_guard lock(mu_);
@@ -263,13 +263,7 @@ Result<std::vector<Record>> SqliteQueue::dead(std::size_t limit) {
     bind(q->get(), 1, static_cast<std::int64_t>(limit));
     while (sqlite3_step(q->get()) == SQLITE_ROW) ids.push_back(column_text(q->get(), 0));
   }
-  std::vector<Record> out;
-  for (const auto& id : ids) {
-    auto r = status(id);
-    if (!r) return r.error();
-    if (*r) out.push_back(std::move(**r));
-  }
-  return out;
+  return ids;
 }
 
 Status SqliteQueue::retry_dead(const std::string& request_id) {

@@ -24,7 +24,7 @@ class SqliteQueue final : public NotificationQueue {
   /// One transaction (one fsync) for the whole batch.
   Status complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) override;
   Result<std::optional<Record>> status(const std::string& request_id) override;
-  Result<std::vector<Record>> dead(std::size_t limit) override;
+  Result<std::vector<std::string>> dead_ids(std::size_t limit) override;
   Status retry_dead(const std::string& request_id) override;
   Result<std::size_t> depth() override;
   Result<std::size_t> purge_finished() override;
