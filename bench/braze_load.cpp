@@ -52,10 +52,7 @@ int main(int argc, char** argv) {
   const std::string key = "load-test-key-0123456789abcdef";
   testing::TempDir dir;
   auto pki = testing::make_test_pki(dir.path());
-  testing::FakeBraze::Options fo;
-  fo.api_key = key;
-  fo.cert_file = pki.server_cert;
-  fo.key_file = pki.server_key;
+  auto fo = testing::FakeBraze::Options::over_tls(pki, key);
   fo.threads = 64;
   testing::FakeBraze fake(fo);
   fake.set_latency(milliseconds(latency_ms));

@@ -87,10 +87,7 @@ class RecordingRelay {
 TEST(SealedProvisioning, KeyReachesBrazeOnlyThroughTheEnclaveAndNeverCrossesTheParentInClear) {
   TempDir dir;
   auto pki = make_test_pki(dir.path());
-  FakeBraze::Options fo;
-  fo.api_key = kKey;
-  fo.cert_file = pki.server_cert;
-  fo.key_file = pki.server_key;
+  auto fo = FakeBraze::Options::over_tls(pki, kKey);
   FakeBraze fake(fo);
 
   HostProcess enclave("node: enclave-sealed\n"

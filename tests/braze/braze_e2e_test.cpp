@@ -38,10 +38,7 @@ std::string parent_yaml(const std::string& address, int count) {
 TEST(BrazeEndToEnd, ParentDemoReachesFakeBrazeThroughTheEnclaveWithTheRightKey) {
   TempDir dir;
   auto pki = make_test_pki(dir.path());
-  FakeBraze::Options fo;
-  fo.api_key = kKey;
-  fo.cert_file = pki.server_cert;
-  fo.key_file = pki.server_key;
+  auto fo = FakeBraze::Options::over_tls(pki, kKey);
   FakeBraze fake(fo);
   // Some requests are rate limited or fail: every notification must still be delivered exactly once.
   FakeBraze::Injection limited;
@@ -111,10 +108,7 @@ TEST(BrazeEndToEnd, DevBrazeConfigInTheRepositoryIsValid) {
 TEST(BrazeEndToEnd, EgressThroughTheParentsRelayCarriesTlsEndToEnd) {
   TempDir dir;
   auto pki = make_test_pki(dir.path());
-  FakeBraze::Options fo;
-  fo.api_key = kKey;
-  fo.cert_file = pki.server_cert;
-  fo.key_file = pki.server_key;
+  auto fo = FakeBraze::Options::over_tls(pki, kKey);
   FakeBraze fake(fo);
   const std::string upstream = "127.0.0.1:" + std::to_string(fake.port());
 

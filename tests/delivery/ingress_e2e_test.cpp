@@ -366,10 +366,7 @@ TEST(IngressRedis, TwoParentsOneStreamOneKilledEveryNotificationDeliveredOnce) {
 TEST(IngressBraze, DeadRetryDeliversOnceTheProviderRecovers) {
   TempDir dir;
   auto pki = make_test_pki(dir.path());
-  FakeBraze::Options fo;
-  fo.api_key = "recover-key-0123456789";
-  fo.cert_file = pki.server_cert;
-  fo.key_file = pki.server_key;
+  auto fo = FakeBraze::Options::over_tls(pki, "recover-key-0123456789");
   FakeBraze fake(fo);
   FakeBraze::Injection outage;
   outage.status = 503;

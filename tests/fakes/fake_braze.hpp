@@ -5,6 +5,8 @@
 // reserved extra keys — records every request, and injects failures on demand (429 with X-RateLimit-* headers,
 // 5xx with non-JSON bodies, latency, stalls, 2XX with minor errors).
 
+#include "test_pki.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -33,6 +35,15 @@ class FakeBraze {
     std::uint16_t port = 0;  // 0 = ephemeral (tests); fixed only for the CLI demo
     std::filesystem::path cert_file, key_file;  // required when tls
     int threads = 16;
+
+    /// HTTPS with the test PKI's server certificate (valid for 127.0.0.1 and localhost), checking `api_key`.
+    static Options over_tls(const TestPki& pki, std::string api_key) {
+      Options o;
+      o.api_key = std::move(api_key);
+      o.cert_file = pki.server_cert;
+      o.key_file = pki.server_key;
+      return o;
+    }
   };
   struct Recorded {
     std::string method, path, content_type, host;
