@@ -33,6 +33,9 @@ class NullQueue final : public delivery::NotificationQueue {
   }
   Result<std::vector<delivery::Leased>> lease(std::size_t) override { return std::vector<delivery::Leased>{}; }
   Status complete(const std::string&, const DeliveryResult&) override { return {}; }
+  Result<std::vector<delivery::State>> complete_batch(std::span<const std::pair<std::string, DeliveryResult>> r) override {
+    return std::vector<delivery::State>(r.size(), delivery::State::delivered);
+  }
   Result<std::optional<delivery::Record>> status(const std::string&) override { return std::optional<delivery::Record>{}; }
   Result<std::vector<std::string>> dead_ids(std::size_t) override { return std::vector<std::string>{}; }
   Status retry_dead(const std::string&) override { return {}; }

@@ -77,13 +77,9 @@ class NotificationQueue {
   virtual Result<std::vector<Leased>> lease(std::size_t max) = 0;
   /// Records the outcome of one leased notification: final, or back to queued with backoff, or dead.
   virtual Status complete(const std::string& request_id, const DeliveryResult& result) = 0;
-  /// The outcomes of a whole leased batch; a backend may store them in one transaction. Default: one by one.
-  virtual Status complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) {
-    for (const auto& [id, r] : results) {
-      if (auto st = complete(id, r); !st) return st;
-    }
-    return {};
-  }
+  /// The outcomes of a whole leased batch, stored together (one transaction or pipeline). Returns each
+  /// notification's new state, in order (a retryable outcome becomes queued, or dead after max_attempts).
+  virtual Result<std::vector<State>> complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) = 0;
   virtual Result<std::optional<Record>> status(const std::string& request_id) = 0;
   /// Up to `limit` dead notifications with their records, oldest first.
   Result<std::vector<Record>> dead(std::size_t limit);

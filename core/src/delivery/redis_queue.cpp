@@ -232,10 +232,10 @@ std::vector<std::string> RedisQueue::complete_args(const std::string& request_id
 
 Status RedisQueue::complete(const std::string& request_id, const DeliveryResult& result) {
   const std::pair<std::string, DeliveryResult> one{request_id, result};
-  return complete_batch(std::span(&one, 1));
+  return complete_batch(std::span(&one, 1)).status();
 }
 
-Status RedisQueue::complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) {
+Result<std::vector<State>> RedisQueue::complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) {
   std::lock_guard lock(mu_);
   redisContext* c = ctx_.get();
   // Attempt counts first (for the backoff), pipelined; then every outcome, pipelined.
@@ -261,16 +261,22 @@ Status RedisQueue::complete_batch(std::span<const std::pair<std::string, Deliver
     }
     redisAppendCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data());
   }
-  Status first_error;
+  // Every reply is read even after an error, so the connection stays in step.
+  std::optional<Error> first_error;
+  std::vector<State> states;
+  states.reserve(results.size());
   for (std::size_t i = 0; i < results.size(); ++i) {
     void* raw = nullptr;
     if (redisGetReply(c, &raw) != REDIS_OK) return Error{Errc::io_error, std::string("redis: ") + c->errstr};
     Reply reply(static_cast<redisReply*>(raw));
-    if (reply->type == REDIS_REPLY_ERROR && first_error.ok()) {
-      first_error = Error{Errc::io_error, "redis: " + std::string(reply->str, reply->len)};
+    if (reply->type == REDIS_REPLY_ERROR) {
+      if (!first_error) first_error = Error{Errc::io_error, "redis: " + std::string(reply->str, reply->len)};
+      continue;
     }
+    states.push_back(parse_state(str(reply.get())).value_or(State::queued));  // kComplete returns the new state
   }
-  return first_error;
+  if (first_error) return *first_error;
+  return states;
 }
 
 Result<std::optional<Record>> RedisQueue::status(const std::string& request_id) {

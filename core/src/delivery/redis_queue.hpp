@@ -41,7 +41,7 @@ class RedisQueue final : public NotificationQueue {
   Result<std::vector<Leased>> lease(std::size_t max) override;
   Status complete(const std::string& request_id, const DeliveryResult& result) override;
   /// Pipelined: all outcomes go out before any reply is read, so Redis commits them together.
-  Status complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) override;
+  Result<std::vector<State>> complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) override;
   Result<std::optional<Record>> status(const std::string& request_id) override;
   Result<std::vector<std::string>> dead_ids(std::size_t limit) override;
   Status retry_dead(const std::string& request_id) override;

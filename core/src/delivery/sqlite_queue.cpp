@@ -170,7 +170,7 @@ Result<std::vector<Leased>> SqliteQueue::lease(std::size_t max) {
   return out;
 }
 
-Status SqliteQueue::complete_locked(const std::string& request_id, const DeliveryResult& result) {
+Result<State> SqliteQueue::complete_locked(const std::string& request_id, const DeliveryResult& result) {
   sqlite3* db = db_.get();
   auto get = prepare(db, "SELECT attempts, state FROM notifications WHERE request_id = ?");
   if (!get) return get.error();
@@ -211,23 +211,27 @@ Status SqliteQueue::complete_locked(const std::string& request_id, const Deliver
   bind(history->get(), 3, std::string(outcome_name(result.outcome)));
   bind(history->get(), 4, result.outcome == Outcome::delivered ? result.reference : result.reason);
   if (sqlite3_step(history->get()) != SQLITE_DONE) return db_error(db);
-  return {};
+  return parse_state(state).value_or(State::queued);
 }
 
 Status SqliteQueue::complete(const std::string& request_id, const DeliveryResult& result) {
   const std::pair<std::string, DeliveryResult> one{request_id, result};
-  return complete_batch(std::span(&one, 1));
+  return complete_batch(std::span(&one, 1)).status();
 }
 
-Status SqliteQueue::complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) {
+Result<std::vector<State>> SqliteQueue::complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) {
   std::lock_guard lock(mu_);
   Transaction tx(db_.get());
   if (!tx.began()) return db_error(db_.get());
+  std::vector<State> states;
+  states.reserve(results.size());
   for (const auto& [id, r] : results) {
-    if (auto st = complete_locked(id, r); !st) return st;  // rolls the whole batch back
+    auto state = complete_locked(id, r);
+    if (!state) return state.error();  // rolls the whole batch back
+    states.push_back(*state);
   }
   if (!tx.commit()) return db_error(db_.get());
-  return {};
+  return states;
 }
 
 Result<std::optional<Record>> SqliteQueue::status(const std::string& request_id) {

@@ -22,7 +22,7 @@ class SqliteQueue final : public NotificationQueue {
   Result<std::vector<Leased>> lease(std::size_t max) override;
   Status complete(const std::string& request_id, const DeliveryResult& result) override;
   /// One transaction (one fsync) for the whole batch.
-  Status complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) override;
+  Result<std::vector<State>> complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) override;
   Result<std::optional<Record>> status(const std::string& request_id) override;
   Result<std::vector<std::string>> dead_ids(std::size_t limit) override;
   Status retry_dead(const std::string& request_id) override;
@@ -32,7 +32,7 @@ class SqliteQueue final : public NotificationQueue {
  private:
   SqliteQueue(sqlite3* db, QueueOptions options);
   Status exec(const char* sql);
-  Status complete_locked(const std::string& request_id, const DeliveryResult& result);  // inside a transaction
+  Result<State> complete_locked(const std::string& request_id, const DeliveryResult& result);  // inside a transaction
 
   struct DbClose {
     void operator()(sqlite3* db) const noexcept;

@@ -79,9 +79,11 @@ bool DispatchService::dispatch_once() {
     outcomes.emplace_back(batch[i].request_id,
                           results ? (*results)[i] : DeliveryResult::retryable("link: " + results.error().message));
   }
-  if (auto st = queue_.complete_batch(outcomes); !st) {
+  auto states = queue_.complete_batch(outcomes);
+  if (!states) {
     // The leases expire and the batch is sent again: at least once, never lost; the enclave's dedup absorbs it.
-    log_->error("recording the results of " + std::to_string(batch.size()) + " notification(s) failed: " + st.message());
+    log_->error("recording the results of " + std::to_string(batch.size()) + " notification(s) failed: " +
+                states.error().message);
     return true;
   }
   const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -91,19 +93,14 @@ bool DispatchService::dispatch_once() {
     if (r.outcome != Outcome::retryable && accepted_ms[i] > 0) {
       metrics_.observe_latency(std::chrono::milliseconds(now_ms - accepted_ms[i]));
     }
-    switch (r.outcome) {
-      case Outcome::delivered: ++metrics_.delivered; break;
-      case Outcome::rejected: ++metrics_.rejected; break;
-      case Outcome::retryable: {
-        auto s = queue_.status(id);
-        if (s && *s && (*s)->state == delivery::State::dead) {
-          ++metrics_.dead;
-          log_->warning("notification " + id + " is dead after " + std::to_string((*s)->attempts) + " attempts: " + r.reason);
-        } else {
-          ++metrics_.retried;
-        }
+    switch ((*states)[i]) {
+      case delivery::State::delivered: ++metrics_.delivered; break;
+      case delivery::State::rejected: ++metrics_.rejected; break;
+      case delivery::State::dead:
+        ++metrics_.dead;
+        log_->warning("notification " + id + " is dead (its attempts are used up): " + r.reason);
         break;
-      }
+      default: ++metrics_.retried; break;
     }
   }
   return true;
