@@ -14,6 +14,9 @@ int run(const std::uint8_t* data, std::size_t size);
 namespace cose_fuzz {
 int run(const std::uint8_t* data, std::size_t size);
 }
+namespace cms_fuzz {
+int run(const std::uint8_t* data, std::size_t size);
+}
 
 namespace {
 std::size_t replay(const std::string& dir, int (*target)(const std::uint8_t*, std::size_t)) {
@@ -34,4 +37,8 @@ TEST(FuzzCorpus, LinkFrameDecodersSurviveTheCorpus) {
 
 TEST(FuzzCorpus, AttestationDecodersSurviveTheCorpus) {
   EXPECT_GE(replay(std::string(NOTIFY_FUZZ_CORPUS) + "/cose", &cose_fuzz::run), 5u);
+}
+
+TEST(FuzzCorpus, CmsEnvelopedParserSurvivesTheCorpus) {
+  EXPECT_GE(replay(std::string(NOTIFY_FUZZ_CORPUS) + "/cms", &cms_fuzz::run), 4u);
 }

@@ -7,9 +7,9 @@ cd "$(dirname "$0")/../.."
 seconds=${FUZZ_SECONDS:-30}
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DNOTIFY_BUILD_FUZZ=ON \
   -DNOTIFY_BUILD_TESTS=ON -DNOTIFY_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz --target link_frame_fuzz cose_fuzz -j"$(nproc)"
+cmake --build build-fuzz --target link_frame_fuzz cose_fuzz cms_fuzz -j"$(nproc)"
 mkdir -p build-fuzz/artifacts
-for target in link_frame_fuzz:link_frame cose_fuzz:cose; do
+for target in link_frame_fuzz:link_frame cose_fuzz:cose cms_fuzz:cms; do
   name=${target%%:*}
   corpus=${target##*:}
   work=$(mktemp -d)
