@@ -51,7 +51,8 @@ Result<CoseSign1> decode_cose_sign1(std::span<const std::byte> data) {
     item = cbor_tag_item(item);
     root.reset(const_cast<cbor_item_t*>(item));  // cbor_tag_item took a reference; the tag itself is released
   }
-  if (!cbor_isa_array(item) || !cbor_array_is_definite(item) || cbor_array_size(item) != 4) {
+  // Definite or indefinite-length alike: cbor_array_size counts the items stored either way.
+  if (!cbor_isa_array(item) || cbor_array_size(item) != 4) {
     return bad("cose: COSE_Sign1 must be an array of 4 items");
   }
   cbor_item_t** parts = cbor_array_handle(item);
@@ -61,6 +62,7 @@ Result<CoseSign1> decode_cose_sign1(std::span<const std::byte> data) {
   out.protected_header = *prot;
   // RFC 8152 says a map (Nitro sends an empty one); some producers send null. Nothing in it is signed or used.
   if (!cbor_isa_map(parts[1]) && !cbor_is_null_item(parts[1])) return bad("cose: unprotected header must be a map");
+  // The signature covers the payload's content as received (chunks concatenated, never re-encoded).
   auto payload = cbor_bytes(parts[2]);
   if (!payload) return bad("cose: payload must be a byte string");
   out.payload = *payload;
@@ -88,7 +90,7 @@ Result<AttestationDocument> decode_attestation_document(std::span<const std::byt
   std::string why;
   CborItem root = cbor_load_checked(payload, why);
   if (!root) return bad("document: payload: " + why);
-  if (!cbor_isa_map(root.get()) || !cbor_map_is_definite(root.get())) return bad("document: payload is not a map");
+  if (!cbor_isa_map(root.get())) return bad("document: payload is not a map");
   AttestationDocument d;
   const cbor_item_t* m = root.get();
   auto text = [&](const char* key) -> Result<std::string> {
@@ -107,7 +109,7 @@ Result<AttestationDocument> decode_attestation_document(std::span<const std::byt
   if (!ts) return bad("document.timestamp: missing or not an unsigned integer");
   d.timestamp = std::chrono::system_clock::time_point(std::chrono::milliseconds(*ts));
   const cbor_item_t* pcrs = cbor_map_find(m, "pcrs");
-  if (pcrs == nullptr || !cbor_isa_map(pcrs) || !cbor_map_is_definite(pcrs)) return bad("document.pcrs: missing or not a map");
+  if (pcrs == nullptr || !cbor_isa_map(pcrs)) return bad("document.pcrs: missing or not a map");
   const auto* pp = cbor_map_handle(pcrs);
   for (std::size_t i = 0; i < cbor_map_size(pcrs); ++i) {
     auto index = cbor_uint(pp[i].key);
@@ -123,7 +125,7 @@ Result<AttestationDocument> decode_attestation_document(std::span<const std::byt
   d.certificate = *cert;
   const cbor_item_t* bundle = cbor_map_find(m, "cabundle");
   // An empty bundle decodes (a self-signed leaf); the chain check then refuses it with the reason named.
-  if (bundle == nullptr || (!cbor_is_null_item(bundle) && (!cbor_isa_array(bundle) || !cbor_array_is_definite(bundle)))) {
+  if (bundle == nullptr || (!cbor_is_null_item(bundle) && !cbor_isa_array(bundle))) {
     return bad("document.cabundle: missing or not an array");
   }
   const std::size_t bundle_size = cbor_is_null_item(bundle) ? 0 : cbor_array_size(bundle);

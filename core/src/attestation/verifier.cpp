@@ -90,6 +90,18 @@ Result<X509Ptr> pinned_aws_root() {
   return root;
 }
 
+// The trust anchor: the caller's root when given (a lab CA, a test), else the pinned AWS root.
+Result<X509Ptr> trust_anchor(const VerifyOptions& options) {
+  if (!options.trusted_root) return pinned_aws_root();
+  auto root = parse_der(*options.trusted_root);
+  if (!root) return fail("root", "the configured trusted root is not a DER X.509 certificate");
+  return root;
+}
+
+bool all_zero(const Bytes& b) {
+  return std::all_of(b.begin(), b.end(), [](std::byte x) { return x == std::byte{0}; });
+}
+
 Status check_signature(const CoseSign1& cose, X509* leaf) {
   if (cose.algorithm != -35) return fail("cose", "algorithm " + std::to_string(cose.algorithm) + " is not ES384 (-35)");
   if (cose.signature.size() != 96) {
@@ -161,11 +173,14 @@ Result<Verdict> verify_attestation(std::span<const std::byte> document, const Ve
     if (bundle_root == nullptr) return fail("development", "development document without a cabundle root");
     trusted.reset(X509_dup(bundle_root));
   } else {
-    auto root = pinned_aws_root();
+    auto root = trust_anchor(options);
     if (!root) return root.error();
     trusted = std::move(root.value());
   }
   verdict.root_subject = subject_of(trusted.get());
+  const std::string root_name = options.trusted_root && !verdict.development
+                                    ? "the configured trusted root (" + verdict.root_subject + ")"
+                                    : "the AWS Nitro Enclaves root";
   StorePtr store(X509_STORE_new());
   StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!store || !ctx || X509_STORE_add_cert(store.get(), trusted.get()) != 1 ||
@@ -187,7 +202,7 @@ Result<Verdict> verify_attestation(std::span<const std::byte> document, const Ve
       case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
       case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
       case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-        return fail("root", "chain does not end at the AWS Nitro Enclaves root (" + reason + ", at " + subject + ")");
+        return fail("root", "chain does not end at " + root_name + " (" + reason + ", at " + subject + ")");
       default:
         return fail("chain", reason + " (" + subject + ")");
     }
@@ -195,7 +210,9 @@ Result<Verdict> verify_attestation(std::span<const std::byte> document, const Ve
   if (!verdict.development) {
     STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
     X509* top = sk_X509_value(chain, sk_X509_num(chain) - 1);
-    if (fingerprint(top) != aws_nitro_root_sha256()) return fail("root", "chain ends at " + subject_of(top) + ", not AWS's root");
+    if (fingerprint(top) != fingerprint(trusted.get())) {
+      return fail("root", "chain ends at " + subject_of(top) + ", not at " + root_name);
+    }
   }
 
   if (options.expected_nonce) {
@@ -206,8 +223,7 @@ Result<Verdict> verify_attestation(std::span<const std::byte> document, const Ve
   }
 
   auto pcr0 = d.pcrs.find(0);
-  verdict.debug_mode = pcr0 != d.pcrs.end() &&
-                       std::all_of(pcr0->second.begin(), pcr0->second.end(), [](std::byte b) { return b == std::byte{0}; });
+  verdict.debug_mode = pcr0 != d.pcrs.end() && all_zero(pcr0->second);
   if (verdict.debug_mode && !options.allow_debug && !verdict.development) {
     return fail("debug", "PCR0 is all zeros: the enclave runs in debug mode, where the parent can read its memory "
                          "(allow only for development)");
@@ -222,6 +238,26 @@ Result<Verdict> verify_attestation(std::span<const std::byte> document, const Ve
     }
   }
   return verdict;
+}
+
+Status check_provisioning_pcr_policy(const std::map<std::uint32_t, Bytes>& expected_pcrs) {
+  // Why a PCR does not pin anything, or empty when it does.
+  auto gap = [&](std::uint32_t index) -> std::string {
+    auto it = expected_pcrs.find(index);
+    if (it == expected_pcrs.end()) return "PCR" + std::to_string(index) + " missing";
+    if (it->second.empty()) return "PCR" + std::to_string(index) + " empty";
+    if (all_zero(it->second)) return "PCR" + std::to_string(index) + " all zeros, as in any debug-mode enclave";
+    return {};
+  };
+  if (gap(8).empty()) return {};  // PCR8 pins the certificate that signed the image
+  std::string gaps;
+  for (std::uint32_t index : {0u, 1u, 2u}) {
+    if (auto g = gap(index); !g.empty()) gaps += (gaps.empty() ? "" : ", ") + g;
+  }
+  if (gaps.empty()) return {};
+  return Error{Errc::invalid_argument,
+               "pcr policy: " + gaps + ", and " + gap(8) +
+                   ": a policy without PCR0, PCR1 and PCR2 (or PCR8) would accept another image"};
 }
 
 Result<std::map<std::uint32_t, Bytes>> parse_pcr_policy(std::string_view json) {
