@@ -1,6 +1,8 @@
 // libFuzzer target: the attestation document path — COSE_Sign1 and payload decoding (libcbor), certificate parsing
-// and verification, and the NSM response decoders. Invariant: every input ends in a verdict or a named error.
+// and verification, the NSM response decoders, and the sealed-envelope (ENS2) header parser that reads what a parent
+// hands over. Invariant: every input ends in a verdict or a named error.
 #include "attestation/nsm_device.hpp"
+#include "attestation/sealing.hpp"
 #include "attestation/verifier.hpp"
 
 #include <cstddef>
@@ -16,5 +18,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)verify_attestation(input, o);
   (void)decode_nsm_attestation_response(input);
   (void)decode_nsm_get_random_response(input);
+  (void)inspect_sealed_secret(input);
   return 0;
 }

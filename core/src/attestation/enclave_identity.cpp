@@ -1,6 +1,7 @@
 #include "attestation/enclave_identity.hpp"
 
 #include "attestation/sealing.hpp"
+#include "aws/cms_enveloped.hpp"
 
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -41,8 +42,12 @@ Result<Bytes> EnclaveIdentity::attest(std::span<const std::byte> nonce) {
   return nsm_->attest(public_der_, nonce);
 }
 
-Result<Secret> EnclaveIdentity::open_sealed(std::span<const std::byte> envelope) {
-  return open_sealed_secret(envelope, key_.get());
+Result<OpenedSecret> EnclaveIdentity::open_sealed(std::span<const std::byte> envelope, const OpenPolicy& policy) {
+  return open_sealed_secret(envelope, key_.get(), policy);
+}
+
+Result<Secret> EnclaveIdentity::open_kms_recipient(std::span<const std::byte> ciphertext_for_recipient) {
+  return aws::open_ciphertext_for_recipient(ciphertext_for_recipient, key_.get());
 }
 
 }  // namespace notify::attestation

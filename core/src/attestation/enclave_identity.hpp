@@ -6,6 +6,7 @@
 #include "attestation/attestation_document.hpp"
 #include "attestation/development_attester.hpp"
 #include "attestation/nsm_device.hpp"
+#include "attestation/sealing.hpp"
 
 #include <notify/log.hpp>
 #include <notify/result.hpp>
@@ -34,8 +35,10 @@ class EnclaveIdentity {
 
   /// An attestation document binding this identity's public key and the caller's nonce.
   Result<Bytes> attest(std::span<const std::byte> nonce);
-  /// Opens a secret sealed to this identity's public key.
-  Result<Secret> open_sealed(std::span<const std::byte> envelope);
+  /// Opens a secret sealed to this identity's public key, if it passes every check of `policy` (sealing.hpp).
+  Result<OpenedSecret> open_sealed(std::span<const std::byte> envelope, const OpenPolicy& policy);
+  /// Opens KMS's CiphertextForRecipient (CMS, RSAES-OAEP-SHA256 to this identity's key).
+  Result<Secret> open_kms_recipient(std::span<const std::byte> ciphertext_for_recipient);
   [[nodiscard]] bool development() const noexcept { return development_ != nullptr; }
   [[nodiscard]] const Bytes& public_key_der() const noexcept { return public_der_; }
 
