@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the enclave image and the EIF, and prints the PCRs to pin in notify-ctl's attestation policy.
-#   deploy/build-eif.sh [output.eif]      (on an EC2 instance with docker and aws-nitro-enclaves-cli)
+#   KMS_KEY_ID=arn:aws:kms:REGION:ACCOUNT:key/ID [AWS_REGION=REGION] deploy/build-eif.sh [output.eif]
+#   (on an EC2 instance with docker and aws-nitro-enclaves-cli). The key id and region are baked into the image.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-enclave-notify.eif}
@@ -8,7 +9,9 @@ tag=${NOTIFY_IMAGE_TAG:-enclave-notify:latest}
 command -v docker >/dev/null || { echo "build-eif: docker not found" >&2; exit 1; }
 command -v nitro-cli >/dev/null || { echo "build-eif: nitro-cli not found (aws-nitro-enclaves-cli)" >&2; exit 1; }
 command -v jq >/dev/null || { echo "build-eif: jq not found" >&2; exit 1; }
-docker build -f "$here/deploy/Dockerfile.enclave" -t "$tag" "$here"
+[[ -n "${KMS_KEY_ID:-}" ]] || { echo "build-eif: set KMS_KEY_ID to the key ARN the enclave fetches its secrets with" >&2; exit 1; }
+docker build -f "$here/deploy/Dockerfile.enclave" --build-arg KMS_KEY_ID="$KMS_KEY_ID" \
+  --build-arg AWS_REGION="${AWS_REGION:-us-east-1}" -t "$tag" "$here"
 json=$(nitro-cli build-enclave --docker-uri "$tag" --output-file "$out")
 echo "$json"
 for pcr in PCR0 PCR1 PCR2; do

@@ -1,16 +1,13 @@
 // The parent's HTTP ingress and durable queue, with real processes: validation, auth, limits, status, idempotency,
 // provider failures, dead letters, back-pressure — and nothing accepted is lost when either host is killed.
 #include "host_process.hpp"
+#include "http_call.hpp"
 #include "fake_braze.hpp"
 #include "redis_server.hpp"
 #include "test_pki.hpp"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -26,30 +23,11 @@ namespace {
 
 const std::string kToken = "ingress-token-3a4b5c6d7e8f";
 
-struct Http {
-  int status = 0;
-  std::string body;
-};
+using Http = HttpReply;
 
 Http call(const std::string& address, const std::string& method, const std::string& path, const std::string& body = "",
           const std::string& token = kToken) {
-  auto colon = address.rfind(':');
-  Poco::Net::HTTPClientSession s(address.substr(0, colon), static_cast<Poco::UInt16>(std::stoi(address.substr(colon + 1))));
-  s.setTimeout(Poco::Timespan(10, 0));
-  Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
-  if (!token.empty()) req.set("Authorization", "Bearer " + token);
-  if (!body.empty()) {
-    req.setContentType("application/json");
-    req.setContentLength(static_cast<std::streamsize>(body.size()));
-  }
-  auto& os = s.sendRequest(req);
-  os << body;
-  Poco::Net::HTTPResponse resp;
-  Http out;
-  auto& is = s.receiveResponse(resp);
-  Poco::StreamCopier::copyToString(is, out.body);
-  out.status = static_cast<int>(resp.getStatus());
-  return out;
+  return http_call(address, method, path, body, token);
 }
 
 std::string state_of(const std::string& address, const std::string& id) {

@@ -23,5 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)decode_attest_request(payload);
   (void)decode_attest_reply(payload);
   (void)decode_error(payload);
+  (void)decode_kms_provision_request(payload);
+  (void)decode_kms_provision_reply(payload);
   return 0;
 }

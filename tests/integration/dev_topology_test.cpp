@@ -15,13 +15,17 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string enclave_yaml(const std::string& output, bool allow_plaintext = true) {
+// `with_braze` adds a Braze instance (never called: log stays the default), so braze.api_key is a secret this
+// enclave declares and may receive; an enclave accepts only the secret names its providers declare.
+std::string enclave_yaml(const std::string& output, bool allow_plaintext = true, bool with_braze = false) {
   return "node: enclave-test\n"
          "secrets: {allow_plaintext: " + std::string(allow_plaintext ? "true" : "false") + "}\n"
          "providers:\n"
          "  - name: log\n"
          "    plugin: log\n"
-         "    config: {output: " + output + "}\n"
+         "    default: true\n"
+         "    config: {output: " + output + "}\n" +
+         (with_braze ? "  - {name: braze, plugin: braze, config: {endpoint: 'https://127.0.0.1:9'}}\n" : "") +
          "serve: {transport: tcp, listen: '127.0.0.1:0'}\n";
 }
 
@@ -120,7 +124,7 @@ TEST(DevTopology, PlaintextInitializeIsAcceptedOnlyWhenAllowedAndTheKeyNeverLogg
   const std::string key = "sk-test-PLAINTEXT-key-0123456789";
   TempDir dir;
   {
-    HostProcess enclave(enclave_yaml((dir.path() / "a.jsonl").string(), /*allow_plaintext=*/true),
+    HostProcess enclave(enclave_yaml((dir.path() / "a.jsonl").string(), /*allow_plaintext=*/true, /*with_braze=*/true),
                         {{"NOTIFY_LOG", "trace"}});
     auto address = enclave.wait_listening();
     ASSERT_TRUE(address);
@@ -133,7 +137,7 @@ TEST(DevTopology, PlaintextInitializeIsAcceptedOnlyWhenAllowedAndTheKeyNeverLogg
     EXPECT_EQ(enclave.output().find(key), std::string::npos) << "key leaked in enclave log";
   }
   {
-    HostProcess enclave(enclave_yaml((dir.path() / "b.jsonl").string(), /*allow_plaintext=*/false),
+    HostProcess enclave(enclave_yaml((dir.path() / "b.jsonl").string(), /*allow_plaintext=*/false, /*with_braze=*/true),
                         {{"NOTIFY_LOG", "trace"}});
     auto address = enclave.wait_listening();
     ASSERT_TRUE(address);
@@ -144,6 +148,22 @@ TEST(DevTopology, PlaintextInitializeIsAcceptedOnlyWhenAllowedAndTheKeyNeverLogg
     EXPECT_EQ(parent.output().find(key), std::string::npos);
     EXPECT_EQ(enclave.output().find(key), std::string::npos);
   }
+}
+
+TEST(DevTopology, TheEnclaveInstallsOnlySecretNamesItsConfigDeclares) {
+  // A parent that pushes names of its own choosing (to fill the enclave's memory, or to shadow a real secret) is
+  // refused, even where plaintext provisioning is allowed (dev).
+  TempDir dir;
+  HostProcess enclave(enclave_yaml((dir.path() / "c.jsonl").string(), /*allow_plaintext=*/true),
+                      {{"NOTIFY_LOG", "trace"}});
+  auto address = enclave.wait_listening();
+  ASSERT_TRUE(address);
+  HostProcess parent(parent_yaml(*address, 1, "value-for-an-undeclared-name"), {{"NOTIFY_LOG", "trace"}});
+  ASSERT_TRUE(parent.wait(60s).has_value());
+  EXPECT_NE(parent.output().find("'braze.api_key' is not a secret enclave-test's providers declare (none)"),
+            std::string::npos) << parent.output();
+  EXPECT_NE(enclave.output().find("refused provisioning of an undeclared secret name"), std::string::npos);
+  EXPECT_EQ(enclave.output().find("INSECURE: secret"), std::string::npos) << enclave.output();
 }
 
 TEST(HostCli, CheckConfigPrintsResolvedConfigWithSecretsRedacted) {
@@ -184,9 +204,11 @@ TEST(HostCli, ListPluginsShowsTheBuiltPlugins) {
 }
 
 TEST(HostCli, DevConfigsInTheRepositoryAreValid) {
-  for (const char* f : {"config/dev/enclave.yaml", "config/dev/parent.yaml"}) {
+  for (const char* f : {"config/dev/enclave.yaml", "config/dev/parent.yaml", "config/dev/enclave-kms.yaml"}) {
     auto r = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/" + f},
-                         {{"NOTIFY_PLUGIN_DIR", plugin_dir()}, {"NOTIFY_HTTP_TOKEN", "dev-token-abcdef123"}});
+                         {{"NOTIFY_PLUGIN_DIR", plugin_dir()}, {"NOTIFY_HTTP_TOKEN", "dev-token-abcdef123"},
+                          {"KMS_ENDPOINT", "https://127.0.0.1:4443"}, {"KMS_KEY_ID", "1234abcd-12ab-34cd-56ef-1234567890ab"},
+                          {"BRAZE_API_ENDPOINT", "https://127.0.0.1:4444"}});
     EXPECT_EQ(r.exit_code, 0) << f << "\n" << r.output;
     EXPECT_EQ(r.output.find("dev-token-abcdef123"), std::string::npos) << r.output;
   }
@@ -207,18 +229,33 @@ TEST(DevTopology, EnclaveAnswersARepeatedRequestIdFromMemoryWithoutASecondSend) 
 }
 
 TEST(HostCli, ProductionConfigsAreValidAndKeepTheKeyOffTheParent) {
+  // The image build bakes KMS_KEY_ID into the enclave's environment (deploy/Dockerfile.enclave).
+  const std::map<std::string, std::string> env{
+      {"KMS_KEY_ID", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}};
   for (const char* f : {"config/enclave.yaml", "config/parent.yaml"}) {
     // Point the configs' fixed plugin folder at the build: NOTIFY_PLUGIN_PATH is searched first.
-    auto r = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/" + f});
+    auto r = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/" + f}, env);
     EXPECT_EQ(r.exit_code, 0) << f << "\n" << r.output;
   }
-  auto parent = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/parent.yaml"});
-  EXPECT_EQ(parent.output.find("api_key"), std::string::npos) << parent.output;
+  auto parent = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/parent.yaml"}, env);
+  // No key field anywhere on the parent (the secret's *name* appears, as the ciphertext's label; never a value).
+  EXPECT_EQ(parent.output.find("api_key:"), std::string::npos) << parent.output;
+  EXPECT_EQ(parent.output.find("BRAZE_API_KEY"), std::string::npos) << parent.output;
   EXPECT_NE(parent.output.find("address: 16:5000"), std::string::npos) << parent.output;
-  auto enclave = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/enclave.yaml"});
+  // The parent holds only a ciphertext file and instance-role credentials, and relays the enclave's KMS calls.
+  // (The path comes from BRAZE_KEY_CIPHERTEXT_FILE, whose name says KEY: the dump redacts it, conservatively.)
+  EXPECT_NE(parent.output.find("- name: braze.api_key\n      ciphertext_file: "), std::string::npos) << parent.output;
+  EXPECT_NE(parent.output.find("aws_credentials: imds"), std::string::npos) << parent.output;
+  EXPECT_NE(parent.output.find("upstream: kms.us-east-1.amazonaws.com:443"), std::string::npos) << parent.output;
+  auto enclave = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/enclave.yaml"}, env);
   EXPECT_NE(enclave.output.find("allow_plaintext: false"), std::string::npos) << enclave.output;
   EXPECT_NE(enclave.output.find("address: 3:8080"), std::string::npos) << enclave.output;
+  EXPECT_NE(enclave.output.find("address: 3:8000"), std::string::npos) << enclave.output;
   EXPECT_NE(enclave.output.find("attestation: nsm"), std::string::npos) << enclave.output;
+  // Without the baked-in key id the enclave config is refused, naming the variable.
+  auto unset = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/enclave.yaml"});
+  EXPECT_EQ(unset.exit_code, 78) << unset.output;
+  EXPECT_NE(unset.output.find("KMS_KEY_ID"), std::string::npos) << unset.output;
 }
 
 TEST(HostCli, RunningWithNsmAttestationOutsideAnEnclaveFailsClearly) {

@@ -154,6 +154,24 @@ TEST(Messages, ProvisionAndAttestRoundTripBinary) {
   EXPECT_TRUE(a->development);
 }
 
+TEST(Messages, AttestRequestCarriesItsPurposeAndRefusesAnUnknownOne) {
+  AttestRequest prov{{std::byte{7}}, AttestPurpose::provisioning};
+  auto p = decode_attest_request(encode_attest_request(prov));
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  EXPECT_EQ(p->purpose, AttestPurpose::provisioning);
+  EXPECT_EQ(p->nonce, prov.nonce);
+  auto v = decode_attest_request(encode_attest_request(AttestRequest{{std::byte{1}}}));
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->purpose, AttestPurpose::verify);
+  auto old = decode_attest_request(R"({"nonce": "AQ=="})");  // a protocol 1.0 client: a verifier's document
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->purpose, AttestPurpose::verify);
+  auto bad = decode_attest_request(R"({"nonce": "", "purpose": "anything"})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("purpose: 'anything' is not verify or provisioning"), std::string::npos);
+  EXPECT_FALSE(decode_attest_request(R"({"nonce": "", "purpose": 1})").ok());
+}
+
 TEST(Messages, ErrorsCrossTheLinkWithTheirClass) {
   auto e = decode_error(encode_error({Errc::refused, "no"}));
   EXPECT_EQ(e.code, Errc::refused);

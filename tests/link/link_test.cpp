@@ -23,7 +23,7 @@ namespace {
 
 class EchoHandler final : public RequestHandler {
  public:
-  HealthInfo health() override { return {"enclave-test", true, {{"log", true, "ok"}}, 0, 0}; }
+  HealthInfo health() override { return {"enclave-test", true, {{"log", true, "ok"}}, {}, 0, 0}; }
   std::vector<DeliveryResult> deliver(std::vector<Notification> batch) override {
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
     std::vector<DeliveryResult> out;

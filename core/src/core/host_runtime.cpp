@@ -10,9 +10,17 @@
 #include "core/services/forward_service.hpp"
 #include "core/services/serve_service.hpp"
 #include "attestation/enclave_identity.hpp"
+#include "attestation/provisioners.hpp"
+#include "attestation/sealed_provisioning.hpp"
 #include "delivery/dedup_cache.hpp"
 #include "relay/entropy.hpp"
 #include "relay/relay_service.hpp"
+#include "aws/credential_source.hpp"
+#include "aws/kms_client.hpp"
+#include "enclave/kms_secret_loader.hpp"
+#include "parent/kms_provisioner.hpp"
+
+#include <openssl/rand.h>
 
 #include <cstdlib>
 
@@ -77,19 +85,35 @@ class DedupMemory final : public services::DeliveryMemory {
   delivery::DedupCache cache_;
 };
 
-// serve.attestation: nsm or development — the enclave identity answers attest and opens sealed secrets.
-class IdentityBackend final : public services::AttestationBackend {
+// serve.attestation: nsm or development — the enclave identity answers attest, opens sealed secrets, and is the
+// Recipient of the enclave's own KMS calls.
+class IdentityBackend final : public services::AttestationBackend, public enclave::RecipientIdentity {
  public:
-  explicit IdentityBackend(std::unique_ptr<attestation::EnclaveIdentity> id) : id_(std::move(id)) {}
-  Result<link::AttestReply> attest(std::span<const std::byte> nonce) override {
-    auto doc = id_->attest(nonce);
+  IdentityBackend(std::unique_ptr<attestation::EnclaveIdentity> id, std::vector<attestation::Provisioner> provisioners,
+                  Log& log)
+      : id_(std::move(id)), sealed_(*id_, std::move(provisioners), log) {}
+  Result<std::vector<std::byte>> recipient_document() override {
+    // KMS needs no nonce; a fresh one still makes every document distinct.
+    std::vector<std::byte> nonce(16);
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), static_cast<int>(nonce.size())) != 1) {
+      return Error{Errc::internal, "no randomness for the attestation nonce"};
+    }
+    return id_->attest(nonce);
+  }
+  Result<Secret> open_for_recipient(std::span<const std::byte> blob) override { return id_->open_kms_recipient(blob); }
+  Result<link::AttestReply> attest(const link::AttestRequest& request) override {
+    auto doc = request.purpose == link::AttestPurpose::provisioning ? sealed_.attest_for_provisioning()
+                                                                    : sealed_.attest_for_verification(request.nonce);
     if (!doc) return doc.error();
     return link::AttestReply{std::move(doc.value()), id_->development()};
   }
-  Result<Secret> open_sealed(std::span<const std::byte> blob) override { return id_->open_sealed(blob); }
+  Result<Secret> open_sealed(const std::string& secret_name, std::span<const std::byte> blob) override {
+    return sealed_.open(secret_name, blob);
+  }
 
  private:
   std::unique_ptr<attestation::EnclaveIdentity> id_;
+  attestation::SealedProvisioning sealed_;  // after id_: it uses the identity
 };
 
 // relay: — the egress relay as one of the host's services.
@@ -106,6 +130,55 @@ class RelayHostService final : public services::Service {
   std::shared_ptr<Log> log_;  // declared before relay_, which holds a reference to it
   relay::RelayService relay_;
 };
+
+// secrets.kms + secrets.sources: the options and sources, checked (file:line on every problem).
+struct KmsConfig {
+  aws::KmsOptions options;
+  std::vector<enclave::KmsSecretSource> sources;
+};
+
+Result<std::optional<KmsConfig>> kms_config_from(const config::YamlConfigView* secrets) {
+  if (secrets == nullptr) return std::optional<KmsConfig>{};
+  const bool has_sources = !secrets->get_object_list("sources").empty();
+  if (!secrets->has("kms")) {
+    if (has_sources) {
+      return Error{Errc::invalid_argument, secrets->location("sources") + ": secrets.sources: needs a secrets.kms block"};
+    }
+    return std::optional<KmsConfig>{};
+  }
+  auto kms = secrets->get_object("kms");
+  KmsConfig out;
+  auto& o = out.options;
+  o.region = kms->get_string("region").value_or("");
+  o.key_id = kms->get_string("key_id").value_or("");
+  o.endpoint = kms->get_string("endpoint").value_or("");
+  o.ca_file = kms->get_string("ca_file").value_or("");
+  if (auto egress = kms->get_object("egress")) {
+    o.egress_transport = egress->get_string("transport").value_or(o.egress_transport);
+    o.egress_address = egress->get_string("address").value_or("");
+  }
+  o.connect_timeout = kms->get_duration("connect_timeout").value_or(o.connect_timeout);
+  o.request_timeout = kms->get_duration("request_timeout").value_or(o.request_timeout);
+  if (auto st = aws::validate_kms_options(o); !st) {
+    return Error{Errc::invalid_argument, kms->location("") + ": secrets.kms: " + st.message()};
+  }
+  for (const auto& src : secrets->get_object_list("sources")) {
+    enclave::KmsSecretSource source;
+    source.name = src->get_string("name").value_or("");
+    if (source.name.empty()) return Error{Errc::invalid_argument, src->location("name") + ": secrets.sources.name: empty"};
+    for (const auto& s : out.sources) {
+      if (s.name == source.name) {
+        return Error{Errc::invalid_argument, src->location("name") + ": secrets.sources: '" + source.name + "' listed twice"};
+      }
+    }
+    source.encryption_context = src->get_object("kms")->get_string_map("encryption_context");
+    out.sources.push_back(std::move(source));
+  }
+  if (out.sources.empty()) {
+    return Error{Errc::invalid_argument, kms->location("") + ": secrets.kms: no secrets.sources entry uses it"};
+  }
+  return std::optional<KmsConfig>{std::move(out)};
+}
 
 }  // namespace
 
@@ -200,13 +273,34 @@ Status HostRuntime::build_services() {
     hopts.allow_plaintext_secrets = secrets_view && secrets_view->get_bool("allow_plaintext").value_or(false);
     const auto mode = serve->get_string("attestation").value_or("none");
     std::unique_ptr<services::AttestationBackend> attestation_backend;
+    IdentityBackend* identity = nullptr;  // owned by the handler, through attestation_backend
+    // secrets.provisioners: parsed in check mode too, so --check-config reports a bad key with its file:line.
+    std::vector<attestation::Provisioner> provisioners;
+    if (secrets_view) {
+      auto listed = attestation::provisioners_from_config(*secrets_view);
+      if (!listed) return listed.error();
+      provisioners = std::move(listed.value());
+    }
+    if (!provisioners.empty() && mode == "none") {
+      return Error{Errc::invalid_argument, secrets_view->location("provisioners") +
+                                               ": secrets.provisioners: sealed provisioning needs serve.attestation: "
+                                               "nsm (or development)"};
+    }
     if ((mode == "nsm" || mode == "development") && mode_ == Mode::check) {
       // Valid value; the identity (device, keys) is made only when the host really runs.
     } else if (mode == "nsm" || mode == "development") {
       auto id = attestation::EnclaveIdentity::create(
           mode == "nsm" ? attestation::AttesterMode::nsm : attestation::AttesterMode::development, *log_);
       if (!id) return Error{id.error().code, serve->location("attestation") + ": serve.attestation: " + id.error().message};
-      attestation_backend = std::make_unique<IdentityBackend>(std::move(id.value()));
+      if (provisioners.empty() && mode == "nsm") {
+        log_->warning("secrets.provisioners is empty: a sealed blob is accepted whoever sealed it (list the operators' "
+                      "keys so that the parent cannot provision a value of its own)");
+      } else if (!provisioners.empty()) {
+        log_->info("sealed provisioning: blobs must be signed by one of: " + attestation::provisioner_names(provisioners));
+      }
+      auto backend = std::make_unique<IdentityBackend>(std::move(id.value()), std::move(provisioners), *log_);
+      identity = backend.get();
+      attestation_backend = std::move(backend);
     } else if (mode != "none") {
       return Error{Errc::invalid_argument, serve->location("attestation") + ": serve.attestation: '" + mode +
                                                "' is not one of none, nsm, development"};
@@ -215,8 +309,32 @@ Status HostRuntime::build_services() {
     auto memory = std::make_unique<DedupMemory>(
         static_cast<std::size_t>(std::max<std::int64_t>(1, dedup->get_int("capacity").value_or(100000))),
         dedup->get_duration("ttl").value_or(std::chrono::hours(1)));
+    auto kms = kms_config_from(secrets_view.get());
+    if (!kms) return kms.error();
+    std::shared_ptr<Transport> kms_egress;
+    if (kms->has_value()) {
+      if (mode == "none") {
+        return Error{Errc::invalid_argument, serve->location("attestation") +
+                                                 ": serve.attestation: secrets.kms needs nsm (or development): KMS "
+                                                 "answers only an attested Recipient"};
+      }
+      auto egress = plugins_->transport((*kms)->options.egress_transport);
+      if (!egress) {
+        return Error{egress.error().code, secrets_view->location("kms") + ": secrets.kms.egress.transport: " +
+                                              egress.error().message};
+      }
+      kms_egress = std::move(egress.value());
+    }
     auto handler = std::make_unique<services::EnclaveHandler>(*plugins_, *secrets_, hopts, std::move(attestation_backend),
                                                               std::move(memory), *log_);
+    if (kms->has_value() && identity != nullptr) {
+      auto kms_log = loggers_.emplace_back(sink_logger("kms"));
+      auto client = std::make_unique<aws::KmsClient>(kms_egress, (*kms)->options, *kms_log);
+      log_->info("secrets from AWS KMS (" + (*kms)->options.key_id + "): " + std::to_string((*kms)->sources.size()) +
+                 " source(s); waiting for the parent's ciphertexts and credentials");
+      handler->set_kms_loader(std::make_unique<enclave::KmsSecretLoader>(std::move(client), std::move((*kms)->sources),
+                                                                         *identity, *secrets_, *kms_log));
+    }
     services_.push_back(std::make_unique<services::ServeService>(
         std::move(transport.value()), serve->get_string("listen").value_or(""), opts, std::move(handler),
         sink_logger("link")));
@@ -242,6 +360,39 @@ Status HostRuntime::build_services() {
     auto svc = std::make_unique<services::ForwardService>(std::move(transport.value()), opts, sink_logger("link"));
     forward = svc.get();
     services_.push_back(std::move(svc));
+  }
+
+  if (auto prov = section(doc_, "provision")) {
+    if (forward == nullptr) return Error{Errc::invalid_argument, prov->location("") + ": provision: needs a forward: section"};
+    parent::KmsProvisionerOptions po;
+    for (const auto& e : prov->get_object_list("kms")) {
+      const auto file = e->get_string("ciphertext_file").value_or("");
+      if (file.empty()) continue;  // e.g. ${BRAZE_KEY_CIPHERTEXT_FILE:-} unset: this entry is off
+      po.secrets.push_back({e->get_string("name").value_or(""), file, e->location("ciphertext_file")});
+    }
+    po.check_interval = prov->get_duration("check_interval").value_or(po.check_interval);
+    po.retry_initial = prov->get_duration("retry_initial").value_or(po.retry_initial);
+    po.retry_max = prov->get_duration("retry_max").value_or(po.retry_max);
+    po.refresh_before = prov->get_duration("refresh_before").value_or(po.refresh_before);
+    const auto source = prov->get_string("aws_credentials").value_or("imds");
+    std::unique_ptr<aws::CredentialSource> credentials;
+    if (source == "env") {
+      credentials = aws::make_env_credential_source();
+    } else if (source == "imds") {
+      aws::ImdsOptions io;
+      io.endpoint = prov->get_string("imds_endpoint").value_or(io.endpoint);
+      io.role = prov->get_string("imds_role").value_or("");
+      credentials = aws::make_imds_credential_source(io);
+    } else {
+      return Error{Errc::invalid_argument, prov->location("aws_credentials") + ": provision.aws_credentials: '" + source +
+                                               "' is not one of imds, env"};
+    }
+    if (po.secrets.empty()) {
+      log_->info("provision.kms: no ciphertext file configured; KMS provisioning is off");
+    } else if (mode_ == Mode::run) {
+      services_.push_back(std::make_unique<parent::KmsProvisioner>(forward->client(), std::move(credentials),
+                                                                   std::move(po), sink_logger("provision")));
+    }
   }
 
   services::DispatchService* dispatch = nullptr;

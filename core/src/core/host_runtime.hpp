@@ -53,6 +53,7 @@ class HostRuntime {
   std::shared_ptr<Log> log_;
   std::unique_ptr<delivery::NotificationQueue> queue_;  // outlives the services that use it (declared before them)
   services::DeliveryMetrics metrics_;
+  std::vector<std::shared_ptr<Log>> loggers_;  // loggers held by reference inside services (outlive them)
   std::vector<std::unique_ptr<services::Service>> services_;
   std::size_t started_ = 0;
   std::function<void()> request_shutdown_;

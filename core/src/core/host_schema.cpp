@@ -15,9 +15,58 @@ constexpr FieldSpec kLog[] = {
 constexpr FieldSpec kPlugins[] = {
     {"path", FT::string_list, false, nullptr, "directories searched for notify-<kind>-<name>.so"},
 };
+constexpr FieldSpec kKmsEgress[] = {
+    {"transport", FT::string, false, "tcp", "transport to reach KMS: vsock (to the parent's relay) or tcp (dev)"},
+    {"address", FT::string, false, nullptr, "where the transport connects, e.g. 3:8000; default: the endpoint's host:port"},
+};
+constexpr FieldSpec kKms[] = {
+    {"region", FT::string, true, nullptr, "AWS region of the key, e.g. us-east-1"},
+    {"key_id", FT::string, true, nullptr, "the KMS key (ARN or key id; not an alias): an answer naming another key is refused"},
+    {"endpoint", FT::string, false, "", "KMS endpoint; empty: https://kms.<region>.amazonaws.com"},
+    {"ca_file", FT::string, false, "/etc/ssl/certs/ca-certificates.crt", "CA bundle the KMS certificate must chain to"},
+    {"egress", FT::object, false, nullptr, "how the enclave's TLS bytes leave it", kKmsEgress, std::size(kKmsEgress)},
+    {"connect_timeout", FT::duration, false, "5s", nullptr},
+    {"request_timeout", FT::duration, false, "15s", "one Decrypt call, TLS included"},
+};
+constexpr FieldSpec kSourceKms[] = {
+    {"encryption_context", FT::string_map, false, nullptr,
+     "the context the ciphertext was encrypted with (binds it to this secret), e.g. {secret: braze.api_key}"},
+};
+constexpr FieldSpec kSource[] = {
+    {"name", FT::string, true, nullptr, "secret name in the store, e.g. braze.api_key"},
+    {"kms", FT::object, true, nullptr, "fetch it from KMS with the parent's ciphertext", kSourceKms, std::size(kSourceKms)},
+};
+constexpr FieldSpec kProvisioner[] = {
+    {"name", FT::string, true, nullptr, "the operator, as logs name the signer, e.g. ops-1"},
+    {"public_key", FT::string, false, nullptr, "PEM public key (ECDSA P-256 or Ed25519); or public_key_file"},
+    {"public_key_file", FT::string, false, nullptr, "file holding the PEM public key"},
+};
 constexpr FieldSpec kSecrets[] = {
     {"allow_plaintext", FT::boolean, false, "false",
      "accept secrets sent in plaintext over the link (the seed's Initialize). INSECURE: dev only"},
+    {"kms", FT::object, false, nullptr, "enclave side: AWS KMS for secrets.sources (needs serve.attestation)", kKms,
+     std::size(kKms)},
+    {"sources", FT::object_list, false, nullptr, "enclave side: secrets fetched unattended (from KMS)", kSource,
+     std::size(kSource)},
+    {"provisioners", FT::object_list, false, nullptr,
+     "enclave side: operator keys; when listed, a sealed blob must be signed by one of them", kProvisioner,
+     std::size(kProvisioner)},
+};
+constexpr FieldSpec kProvisionKms[] = {
+    {"name", FT::string, true, nullptr, "the enclave's secret name, e.g. braze.api_key"},
+    {"ciphertext_file", FT::string, true, nullptr,
+     "base64 CiphertextBlob (aws kms encrypt output); empty: this entry is off"},
+};
+constexpr FieldSpec kProvision[] = {
+    {"kms", FT::object_list, false, nullptr, "ciphertexts the enclave fetches from KMS itself", kProvisionKms,
+     std::size(kProvisionKms)},
+    {"aws_credentials", FT::string, false, "imds", "imds (IMDSv2 instance role) or env (AWS_ACCESS_KEY_ID, ...)"},
+    {"imds_endpoint", FT::string, false, "http://169.254.169.254", "instance metadata service"},
+    {"imds_role", FT::string, false, "", "instance role; empty: the one IMDS lists"},
+    {"check_interval", FT::duration, false, "10s", "how often the enclave's secret state is checked"},
+    {"retry_initial", FT::duration, false, "1s", "first retry after a failed fetch"},
+    {"retry_max", FT::duration, false, "5m", "retry delay cap"},
+    {"refresh_before", FT::duration, false, "5m", "refresh AWS credentials this long before they expire"},
 };
 constexpr FieldSpec kProvider[] = {
     {"name", FT::string, false, nullptr, "instance name (default: the plugin name); secrets are <name>.<key>"},
@@ -105,6 +154,9 @@ constexpr FieldSpec kHost[] = {
      kQueue, std::size(kQueue)},
     {"ingress", FT::object, false, nullptr, "parent side: HTTP API that accepts notifications (needs queue)", kIngress,
      std::size(kIngress)},
+    {"provision", FT::object, false, nullptr,
+     "parent side: hand KMS ciphertexts and AWS credentials to the enclave (needs forward)", kProvision,
+     std::size(kProvision)},
     {"relay", FT::object, false, nullptr, "parent side: egress relay from the enclave (vsock) to allowlisted hosts",
      relay::kRelaySchema, std::size(relay::kRelaySchema)},
 };

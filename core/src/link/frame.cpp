@@ -17,12 +17,14 @@ const char* message_type_name(MessageType t) noexcept {
     case MessageType::attest_request: return "attest_request";
     case MessageType::attest_reply: return "attest_reply";
     case MessageType::error_reply: return "error_reply";
+    case MessageType::kms_provision_request: return "kms_provision_request";
+    case MessageType::kms_provision_reply: return "kms_provision_reply";
   }
   return "unknown";
 }
 
 bool is_known_message_type(std::uint8_t t) noexcept {
-  return t >= static_cast<std::uint8_t>(MessageType::hello) && t <= static_cast<std::uint8_t>(MessageType::error_reply);
+  return t >= static_cast<std::uint8_t>(MessageType::hello) && t <= static_cast<std::uint8_t>(MessageType::kms_provision_reply);
 }
 
 std::array<std::byte, kHeaderSize> encode_header(const FrameHeader& h) noexcept {

@@ -40,6 +40,8 @@ enum class MessageType : std::uint8_t {
   attest_request = 9,
   attest_reply = 10,
   error_reply = 11,     ///< any request failed: an Errc name and a message
+  kms_provision_request = 12,  ///< AWS credentials + CiphertextBlobs, so the enclave can ask KMS itself
+  kms_provision_reply = 13,
 };
 
 const char* message_type_name(MessageType t) noexcept;

@@ -287,6 +287,21 @@ Status LinkClient::provision(const ProvisionRequest& request) {
   return {};
 }
 
+Result<KmsProvisionReply> LinkClient::kms_provision(const KmsProvisionRequest& request) {
+  auto f = call(MessageType::kms_provision_request, encode_kms_provision_request(request), /*sensitive=*/true);
+  if (!f) return f.error();
+  if (f->header.type != MessageType::kms_provision_reply) {
+    return Error{Errc::protocol_error, "kms_provision: unexpected reply type"};
+  }
+  auto reply = decode_kms_provision_reply(f->payload);
+  if (!reply) return reply.error();
+  if (reply->outcomes.size() != request.ciphertexts.size()) {
+    return Error{Errc::protocol_error, "kms_provision: " + std::to_string(reply->outcomes.size()) + " outcomes for " +
+                                           std::to_string(request.ciphertexts.size()) + " ciphertexts"};
+  }
+  return reply;
+}
+
 Result<AttestReply> LinkClient::attest(const AttestRequest& request) {
   auto f = call(MessageType::attest_request, encode_attest_request(request));
   if (!f) return f.error();

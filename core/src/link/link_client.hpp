@@ -53,6 +53,8 @@ class LinkClient {
   Result<std::vector<DeliveryResult>> deliver(std::span<const Notification> batch);
   Status provision(const ProvisionRequest& request);
   Result<AttestReply> attest(const AttestRequest& request);
+  /// Hands AWS credentials and CiphertextBlobs to the enclave; the payload is wiped after sending.
+  Result<KmsProvisionReply> kms_provision(const KmsProvisionRequest& request);
 
   /// Counters for metrics and tests.
   struct Stats {

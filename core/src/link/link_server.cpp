@@ -247,6 +247,16 @@ void LinkServer::handle(Task& task) {
         reply(c, MessageType::provision_reply, h.correlation_id, "{}");
         return;
       }
+      case MessageType::kms_provision_request: {
+        auto req = decode_kms_provision_request(task.frame.payload);
+        // The frame carries AWS credentials: wipe the raw copy whatever happens next.
+        explicit_bzero(task.frame.payload.data(), task.frame.payload.size());
+        if (!req) return fail(req.error());
+        auto got = handler_.kms_provision(*req);
+        if (!got) return fail(got.error());
+        reply(c, MessageType::kms_provision_reply, h.correlation_id, encode_kms_provision_reply(*got));
+        return;
+      }
       case MessageType::attest_request: {
         auto req = decode_attest_request(task.frame.payload);
         if (!req) return fail(req.error());

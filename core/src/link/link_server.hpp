@@ -32,6 +32,11 @@ class RequestHandler {
   virtual std::vector<DeliveryResult> deliver(std::vector<Notification> batch) = 0;
   virtual Status provision(const ProvisionRequest& request) = 0;
   virtual Result<AttestReply> attest(const AttestRequest& request) = 0;
+  /// The enclave fetches its KMS-sourced secrets itself with the credentials and ciphertexts the parent hands over.
+  /// Handlers that hold no KMS-sourced secrets keep this default.
+  virtual Result<KmsProvisionReply> kms_provision(const KmsProvisionRequest& /*request*/) {
+    return Error{Errc::unsupported, "this node fetches no secrets from KMS"};
+  }
 };
 
 struct ServerOptions {

@@ -221,6 +221,17 @@ std::string encode_health(const HealthInfo& m) {
     providers->add(po);
   }
   o.set("providers", providers);
+  Array::Ptr secrets = new Array();
+  for (const auto& sec : m.secrets) {
+    Object::Ptr so = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    so->set("name", sec.name);
+    so->set("state", std::string(secret_state_name(sec.state)));
+    so->set("origin", sec.origin);
+    so->set("source", sec.source);
+    so->set("detail", sec.detail);
+    secrets->add(so);
+  }
+  o.set("secrets", secrets);
   o.set("protocol_major", m.protocol_major);
   o.set("protocol_minor", m.protocol_minor);
   return stringify(o);
@@ -237,6 +248,23 @@ Result<HealthInfo> decode_health(std::string_view json) {
       const std::string path = "providers[" + std::to_string(i) + "]";
       auto po = object_at(*providers, i, "providers");
       h.providers.push_back({get_string(*po, path, "name"), get_bool(*po, path, "ready"), get_string(*po, path, "detail")});
+    }
+    // Optional: an enclave of protocol 1.0 without secret reporting answers without it.
+    auto secrets = get_array(*o, "", "secrets", true);
+    for (std::size_t i = 0; i < secrets->size(); ++i) {
+      const std::string path = "secrets[" + std::to_string(i) + "]";
+      auto so = object_at(*secrets, i, "secrets");
+      SecretStatus sec;
+      sec.name = get_string(*so, path, "name");
+      const auto state = get_string(*so, path, "state");
+      if (state == "installed") sec.state = SecretState::installed;
+      else if (state == "missing") sec.state = SecretState::missing;
+      else if (state == "failing") sec.state = SecretState::failing;
+      else throw DecodeError{path + ".state: '" + state + "' is not installed, missing or failing"};
+      sec.origin = get_string(*so, path, "origin", true);
+      sec.source = get_string(*so, path, "source", true);
+      sec.detail = get_string(*so, path, "detail", true);
+      h.secrets.push_back(std::move(sec));
     }
     h.protocol_major = static_cast<std::uint32_t>(get_int(*o, "", "protocol_major", 0, 255));
     h.protocol_minor = static_cast<std::uint32_t>(get_int(*o, "", "protocol_minor", 0, 255));
@@ -342,8 +370,9 @@ Result<ProvisionRequest> decode_provision_request(std::string_view json) {
 }
 
 std::string encode_attest_request(const AttestRequest& m) {
-  Object o;
+  Object o(Poco::JSON_PRESERVE_KEY_ORDER);
   o.set("nonce", b64(m.nonce));
+  o.set("purpose", std::string(m.purpose == AttestPurpose::provisioning ? "provisioning" : "verify"));
   return stringify(o);
 }
 
@@ -352,6 +381,10 @@ Result<AttestRequest> decode_attest_request(std::string_view json) {
     auto o = parse_object(json, "attest");
     AttestRequest r;
     r.nonce = unb64(get_string(*o, "", "nonce"), "nonce");
+    // Absent in protocol 1.0 clients' requests: those asked for a verifier's document.
+    const auto purpose = o->has("purpose") ? get_string(*o, "", "purpose") : std::string("verify");
+    if (purpose == "provisioning") r.purpose = AttestPurpose::provisioning;
+    else if (purpose != "verify") throw DecodeError{"purpose: '" + purpose + "' is not verify or provisioning"};
     return r;
   });
 }
@@ -369,6 +402,120 @@ Result<AttestReply> decode_attest_reply(std::string_view json) {
     AttestReply r;
     r.document = unb64(get_string(*o, "", "document"), "document");
     r.development = get_bool(*o, "", "development");
+    return r;
+  });
+}
+
+namespace {
+// Bounds on what the parent may hand the enclave in one kms_provision request (the frame size bounds the total too).
+constexpr std::size_t kMaxKmsCiphertexts = 32;
+constexpr std::size_t kMaxKmsBlobBytes = 6144;  // KMS's own CiphertextBlob limit
+constexpr std::size_t kMaxSecretNameBytes = 128;
+constexpr std::size_t kMaxAccessKeyIdBytes = 128;
+constexpr std::size_t kMaxSecretKeyBytes = 256;
+constexpr std::size_t kMaxSessionTokenBytes = 8192;
+
+std::string bounded_string(const Object& o, const std::string& path, const std::string& key, std::size_t max,
+                           bool optional = false) {
+  auto v = get_string(o, path, key, optional);
+  if (v.size() > max) throw DecodeError{field_name(path, key) + ": longer than " + std::to_string(max) + " bytes"};
+  return v;
+}
+}  // namespace
+
+const char* secret_state_name(SecretState s) noexcept {
+  switch (s) {
+    case SecretState::installed: return "installed";
+    case SecretState::missing: return "missing";
+    case SecretState::failing: return "failing";
+  }
+  return "unknown";
+}
+
+std::string encode_kms_provision_request(const KmsProvisionRequest& m) {
+  Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  o.set("access_key_id", m.access_key_id);
+  o.set("secret_access_key", std::string(m.secret_access_key.reveal()));
+  o.set("session_token", std::string(m.session_token.reveal()));
+  o.set("expiration_unix", m.expiration_unix);
+  Array::Ptr list = new Array();
+  for (const auto& c : m.ciphertexts) {
+    Object::Ptr co = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    co->set("name", c.name);
+    co->set("blob", b64(c.blob));
+    list->add(co);
+  }
+  o.set("ciphertexts", list);
+  std::string out = stringify(o);
+  // The Poco object held copies of the credentials; overwrite them before it is freed.
+  o.set("secret_access_key", std::string(m.secret_access_key.size(), '\0'));
+  o.set("session_token", std::string(m.session_token.size(), '\0'));
+  return out;
+}
+
+Result<KmsProvisionRequest> decode_kms_provision_request(std::string_view json) {
+  return decoding<KmsProvisionRequest>([&] {
+    auto o = parse_object(json, "kms_provision");
+    KmsProvisionRequest r;
+    r.access_key_id = bounded_string(*o, "", "access_key_id", kMaxAccessKeyIdBytes);
+    if (r.access_key_id.empty()) throw DecodeError{"access_key_id: empty"};
+    {
+      auto key = bounded_string(*o, "", "secret_access_key", kMaxSecretKeyBytes);
+      if (key.empty()) throw DecodeError{"secret_access_key: empty"};
+      r.secret_access_key = Secret(key);
+      explicit_bzero(key.data(), key.size());
+      auto token = bounded_string(*o, "", "session_token", kMaxSessionTokenBytes, true);
+      r.session_token = Secret(token);
+      explicit_bzero(token.data(), token.size());
+    }
+    r.expiration_unix = get_int(*o, "", "expiration_unix", 0, std::numeric_limits<std::int64_t>::max());
+    auto list = get_array(*o, "", "ciphertexts");
+    if (list->size() > kMaxKmsCiphertexts) {
+      throw DecodeError{"ciphertexts: more than " + std::to_string(kMaxKmsCiphertexts) + " entries"};
+    }
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string path = "ciphertexts[" + std::to_string(i) + "]";
+      auto co = object_at(*list, i, "ciphertexts");
+      KmsCiphertext c;
+      c.name = bounded_string(*co, path, "name", kMaxSecretNameBytes);
+      if (c.name.empty()) throw DecodeError{path + ".name: empty"};
+      const auto text = get_string(*co, path, "blob");
+      if (text.size() > (kMaxKmsBlobBytes + 2) / 3 * 4) {
+        throw DecodeError{path + ".blob: larger than KMS's " + std::to_string(kMaxKmsBlobBytes) + "-byte limit"};
+      }
+      c.blob = unb64(text, path + ".blob");
+      if (c.blob.empty()) throw DecodeError{path + ".blob: empty"};
+      r.ciphertexts.push_back(std::move(c));
+    }
+    return r;
+  });
+}
+
+std::string encode_kms_provision_reply(const KmsProvisionReply& m) {
+  Object o(Poco::JSON_PRESERVE_KEY_ORDER);
+  Array::Ptr list = new Array();
+  for (const auto& x : m.outcomes) {
+    Object::Ptr xo = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    xo->set("name", x.name);
+    xo->set("installed", x.installed);
+    xo->set("detail", x.detail);
+    list->add(xo);
+  }
+  o.set("outcomes", list);
+  return stringify(o);
+}
+
+Result<KmsProvisionReply> decode_kms_provision_reply(std::string_view json) {
+  return decoding<KmsProvisionReply>([&] {
+    auto o = parse_object(json, "kms_provision_reply");
+    KmsProvisionReply r;
+    auto list = get_array(*o, "", "outcomes");
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string path = "outcomes[" + std::to_string(i) + "]";
+      auto xo = object_at(*list, i, "outcomes");
+      r.outcomes.push_back({get_string(*xo, path, "name"), get_bool(*xo, path, "installed"),
+                            get_string(*xo, path, "detail", true)});
+    }
     return r;
   });
 }

@@ -5,6 +5,7 @@
 
 #include <notify/notification.hpp>
 #include <notify/result.hpp>
+#include <notify/secret.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -27,10 +28,23 @@ struct ProviderStatus {
   std::string detail;
 };
 
+/// A secret the enclave's config declares, as health reports it: never the value.
+enum class SecretState : std::uint8_t { installed = 0, missing = 1, failing = 2 };
+const char* secret_state_name(SecretState s) noexcept;
+
+struct SecretStatus {
+  std::string name;
+  SecretState state = SecretState::missing;
+  std::string origin;  ///< installed: where from ("kms", "sealed", "config", "insecure-link")
+  std::string source;  ///< how the enclave expects it: "kms" for secrets.sources, else "" (provisioned or config)
+  std::string detail;  ///< failing: the reason (e.g. KMS's "AccessDeniedException: ..."); never a value
+};
+
 struct HealthInfo {
   std::string node;
   bool initialized = false;  ///< every provider is ready (e.g. has its API key)
   std::vector<ProviderStatus> providers;
+  std::vector<SecretStatus> secrets;
   std::uint32_t protocol_major = 0;
   std::uint32_t protocol_minor = 0;
 };
@@ -43,13 +57,41 @@ struct ProvisionRequest {
   std::vector<std::byte> payload;  ///< the secret (plaintext mode) or a sealed blob
 };
 
+/// verify: a document for a verifier, binding the caller's nonce. provisioning: a document to seal a secret to; the
+/// enclave binds a fresh single-use nonce of its own and ignores the caller's.
+enum class AttestPurpose : std::uint8_t { verify = 0, provisioning = 1 };
+
 struct AttestRequest {
   std::vector<std::byte> nonce;
+  AttestPurpose purpose = AttestPurpose::verify;  ///< JSON "purpose": "verify" (the default when absent) or "provisioning"
 };
 
 struct AttestReply {
   std::vector<std::byte> document;  ///< COSE_Sign1 attestation document
   bool development = false;         ///< produced by the development attester, not Nitro
+};
+
+/// What the parent hands the enclave so it can fetch its KMS-sourced secrets itself: AWS credentials (which only let
+/// the enclave ask KMS) and each secret's CiphertextBlob. Neither reveals a secret.
+struct KmsCiphertext {
+  std::string name;              ///< a secret named in the enclave's secrets.sources
+  std::vector<std::byte> blob;   ///< KMS CiphertextBlob
+};
+struct KmsProvisionRequest {
+  std::string access_key_id;
+  Secret secret_access_key;
+  Secret session_token;
+  std::int64_t expiration_unix = 0;  ///< 0: no expiry known
+  std::vector<KmsCiphertext> ciphertexts;
+};
+/// One outcome per ciphertext, in order.
+struct KmsProvisionOutcome {
+  std::string name;
+  bool installed = false;
+  std::string detail;  ///< why not (KMS's error type and message, or the enclave's reason)
+};
+struct KmsProvisionReply {
+  std::vector<KmsProvisionOutcome> outcomes;
 };
 
 std::string encode_hello(const Hello& m);
@@ -75,6 +117,12 @@ std::string encode_attest_request(const AttestRequest& m);
 Result<AttestRequest> decode_attest_request(std::string_view json);
 std::string encode_attest_reply(const AttestReply& m);
 Result<AttestReply> decode_attest_reply(std::string_view json);
+
+/// The request carries credentials: callers wipe the returned string after sending (LinkClient does).
+std::string encode_kms_provision_request(const KmsProvisionRequest& m);
+Result<KmsProvisionRequest> decode_kms_provision_request(std::string_view json);
+std::string encode_kms_provision_reply(const KmsProvisionReply& m);
+Result<KmsProvisionReply> decode_kms_provision_reply(std::string_view json);
 
 /// Body of error_reply. Decoding never fails: an unreadable body becomes a protocol_error saying so.
 std::string encode_error(const Error& e);

@@ -91,8 +91,10 @@ Status PluginSet::load_providers() {
     auto inst = std::make_shared<Instance<Provider>>();
     inst->view = std::make_unique<config::YamlConfigView>(doc_, block, schema_of(*loaded), path + ".config", instance);
     // Secret fields go to the SecretStore now; the plugin reads them from there at each use.
+    std::vector<std::string> secret_names;
     for (const auto& f : schema_of(*loaded)) {
       if (f.type != FieldType::secret) continue;
+      secret_names.push_back(inst->view->secret_name(f.key));
       auto raw = inst->view->raw_secret(f.key);
       if (raw && !raw->empty()) secrets_.put(inst->view->secret_name(f.key), Secret(*raw), SecretOrigin::config);
     }
@@ -105,7 +107,7 @@ Status PluginSet::load_providers() {
     }
     inst->object = std::move(made.value());
     const bool is_default = entry["default"] && config::parse_bool(entry["default"].Scalar()).value_or(false);
-    providers_.push_back({instance, plugin_name, is_default, keep_with_context(std::move(inst))});
+    providers_.push_back({instance, plugin_name, is_default, keep_with_context(std::move(inst)), std::move(secret_names)});
   }
   if (!problems.empty()) return Error{Errc::invalid_argument, problems};
   // With one provider, it is the default; with several, at most one may say so.

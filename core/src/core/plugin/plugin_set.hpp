@@ -22,6 +22,7 @@ struct ProviderInstance {
   std::string plugin;  ///< plugin name
   bool is_default = false;
   std::shared_ptr<Provider> provider;
+  std::vector<std::string> secret_names;  ///< the store names of the plugin's `secret` fields, e.g. "braze.api_key"
 };
 
 /// Makes a component logger for a plugin instance (the host passes LogSink::logger).

@@ -98,6 +98,23 @@ void DemoService::run() {
       log_->info("✅ Enclave initialized successfully");
     }
   } else {
+    // The enclave gets its secrets itself (KMS bootstrap or sealed provisioning): give an unattended bootstrap a
+    // moment to finish before the first test send, saying what is still missing.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    bool said = false;
+    for (;;) {
+      auto h = client_.health();
+      if (!h || h->initialized || std::chrono::steady_clock::now() >= deadline) break;
+      if (!said) {
+        for (const auto& sec : h->secrets) {
+          if (sec.state == link::SecretState::installed) continue;
+          log_->info("⏳ Waiting for the enclave's secret '" + sec.name + "' (" + link::secret_state_name(sec.state) +
+                     (sec.detail.empty() ? "" : ": " + sec.detail) + ")");
+          said = true;
+        }
+      }
+      if (!sleep_for(std::chrono::milliseconds(250))) return;
+    }
     log_->info("✅ Enclave initialized successfully (no secret sent from the parent; the enclave holds its own)");
   }
 

@@ -1,8 +1,13 @@
 #include "core/services/enclave_handler.hpp"
 
+#include <algorithm>
 #include <map>
 
 namespace notify::services {
+namespace {
+// Sealed envelopes cap their plaintext at 64 KiB; a plaintext (dev) secret gets the same bound (plus envelope room).
+constexpr std::size_t kMaxProvisionedSecretBytes = 72 * 1024;
+}  // namespace
 
 EnclaveHandler::EnclaveHandler(plugin::PluginSet& plugins, secrets::MemorySecretStore& secrets,
                                EnclaveHandlerOptions options, std::unique_ptr<AttestationBackend> attestation,
@@ -19,7 +24,28 @@ link::HealthInfo EnclaveHandler::health() {
     info.initialized = info.initialized && h.ready;
     info.providers.push_back({p.name, h.ready, h.detail});
   }
+  // Every secret the enclave's config names — KMS sources first (with their fetch state), then each provider's
+  // secret fields — as installed (and from where) or missing. Never a value.
+  if (kms_) info.secrets = kms_->status();
+  const auto installed = secrets_.list();
+  for (const auto& p : plugins_.providers()) {
+    for (const auto& name : p.secret_names) {
+      const bool listed = std::any_of(info.secrets.begin(), info.secrets.end(), [&](const auto& s) { return s.name == name; });
+      if (listed) continue;
+      link::SecretStatus st;
+      st.name = name;
+      const auto it = std::find_if(installed.begin(), installed.end(), [&](const auto& i) { return i.name == name; });
+      st.state = it != installed.end() ? link::SecretState::installed : link::SecretState::missing;
+      if (it != installed.end()) st.origin = secret_origin_name(it->origin);
+      info.secrets.push_back(std::move(st));
+    }
+  }
   return info;
+}
+
+Result<link::KmsProvisionReply> EnclaveHandler::kms_provision(const link::KmsProvisionRequest& request) {
+  if (!kms_) return Error{Errc::unsupported, options_.node + " fetches no secrets from KMS (no secrets.kms in its config)"};
+  return kms_->provision(request);
 }
 
 std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> batch) {
@@ -66,6 +92,32 @@ std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> ba
 
 Status EnclaveHandler::provision(const link::ProvisionRequest& request) {
   if (request.secret_name.empty()) return Error{Errc::invalid_argument, "provision: empty secret name"};
+  // Only names the enclave's own config declares can be installed over the link — so a parent can neither fill the
+  // store with names of its choosing nor replace what the enclave fetches from KMS itself.
+  if (kms_ && kms_->is_source(request.secret_name)) {
+    log_.warning("refused provisioning of '" + request.secret_name + "': the enclave fetches it from KMS itself");
+    return Error{Errc::refused, "'" + request.secret_name + "' is fetched from KMS by " + options_.node +
+                                    " (secrets.sources); it cannot be provisioned over the link"};
+  }
+  std::string declared;
+  bool is_declared = false;
+  for (const auto& p : plugins_.providers()) {
+    for (const auto& name : p.secret_names) {
+      is_declared = is_declared || name == request.secret_name;
+      if (!kms_ || !kms_->is_source(name)) declared += (declared.empty() ? "" : ", ") + name;
+    }
+  }
+  if (!is_declared) {
+    log_.warning("refused provisioning of an undeclared secret name (" + std::to_string(request.secret_name.size()) +
+                 " bytes)");
+    return Error{Errc::refused, "'" + request.secret_name.substr(0, 64) + "' is not a secret " + options_.node +
+                                    "'s providers declare (" + (declared.empty() ? "none" : declared) + ")"};
+  }
+  if (request.payload.size() > kMaxProvisionedSecretBytes) {
+    return Error{Errc::resource_exhausted, "provision: a secret of " + std::to_string(request.payload.size()) +
+                                               " bytes is over the " + std::to_string(kMaxProvisionedSecretBytes) +
+                                               "-byte limit"};
+  }
   if (request.mode == link::ProvisionMode::plaintext_insecure) {
     if (!options_.allow_plaintext_secrets) {
       log_.warning("refused plaintext provisioning of secret '" + request.secret_name +
@@ -84,7 +136,7 @@ Status EnclaveHandler::provision(const link::ProvisionRequest& request) {
   if (!attestation_) {
     return Error{Errc::unsupported, "sealed provisioning needs serve.attestation: nsm or development on " + options_.node};
   }
-  auto opened = attestation_->open_sealed(request.payload);
+  auto opened = attestation_->open_sealed(request.secret_name, request.payload);
   if (!opened) {
     log_.warning("sealed secret '" + request.secret_name + "' rejected: " + opened.error().message);
     return opened.error();
@@ -97,7 +149,7 @@ Status EnclaveHandler::provision(const link::ProvisionRequest& request) {
 
 Result<link::AttestReply> EnclaveHandler::attest(const link::AttestRequest& request) {
   if (!attestation_) return Error{Errc::unsupported, "attestation is disabled on " + options_.node + " (serve.attestation: none)"};
-  return attestation_->attest(request.nonce);
+  return attestation_->attest(request);
 }
 
 }  // namespace notify::services

@@ -4,6 +4,7 @@
 
 #include "core/plugin/plugin_set.hpp"
 #include "core/secrets/secret_store.hpp"
+#include "enclave/kms_secret_loader.hpp"
 #include "link/link_server.hpp"
 
 #include <notify/log.hpp>
@@ -19,8 +20,11 @@ namespace notify::services {
 class AttestationBackend {
  public:
   virtual ~AttestationBackend() = default;
-  virtual Result<link::AttestReply> attest(std::span<const std::byte> nonce) = 0;
-  virtual Result<Secret> open_sealed(std::span<const std::byte> blob) = 0;
+  /// A verifier's document (binding the caller's nonce), or a provisioning one (binding a fresh single-use nonce of
+  /// the enclave's own).
+  virtual Result<link::AttestReply> attest(const link::AttestRequest& request) = 0;
+  /// Opens a blob sealed for `secret_name`: its name, its nonce and (with secrets.provisioners) its signature checked.
+  virtual Result<Secret> open_sealed(const std::string& secret_name, std::span<const std::byte> blob) = 0;
 };
 
 /// Remembers final results by request_id (delivered / rejected), so a retry after a lost acknowledgement is
@@ -46,6 +50,12 @@ class EnclaveHandler final : public link::RequestHandler {
   std::vector<DeliveryResult> deliver(std::vector<Notification> batch) override;
   Status provision(const link::ProvisionRequest& request) override;
   Result<link::AttestReply> attest(const link::AttestRequest& request) override;
+  Result<link::KmsProvisionReply> kms_provision(const link::KmsProvisionRequest& request) override;
+
+  /// secrets.kms: the enclave fetches its KMS-sourced secrets (set once, before the link serves).
+  void set_kms_loader(std::unique_ptr<enclave::KmsSecretLoader> loader) { kms_ = std::move(loader); }
+  /// The attestation backend, for the KMS loader's Recipient documents (nullptr with serve.attestation: none).
+  [[nodiscard]] AttestationBackend* attestation() const noexcept { return attestation_.get(); }
 
  private:
   plugin::PluginSet& plugins_;
@@ -54,6 +64,7 @@ class EnclaveHandler final : public link::RequestHandler {
   std::unique_ptr<AttestationBackend> attestation_;
   std::unique_ptr<DeliveryMemory> memory_;
   Log& log_;
+  std::unique_ptr<enclave::KmsSecretLoader> kms_;  // after attestation_: it uses the identity behind it
 };
 
 }  // namespace notify::services
