@@ -3,8 +3,8 @@
 // anything. Then end to end: how fast the accepted notifications reach the log provider through the enclave.
 //
 //   ingress-load [--seconds S] [--clients N] [--per-request K]
-#include "core/services/delivery_metrics.hpp"
-#include "core/services/ingress_service.hpp"
+#include "parent/dispatch/delivery_metrics.hpp"
+#include "parent/ingress/ingress_service.hpp"
 #include "host_process.hpp"
 #include "redis_server.hpp"
 

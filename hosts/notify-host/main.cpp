@@ -4,7 +4,7 @@
 //   notify-host --check-config FILE   validate FILE (and the plugin blocks in it), print it resolved and redacted
 //   notify-host --list-plugins        list the plugins found in the search path
 
-#include "core/host_runtime.hpp"
+#include "host/host_runtime.hpp"
 
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>

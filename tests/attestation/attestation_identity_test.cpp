@@ -1,7 +1,8 @@
 // The enclave side of attestation: development attester round trip, sealing, and the NSM message codecs.
 #include "attestation/cbor_item.hpp"
-#include "attestation/enclave_identity.hpp"
-#include "attestation/nsm_device.hpp"
+#include "enclave/identity/enclave_identity.hpp"
+#include "enclave/identity/entropy.hpp"
+#include "enclave/identity/nsm_device.hpp"
 #include "attestation/sealing.hpp"
 #include "attestation/verifier.hpp"
 #include "capturing_log.hpp"
@@ -247,4 +248,18 @@ TEST(NitroAttestation, Es384RequiresAP384LeafKey) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message.rfind("signature:", 0), 0u) << r.error().message;
   EXPECT_NE(r.error().message.find("not P-384"), std::string::npos) << r.error().message;
+}
+
+// NSM entropy seeding (enclave/identity/entropy): absent or non-NSM devices fall back to the OS RNG and say so.
+TEST(Entropy, SaysWhenTheNsmDeviceIsAbsent) {
+  notify::testing::CapturingLog log;
+  EXPECT_FALSE(notify::seed_rng_from_nsm_if_present(log, "/nonexistent/nsm"));
+  EXPECT_TRUE(log.contains("entropy: /nonexistent/nsm absent, using OS RNG")) << log.all();
+}
+
+TEST(Entropy, APresentButNonNsmDeviceFallsBackAndSaysWhy) {
+  notify::testing::CapturingLog log;
+  EXPECT_FALSE(notify::seed_rng_from_nsm_if_present(log, "/dev/null"));  // exists, but the NSM ioctl fails on it
+  EXPECT_TRUE(log.contains("using OS RNG")) << log.all();
+  EXPECT_FALSE(log.contains("seeded from")) << log.all();
 }

@@ -2,7 +2,7 @@
 // (root → intermediate → leaf, all P-384): it verifies against that CA given as the trusted root, and against
 // nothing else. The signature covers the payload bytes as received, so re-encoding them breaks it.
 #include "attestation/cbor_item.hpp"
-#include "attestation/development_attester.hpp"
+#include "enclave/identity/development_attester.hpp"
 #include "attestation/verifier.hpp"
 
 #include <gtest/gtest.h>

@@ -1,9 +1,9 @@
 // Sealed provisioning the enclave can trust: the ENS2 envelope (bound to a name and a single-use nonce, optionally
 // signed by an operator key), the provisioning nonce store, and the enclave's policy around them.
-#include "attestation/enclave_identity.hpp"
+#include "enclave/identity/enclave_identity.hpp"
 #include "attestation/provisioners.hpp"
-#include "attestation/provisioning_nonces.hpp"
-#include "attestation/sealed_provisioning.hpp"
+#include "enclave/identity/provisioning_nonces.hpp"
+#include "enclave/identity/sealed_provisioning.hpp"
 #include "attestation/sealing.hpp"
 #include "attestation/verifier.hpp"
 #include "capturing_log.hpp"

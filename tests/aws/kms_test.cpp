@@ -3,7 +3,7 @@
 // (key policy PCRs, encryption context, signature, expiry) arrive as typed failures; a lying or broken endpoint is
 // refused; TLS is verified before a byte is sent; nothing secret reaches an error or a log line. Then the parent's
 // credential sources: env and IMDSv2 against the fake IMDS.
-#include "attestation/development_attester.hpp"
+#include "enclave/identity/development_attester.hpp"
 #include "aws/cms_enveloped.hpp"
 #include "aws/credential_source.hpp"
 #include "aws/kms_client.hpp"

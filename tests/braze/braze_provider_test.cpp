@@ -2,7 +2,7 @@
 // backoff, wrong key, certificate failures, stalls — and the key in no log line at any level.
 #include "braze_provider.hpp"
 #include "capturing_log.hpp"
-#include "core/secrets/secret_store.hpp"
+#include "runtime/secret_store.hpp"
 #include "fake_braze.hpp"
 #include "host_process.hpp"
 #include "tcp_transport.hpp"

@@ -1,5 +1,5 @@
 // The enclave's request_id memory: hits, LRU eviction at capacity, TTL expiry.
-#include "delivery/dedup_cache.hpp"
+#include "enclave/dedup_cache.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Body parsing for POST /v1/notifications, without a server.
-#include "core/services/ingress_validation.hpp"
+#include "parent/ingress/ingress_validation.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // The queue's behaviour, run against both backends — SQLite, and Redis Streams on a real redis-server started here:
 // durable, idempotent enqueue; leasing; outcomes with backoff; dead letters; capacity; and the work of a host that
 // died being taken over after its lease.
-#include "delivery/redis_queue.hpp"
-#include "delivery/sqlite_queue.hpp"
+#include "parent/queue/redis_queue.hpp"
+#include "parent/queue/sqlite_queue.hpp"
 #include "host_process.hpp"
 #include "redis_server.hpp"
 

@@ -1,9 +1,9 @@
 // Config: interpolation, schema validation (unknown/wrong type/missing, each with file:line), defaults, redaction.
-#include "core/config/config_document.hpp"
-#include "core/config/duration.hpp"
-#include "core/config/interpolate.hpp"
-#include "core/config/yaml_config_view.hpp"
-#include "core/host_schema.hpp"
+#include "runtime/config/config_document.hpp"
+#include "runtime/config/duration.hpp"
+#include "runtime/config/interpolate.hpp"
+#include "runtime/config/yaml_config_view.hpp"
+#include "host/host_schema.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
 // Plugin loader: the real tcp and log plugins load and work; every kind of bad library is refused with a message that
 // names the plugin and the file.
 #include "capturing_log.hpp"
-#include "core/config/config_document.hpp"
-#include "core/plugin/plugin_registry.hpp"
-#include "core/plugin/plugin_set.hpp"
-#include "core/secrets/secret_store.hpp"
+#include "runtime/config/config_document.hpp"
+#include "runtime/plugin/plugin_registry.hpp"
+#include "runtime/plugin/plugin_set.hpp"
+#include "runtime/secret_store.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,7 @@
 // Relay: allowlist decisions (pure), and real relaying over TCP (TLS carried untouched, refusal of a destination
 // not on the allowlist, 200 concurrent connections). The same relay over real AF_VSOCK runs in tests/vm, where
 // NOTIFY_VSOCK_LOOPBACK is set.
-#include "relay/entropy.hpp"
-#include "relay/relay_service.hpp"
+#include "parent/relay/relay_service.hpp"
 #include "capturing_log.hpp"
 #include "tcp_transport.hpp"
 #include "test_pki.hpp"
@@ -191,17 +190,4 @@ TEST_F(RelayFixture, TwoHundredConcurrentConnectionsAllComplete) {
   const auto stats = relay.stats().destinations.at("localhost:" + std::to_string(port_of(server.address())));
   EXPECT_EQ(stats.connections_total, static_cast<std::uint64_t>(kConnections));
   relay.stop();
-}
-
-TEST(Entropy, SaysWhenTheNsmDeviceIsAbsent) {
-  notify::testing::CapturingLog log;
-  EXPECT_FALSE(seed_rng_from_nsm_if_present(log, "/nonexistent/nsm"));
-  EXPECT_TRUE(log.contains("entropy: /nonexistent/nsm absent, using OS RNG")) << log.all();
-}
-
-TEST(Entropy, APresentButNonNsmDeviceFallsBackAndSaysWhy) {
-  notify::testing::CapturingLog log;
-  EXPECT_FALSE(seed_rng_from_nsm_if_present(log, "/dev/null"));  // exists, but the NSM ioctl fails on it
-  EXPECT_TRUE(log.contains("using OS RNG")) << log.all();
-  EXPECT_FALSE(log.contains("seeded from")) << log.all();
 }

@@ -10,7 +10,7 @@
 // says so).
 
 #include "aws/kms_client.hpp"
-#include "core/secrets/secret_store.hpp"
+#include "runtime/secret_store.hpp"
 #include "link/messages.hpp"
 
 #include <notify/log.hpp>

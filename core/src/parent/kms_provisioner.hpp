@@ -7,7 +7,7 @@
 // enclave reports them expired.
 
 #include "aws/credential_source.hpp"
-#include "core/services/service.hpp"
+#include "runtime/service.hpp"
 #include "link/link_client.hpp"
 #include "runtime/backoff.hpp"
 

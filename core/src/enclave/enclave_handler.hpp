@@ -1,0 +1,70 @@
+#pragma once
+// What the enclave does with link requests: route deliveries to provider instances (remembering request_ids so a
+// retried delivery is answered without a second push), report health, install provisioned secrets, attest.
+
+#include "runtime/plugin/plugin_set.hpp"
+#include "runtime/secret_store.hpp"
+#include "enclave/kms_secret_loader.hpp"
+#include "link/link_server.hpp"
+
+#include <notify/log.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace notify::services {
+
+/// Produces attestation documents and opens sealed secrets; absent when serve.attestation is "none".
+class AttestationBackend {
+ public:
+  virtual ~AttestationBackend() = default;
+  /// A verifier's document (binding the caller's nonce), or a provisioning one (binding a fresh single-use nonce of
+  /// the enclave's own).
+  virtual Result<link::AttestReply> attest(const link::AttestRequest& request) = 0;
+  /// Opens a blob sealed for `secret_name`: its name, its nonce and (with secrets.provisioners) its signature checked.
+  virtual Result<Secret> open_sealed(const std::string& secret_name, std::span<const std::byte> blob) = 0;
+};
+
+/// Remembers final results by request_id (delivered / rejected), so a retry after a lost acknowledgement is
+/// answered from memory.
+class DeliveryMemory {
+ public:
+  virtual ~DeliveryMemory() = default;
+  virtual std::optional<DeliveryResult> find(const std::string& request_id) = 0;
+  virtual void remember(const std::string& request_id, const DeliveryResult& result) = 0;
+};
+
+struct EnclaveHandlerOptions {
+  std::string node;
+  bool allow_plaintext_secrets = false;
+};
+
+class EnclaveHandler final : public link::RequestHandler {
+ public:
+  EnclaveHandler(plugin::PluginSet& plugins, secrets::MemorySecretStore& secrets, EnclaveHandlerOptions options,
+                 std::unique_ptr<AttestationBackend> attestation, std::unique_ptr<DeliveryMemory> memory, Log& log);
+
+  link::HealthInfo health() override;
+  std::vector<DeliveryResult> deliver(std::vector<Notification> batch) override;
+  Status provision(const link::ProvisionRequest& request) override;
+  Result<link::AttestReply> attest(const link::AttestRequest& request) override;
+  Result<link::KmsProvisionReply> kms_provision(const link::KmsProvisionRequest& request) override;
+
+  /// secrets.kms: the enclave fetches its KMS-sourced secrets (set once, before the link serves).
+  void set_kms_loader(std::unique_ptr<enclave::KmsSecretLoader> loader) { kms_ = std::move(loader); }
+  /// The attestation backend, for the KMS loader's Recipient documents (nullptr with serve.attestation: none).
+  [[nodiscard]] AttestationBackend* attestation() const noexcept { return attestation_.get(); }
+
+ private:
+  plugin::PluginSet& plugins_;
+  secrets::MemorySecretStore& secrets_;
+  EnclaveHandlerOptions options_;
+  std::unique_ptr<AttestationBackend> attestation_;
+  std::unique_ptr<DeliveryMemory> memory_;
+  Log& log_;
+  std::unique_ptr<enclave::KmsSecretLoader> kms_;  // after attestation_: it uses the identity behind it
+};
+
+}  // namespace notify::services

@@ -1,0 +1,58 @@
+#pragma once
+// `demo:` — the seed worker's behaviour, kept line for line: initialise the enclave, check its health, send one test
+// notification, then one every `interval`. Used as the dev topology's traffic and as a smoke test in production.
+
+#include "runtime/service.hpp"
+#include "link/link_client.hpp"
+
+#include <notify/secret.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+namespace notify::services {
+
+struct DemoOptions {
+  std::chrono::milliseconds interval{30000};
+  std::int64_t count = 0;  // periodic sends after the first; 0 = forever
+  std::string external_user_id = "user123";
+  std::string title = "Test Notification";
+  std::string message = "Hello from the Nitro Enclave!";
+  std::string provider;
+  std::string enclave_address;  // for the "📡 Connecting" line
+  std::string transport;
+  std::string init_secret_name = "braze.api_key";
+  std::optional<Secret> init_secret_value;  // the seed's plaintext Initialize; dev only
+  /// Called once after the last periodic send when count > 0 (e.g. to shut the host down).
+  std::function<void()> on_finished;
+};
+
+class DemoService final : public Service {
+ public:
+  DemoService(link::LinkClient& client, DemoOptions options, std::shared_ptr<Log> log);
+  ~DemoService() override;
+  [[nodiscard]] std::string_view name() const noexcept override { return "demo"; }
+  Status start() override;
+  void stop() override;
+
+ private:
+  void run();
+  bool sleep_for(std::chrono::milliseconds d);  // false when stopping
+  bool send_test(std::uint64_t sequence);
+
+  link::LinkClient& client_;
+  DemoOptions options_;
+  std::shared_ptr<Log> log_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace notify::services

@@ -1,0 +1,109 @@
+#include "parent/dispatch/dispatch_service.hpp"
+
+namespace notify::services {
+
+DispatchService::DispatchService(delivery::NotificationQueue& queue, link::LinkClient& link, DispatchOptions options,
+                                 DeliveryMetrics& metrics, std::shared_ptr<Log> log)
+    : queue_(queue), link_(link), options_(options), metrics_(metrics), log_(std::move(log)) {}
+
+DispatchService::~DispatchService() { stop(); }
+
+Status DispatchService::start() {
+  thread_ = std::thread([this] { run(); });
+  return {};
+}
+
+void DispatchService::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DispatchService::wake() {
+  {
+    std::lock_guard lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
+void DispatchService::run() {
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    purge_if_due();
+    if (dispatch_once()) continue;  // more may be due right away
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_ || woken_; });
+    woken_ = false;
+  }
+}
+
+void DispatchService::purge_if_due() {
+  if (std::chrono::steady_clock::now() < next_purge_) return;
+  next_purge_ = std::chrono::steady_clock::now() + options_.purge_interval;
+  auto removed = queue_.purge_finished();
+  if (!removed) log_->warning("retention purge failed: " + removed.error().message);
+  else if (*removed > 0) log_->info("retention: removed " + std::to_string(*removed) + " finished notification(s)");
+}
+
+bool DispatchService::dispatch_once() {
+  if (!link_.connected()) return false;  // leases would only expire; wait for the link
+  auto leased = queue_.lease(options_.batch_size);
+  if (!leased) {
+    log_->error("queue lease failed: " + leased.error().message);
+    return false;
+  }
+  if (leased->empty()) return false;
+  std::vector<Notification> batch;
+  std::vector<std::int64_t> accepted_ms;
+  batch.reserve(leased->size());
+  for (auto& l : *leased) {
+    batch.push_back(std::move(l.notification));
+    accepted_ms.push_back(l.accepted_ms);
+  }
+  auto results = link_.deliver(batch);
+  if (!results) {
+    ++metrics_.link_failures;
+    log_->warning("delivering " + std::to_string(batch.size()) + " notification(s) failed on the link (" +
+                  results.error().message + "); they go back to the queue with backoff");
+  }
+  std::vector<std::pair<std::string, DeliveryResult>> outcomes;
+  outcomes.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    outcomes.emplace_back(batch[i].request_id,
+                          results ? (*results)[i] : DeliveryResult::retryable("link: " + results.error().message));
+  }
+  auto states = queue_.complete_batch(outcomes);
+  if (!states) {
+    // The leases expire and the batch is sent again: at least once, never lost; the enclave's dedup absorbs it.
+    log_->error("recording the results of " + std::to_string(batch.size()) + " notification(s) failed: " +
+                states.error().message);
+    return true;
+  }
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const auto& [id, r] = outcomes[i];
+    if (r.outcome != Outcome::retryable && accepted_ms[i] > 0) {
+      metrics_.observe_latency(std::chrono::milliseconds(now_ms - accepted_ms[i]));
+    }
+    switch ((*states)[i]) {
+      case delivery::State::delivered: ++metrics_.delivered; break;
+      case delivery::State::rejected: ++metrics_.rejected; break;
+      case delivery::State::dead:
+        ++metrics_.dead;
+        log_->warning("notification " + id + " is dead (its attempts are used up): " + r.reason);
+        break;
+      default: ++metrics_.retried; break;
+    }
+  }
+  return true;
+}
+
+}  // namespace notify::services

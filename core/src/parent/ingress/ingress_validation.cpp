@@ -1,0 +1,132 @@
+#include "parent/ingress/ingress_validation.hpp"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include <cctype>
+#include <set>
+#include <sstream>
+
+namespace notify::services {
+namespace {
+
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+
+constexpr std::size_t kMaxBatch = 500;
+constexpr std::size_t kMaxRecipients = 50;
+
+struct Invalid {
+  std::string message;
+};
+
+std::string at(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+
+std::string string_field(const Object& o, const std::string& path, const std::string& key, bool required) {
+  if (!o.has(key) || o.get(key).isEmpty()) {
+    if (required) throw Invalid{at(path, key) + ": is required"};
+    return {};
+  }
+  const auto v = o.get(key);
+  if (!v.isString()) throw Invalid{at(path, key) + ": must be a string"};
+  return v.toString();
+}
+
+Notification parse_one(const Object& o, const std::string& path) {
+  static const std::set<std::string> known = {"request_id", "external_user_id", "external_user_ids", "title", "message",
+                                              "custom_data", "trigger_properties", "provider", "campaign_id", "canvas_id"};
+  for (const auto& [key, value] : o) {
+    if (known.count(key) == 0) throw Invalid{at(path, key) + ": unknown field"};
+  }
+  Notification n;
+  n.request_id = string_field(o, path, "request_id", true);
+  if (n.request_id.size() > 128) throw Invalid{at(path, "request_id") + ": longer than 128 characters"};
+  for (char c : n.request_id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' || c == '-')) {
+      throw Invalid{at(path, "request_id") + ": only letters, digits and . _ : - are allowed"};
+    }
+  }
+  const bool one = o.has("external_user_id");
+  const bool many = o.has("external_user_ids");
+  if (one == many) throw Invalid{at(path, "external_user_id") + ": give exactly one of external_user_id, external_user_ids"};
+  if (one) {
+    n.external_user_ids = {string_field(o, path, "external_user_id", true)};
+  } else {
+    const auto v = o.get("external_user_ids");
+    if (v.type() != typeid(Array::Ptr)) throw Invalid{at(path, "external_user_ids") + ": must be a non-empty array of strings"};
+    auto a = v.extract<Array::Ptr>();
+    if (a->size() == 0 || a->size() > kMaxRecipients) {
+      throw Invalid{at(path, "external_user_ids") + ": must hold 1 to 50 recipients"};
+    }
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      const auto e = a->get(static_cast<unsigned>(i));
+      if (!e.isString() || e.toString().empty()) {
+        throw Invalid{at(path, "external_user_ids") + "[" + std::to_string(i) + "]: must be a non-empty string"};
+      }
+      n.external_user_ids.push_back(e.toString());
+    }
+  }
+  for (const auto& u : n.external_user_ids) {
+    if (u.empty()) throw Invalid{at(path, "external_user_id") + ": must not be empty"};
+  }
+  n.title = string_field(o, path, "title", false);
+  n.message = string_field(o, path, "message", true);
+  if (o.has("custom_data")) {
+    const auto v = o.get("custom_data");
+    if (v.type() != typeid(Object::Ptr)) throw Invalid{at(path, "custom_data") + ": must be an object of strings"};
+    for (const auto& [k, value] : *v.extract<Object::Ptr>()) {
+      if (!value.isString()) throw Invalid{at(path, "custom_data." + k) + ": must be a string"};
+      n.custom_data[k] = value.toString();
+    }
+  }
+  if (o.has("trigger_properties")) {
+    const auto v = o.get("trigger_properties");
+    if (v.type() != typeid(Object::Ptr)) throw Invalid{at(path, "trigger_properties") + ": must be an object"};
+    std::ostringstream os;
+    v.extract<Object::Ptr>()->stringify(os);
+    n.trigger_properties_json = os.str();
+  }
+  n.provider = string_field(o, path, "provider", false);
+  n.campaign_id = string_field(o, path, "campaign_id", false);
+  n.canvas_id = string_field(o, path, "canvas_id", false);
+  return n;
+}
+
+}  // namespace
+
+Result<std::vector<Notification>> parse_notifications(std::string_view body) {
+  Poco::Dynamic::Var root;
+  try {
+    root = Poco::JSON::Parser().parse(std::string(body));
+  } catch (const Poco::Exception& e) {
+    return Error{Errc::invalid_argument, "body: invalid JSON: " + e.message()};
+  }
+  if (root.type() != typeid(Object::Ptr)) return Error{Errc::invalid_argument, "body: must be a JSON object"};
+  auto o = root.extract<Object::Ptr>();
+  std::vector<Notification> out;
+  try {
+    if (o->has("notifications")) {
+      if (o->size() != 1) throw Invalid{"body: with notifications, no other top-level field is allowed"};
+      const auto v = o->get("notifications");
+      if (v.type() != typeid(Array::Ptr)) throw Invalid{"notifications: must be an array"};
+      auto a = v.extract<Array::Ptr>();
+      if (a->size() == 0 || a->size() > kMaxBatch) throw Invalid{"notifications: must hold 1 to 500 notifications"};
+      for (std::size_t i = 0; i < a->size(); ++i) {
+        const std::string path = "notifications[" + std::to_string(i) + "]";
+        const auto e = a->get(static_cast<unsigned>(i));
+        if (e.type() != typeid(Object::Ptr)) throw Invalid{path + ": must be an object"};
+        out.push_back(parse_one(*e.extract<Object::Ptr>(), path));
+      }
+    } else {
+      out.push_back(parse_one(*o, ""));
+    }
+  } catch (const Invalid& e) {
+    return Error{Errc::invalid_argument, e.message};
+  } catch (const Poco::Exception& e) {
+    return Error{Errc::invalid_argument, "body: " + e.displayText()};
+  }
+  return out;
+}
+
+}  // namespace notify::services

@@ -1,0 +1,357 @@
+#include "parent/queue/redis_queue.hpp"
+
+#include "link/messages.hpp"
+
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include <hiredis/hiredis.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace notify::delivery {
+namespace {
+
+struct ReplyFree {
+  void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyFree>;
+
+Result<Reply> command(redisContext* c, const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* r = static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
+  if (r == nullptr) return Error{Errc::io_error, std::string("redis: ") + (c->errstr[0] ? c->errstr : "no reply")};
+  Reply reply(r);
+  if (r->type == REDIS_REPLY_ERROR) {
+    const std::string msg(r->str, r->len);
+    return Error{msg.find("queue full") != std::string::npos ? Errc::resource_exhausted : Errc::io_error, "redis: " + msg};
+  }
+  return reply;
+}
+
+std::string str(const redisReply* r) {
+  if (r == nullptr || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)) return {};
+  return std::string(r->str, r->len);
+}
+
+constexpr const char* kEnqueue = R"LUA(
+local prefix, cap, now = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local n = (#ARGV - 3) / 2
+local result, fresh, seen = {}, {}, {}
+for i = 0, n - 1 do
+  local id = ARGV[4 + 2 * i]
+  if seen[id] or redis.call('EXISTS', prefix .. ':n:' .. id) == 1 then
+    table.insert(result, redis.call('HGET', prefix .. ':n:' .. id, 'state') or 'queued')
+  else
+    seen[id] = true
+    table.insert(fresh, i)
+    table.insert(result, '')
+  end
+end
+local open = redis.call('SCARD', KEYS[1])
+if open + #fresh > cap then
+  return redis.error_reply('queue full: ' .. open .. ' unfinished of ' .. cap .. '; nothing from this batch was accepted')
+end
+for _, i in ipairs(fresh) do
+  local id = ARGV[4 + 2 * i]
+  redis.call('HSET', prefix .. ':n:' .. id, 'body', ARGV[5 + 2 * i], 'state', 'queued', 'attempts', 0,
+             'next_attempt_ms', now, 'reference', '', 'reason', '', 'created_ms', now)
+  redis.call('SADD', KEYS[1], id)
+  redis.call('XADD', KEYS[2], '*', 'id', id)
+end
+return result
+)LUA";
+
+constexpr const char* kPromote = R"LUA(
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1000)
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('XADD', KEYS[2], '*', 'id', id)
+end
+return #ids
+)LUA";
+
+constexpr const char* kComplete = R"LUA(
+local h = ARGV[1] .. ':n:' .. ARGV[2]
+if redis.call('EXISTS', h) == 0 then return redis.error_reply('no notification ' .. ARGV[2]) end
+local attempts = redis.call('HINCRBY', h, 'attempts', 1)
+local state = 'queued'
+if ARGV[3] == 'delivered' then state = 'delivered'
+elseif ARGV[3] == 'rejected' then state = 'rejected'
+elseif attempts >= tonumber(ARGV[7]) then state = 'dead' end
+redis.call('HSET', h, 'state', state, 'reason', ARGV[5])
+if ARGV[4] ~= '' then redis.call('HSET', h, 'reference', ARGV[4]) end
+if state == 'queued' then
+  redis.call('HSET', h, 'next_attempt_ms', ARGV[6])
+  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[2])
+else
+  redis.call('SREM', KEYS[1], ARGV[2])
+end
+if state == 'dead' then redis.call('ZADD', KEYS[3], ARGV[8], ARGV[2]) end
+if state == 'delivered' or state == 'rejected' then redis.call('ZADD', ARGV[1] .. ':finished', ARGV[8], ARGV[2]) end
+redis.call('RPUSH', ARGV[1] .. ':h:' .. ARGV[2], ARGV[11])
+if ARGV[9] ~= '' then redis.call('XACK', KEYS[4], ARGV[10], ARGV[9]) end
+return state
+)LUA";
+
+constexpr const char* kRetryDead = R"LUA(
+local h = ARGV[1] .. ':n:' .. ARGV[2]
+if redis.call('HGET', h, 'state') ~= 'dead' then return 0 end
+redis.call('HSET', h, 'state', 'queued', 'attempts', 0, 'next_attempt_ms', ARGV[3])
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('XADD', KEYS[3], '*', 'id', ARGV[2])
+return 1
+)LUA";
+
+}  // namespace
+
+void RedisQueue::ContextFree::operator()(redisContext* c) const noexcept { redisFree(c); }
+
+RedisQueue::RedisQueue(redisContext* ctx, RedisOptions redis, QueueOptions options)
+    : ctx_(ctx), redis_(std::move(redis)), options_(options) {}
+RedisQueue::~RedisQueue() = default;
+
+Result<std::unique_ptr<RedisQueue>> RedisQueue::open(RedisOptions redis, QueueOptions options) {
+  timeval timeout{5, 0};
+  redisContext* c = nullptr;
+  if (!redis.address.empty() && redis.address.front() == '/') {
+    c = redisConnectUnixWithTimeout(redis.address.c_str(), timeout);
+  } else {
+    auto colon = redis.address.rfind(':');
+    if (colon == std::string::npos) return Error{Errc::invalid_argument, "queue.redis_address '" + redis.address + "': want host:port or /socket"};
+    c = redisConnectWithTimeout(redis.address.substr(0, colon).c_str(), std::stoi(redis.address.substr(colon + 1)), timeout);
+  }
+  if (c == nullptr) return Error{Errc::resource_exhausted, "redis " + redis.address + ": cannot allocate a context"};
+  if (redis.consumer.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    redis.consumer = std::string(host) + ":" + std::to_string(::getpid());
+  }
+  std::unique_ptr<RedisQueue> q(new RedisQueue(c, redis, options));  // private constructor; owns c from here
+  if (c->err != 0) return Error{Errc::unreachable, "redis " + redis.address + ": " + c->errstr};
+  timeval io{10, 0};
+  redisSetTimeout(c, io);
+  auto created = command(c, {"XGROUP", "CREATE", q->key("stream"), redis.group, "0", "MKSTREAM"});
+  if (!created && created.error().message.find("BUSYGROUP") == std::string::npos) return created.error();
+  return q;
+}
+
+Result<std::vector<Enqueued>> RedisQueue::enqueue(std::span<const Notification> batch) {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> args = {"EVAL", kEnqueue, "2", key("open"), key("stream"), redis_.prefix,
+                                   std::to_string(options_.capacity), std::to_string(wall_clock_ms())};
+  for (const auto& n : batch) {
+    args.push_back(n.request_id);
+    args.push_back(link::encode_notification(n));
+  }
+  auto r = command(ctx_.get(), args);
+  if (!r) return r.error();
+  std::vector<Enqueued> out;
+  for (std::size_t i = 0; i < batch.size() && i < (*r)->elements; ++i) {
+    const auto s = str((*r)->element[i]);
+    out.push_back({batch[i].request_id, !s.empty(), s.empty() ? State::queued : parse_state(s).value_or(State::queued)});
+  }
+  return out;
+}
+
+Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
+  std::lock_guard lock(mu_);
+  redisContext* c = ctx_.get();
+  if (auto p = command(c, {"EVAL", kPromote, "2", key("delayed"), key("stream"), std::to_string(wall_clock_ms())}); !p) return p.error();
+  // Entries another (crashed) consumer held longer than a lease, then new ones.
+  std::vector<std::pair<std::string, std::string>> entries;  // stream entry id, request id
+  auto collect = [&](const redisReply* list) {
+    if (list == nullptr || list->type != REDIS_REPLY_ARRAY) return;
+    for (std::size_t i = 0; i < list->elements; ++i) {
+      const redisReply* e = list->element[i];
+      if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) continue;  // deleted entry
+      const redisReply* fields = e->element[1];
+      for (std::size_t f = 0; f + 1 < fields->elements; f += 2) {
+        if (str(fields->element[f]) == "id") entries.emplace_back(str(e->element[0]), str(fields->element[f + 1]));
+      }
+    }
+  };
+  auto claimed = command(c, {"XAUTOCLAIM", key("stream"), redis_.group, redis_.consumer,
+                             std::to_string(options_.lease.count()), "0-0", "COUNT", std::to_string(max)});
+  if (!claimed) return claimed.error();
+  if ((*claimed)->elements >= 2) collect((*claimed)->element[1]);
+  if (entries.size() < max) {
+    auto fresh = command(c, {"XREADGROUP", "GROUP", redis_.group, redis_.consumer, "COUNT",
+                             std::to_string(max - entries.size()), "STREAMS", key("stream"), ">"});
+    if (!fresh) return fresh.error();
+    if ((*fresh)->type == REDIS_REPLY_ARRAY) {
+      for (std::size_t s = 0; s < (*fresh)->elements; ++s) collect((*fresh)->element[s]->element[1]);
+    }
+  }
+  std::vector<Leased> out;
+  for (const auto& [entry, id] : entries) {
+    auto h = command(c, {"HMGET", key("n:" + id), "state", "body", "attempts", "created_ms"});
+    if (!h) return h.error();
+    const auto state = str((*h)->element[0]);
+    if (state != "queued" && state != "in_flight") {  // finished or gone: a stale entry
+      command(c, {"XACK", key("stream"), redis_.group, entry});
+      continue;
+    }
+    auto n = link::decode_notification(str((*h)->element[1]));
+    if (!n) return Error{Errc::internal, "queue: stored notification " + id + " unreadable: " + n.error().message};
+    command(c, {"HSET", key("n:" + id), "state", "in_flight"});
+    entry_of_[id] = entry;
+    out.push_back({std::move(n.value()), std::atoi(str((*h)->element[2]).c_str()),
+                   std::atoll(str((*h)->element[3]).c_str())});
+  }
+  return out;
+}
+
+std::vector<std::string> RedisQueue::complete_args(const std::string& request_id, const DeliveryResult& result,
+                                                   int attempts) {
+  const auto now = wall_clock_ms();
+  std::string entry;
+  if (auto it = entry_of_.find(request_id); it != entry_of_.end()) {
+    entry = it->second;
+    entry_of_.erase(it);
+  }
+  const auto due = now + retry_delay(options_, attempts, result.retry_after, rng_).count();
+  Poco::JSON::Object h(Poco::JSON_PRESERVE_KEY_ORDER);
+  h.set("at_ms", static_cast<Poco::Int64>(now));
+  h.set("outcome", std::string(outcome_name(result.outcome)));
+  h.set("detail", result.outcome == Outcome::delivered ? result.reference : result.reason);
+  std::ostringstream history;
+  h.stringify(history);
+  return {"EVAL", kComplete, "4", key("open"), key("delayed"), key("dead"), key("stream"), redis_.prefix, request_id,
+          outcome_name(result.outcome), result.reference, result.reason, std::to_string(due),
+          std::to_string(options_.max_attempts), std::to_string(now), entry, redis_.group, history.str()};
+}
+
+Status RedisQueue::complete(const std::string& request_id, const DeliveryResult& result) {
+  const std::pair<std::string, DeliveryResult> one{request_id, result};
+  return complete_batch(std::span(&one, 1)).status();
+}
+
+Result<std::vector<State>> RedisQueue::complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) {
+  std::lock_guard lock(mu_);
+  redisContext* c = ctx_.get();
+  // Attempt counts first (for the backoff), pipelined; then every outcome, pipelined.
+  for (const auto& [id, r] : results) {
+    const std::string k = key("n:" + id);
+    const char* argv[] = {"HGET", k.c_str(), "attempts"};
+    redisAppendCommandArgv(c, 3, argv, nullptr);
+  }
+  std::vector<int> attempts;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(c, &raw) != REDIS_OK) return Error{Errc::io_error, std::string("redis: ") + c->errstr};
+    Reply reply(static_cast<redisReply*>(raw));
+    attempts.push_back(std::atoi(str(reply.get()).c_str()) + 1);
+  }
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto args = complete_args(results[i].first, results[i].second, attempts[i]);
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    redisAppendCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data());
+  }
+  // Every reply is read even after an error, so the connection stays in step.
+  std::optional<Error> first_error;
+  std::vector<State> states;
+  states.reserve(results.size());
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(c, &raw) != REDIS_OK) return Error{Errc::io_error, std::string("redis: ") + c->errstr};
+    Reply reply(static_cast<redisReply*>(raw));
+    if (reply->type == REDIS_REPLY_ERROR) {
+      if (!first_error) first_error = Error{Errc::io_error, "redis: " + std::string(reply->str, reply->len)};
+      continue;
+    }
+    states.push_back(parse_state(str(reply.get())).value_or(State::queued));  // kComplete returns the new state
+  }
+  if (first_error) return *first_error;
+  return states;
+}
+
+Result<std::optional<Record>> RedisQueue::status(const std::string& request_id) {
+  std::lock_guard lock(mu_);
+  auto h = command(ctx_.get(), {"HMGET", key("n:" + request_id), "body", "state", "attempts", "reference", "reason",
+                                "next_attempt_ms"});
+  if (!h) return h.error();
+  if ((*h)->element[0]->type == REDIS_REPLY_NIL) return std::optional<Record>{};
+  Record rec;
+  auto n = link::decode_notification(str((*h)->element[0]));
+  if (!n) return n.error();
+  rec.notification = std::move(n.value());
+  rec.state = parse_state(str((*h)->element[1])).value_or(State::queued);
+  rec.attempts = std::atoi(str((*h)->element[2]).c_str());
+  rec.reference = str((*h)->element[3]);
+  rec.reason = str((*h)->element[4]);
+  rec.next_attempt_ms = std::atoll(str((*h)->element[5]).c_str());
+  auto hist = command(ctx_.get(), {"LRANGE", key("h:" + request_id), "0", "-1"});
+  if (!hist) return hist.error();
+  for (std::size_t i = 0; i < (*hist)->elements; ++i) {
+    try {
+      auto o = Poco::JSON::Parser().parse(str((*hist)->element[i])).extract<Poco::JSON::Object::Ptr>();
+      rec.history.push_back({o->getValue<Poco::Int64>("at_ms"), o->getValue<std::string>("outcome"), o->getValue<std::string>("detail")});
+    } catch (const std::exception&) {
+      rec.history.push_back({0, "unreadable", ""});
+    }
+  }
+  return std::optional<Record>(std::move(rec));
+}
+
+Result<std::vector<std::string>> RedisQueue::dead_ids(std::size_t limit) {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mu_);
+    auto r = command(ctx_.get(), {"ZRANGE", key("dead"), "0", std::to_string(static_cast<long long>(limit) - 1)});
+    if (!r) return r.error();
+    for (std::size_t i = 0; i < (*r)->elements; ++i) ids.push_back(str((*r)->element[i]));
+  }
+  return ids;
+}
+
+Status RedisQueue::retry_dead(const std::string& request_id) {
+  std::lock_guard lock(mu_);
+  auto r = command(ctx_.get(), {"EVAL", kRetryDead, "3", key("dead"), key("open"), key("stream"), redis_.prefix,
+                                request_id, std::to_string(wall_clock_ms())});
+  if (!r) return r.error();
+  if ((*r)->integer == 0) return Error{Errc::not_found, "queue: no dead notification " + request_id};
+  return {};
+}
+
+Result<std::size_t> RedisQueue::purge_finished() {
+  static constexpr const char* kPurge = R"LUA(
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, 1000)
+for _, id in ipairs(ids) do
+  redis.call('DEL', ARGV[1] .. ':n:' .. id, ARGV[1] .. ':h:' .. id)
+  redis.call('ZREM', KEYS[1], id)
+end
+return #ids
+)LUA";
+  std::lock_guard lock(mu_);
+  std::size_t total = 0;
+  for (;;) {  // in slices of 1000, so one purge never blocks Redis for long
+    auto r = command(ctx_.get(), {"EVAL", kPurge, "1", key("finished"), redis_.prefix,
+                                  std::to_string(wall_clock_ms() - options_.retention.count())});
+    if (!r) return r.error();
+    total += static_cast<std::size_t>((*r)->integer);
+    if ((*r)->integer < 1000) return total;
+  }
+}
+
+Result<std::size_t> RedisQueue::depth() {
+  std::lock_guard lock(mu_);
+  auto r = command(ctx_.get(), {"SCARD", key("open")});
+  if (!r) return r.error();
+  return static_cast<std::size_t>((*r)->integer);
+}
+
+}  // namespace notify::delivery

@@ -1,0 +1,68 @@
+#pragma once
+// NotificationQueue on Redis Streams, for several parent hosts sharing one queue.
+//
+// Keys under a prefix P:
+//   P:stream        stream of ready work (field "id" = request_id), read through consumer group G
+//   P:n:<id>        hash: body, state, attempts, reference, reason, next_attempt_ms
+//   P:h:<id>        list: attempt history (JSON)
+//   P:open          set of unfinished ids (depth and capacity)
+//   P:delayed       zset id → due ms: retries waiting for their backoff
+//   P:dead          zset id → time it died
+//   P:finished      zset id → time it was delivered or rejected (for retention)
+// Enqueue is one Lua script (atomic: capacity, idempotency, all or nothing). A consumer leases with XREADGROUP; the
+// entries a crashed consumer held stay pending and are taken over with XAUTOCLAIM once idle longer than the lease.
+// Durability is Redis's: run it with appendonly yes and appendfsync always for "durable on 202".
+
+#include "parent/queue/notification_queue.hpp"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+
+struct redisContext;
+
+namespace notify::delivery {
+
+struct RedisOptions {
+  std::string address = "127.0.0.1:6379";  // host:port, or a unix socket path starting with '/'
+  std::string prefix = "notify";
+  std::string group = "notify-parents";
+  std::string consumer;  // default: hostname:pid
+};
+
+class RedisQueue final : public NotificationQueue {
+ public:
+  static Result<std::unique_ptr<RedisQueue>> open(RedisOptions redis, QueueOptions options);
+  ~RedisQueue() override;
+
+  Result<std::vector<Enqueued>> enqueue(std::span<const Notification> batch) override;
+  Result<std::vector<Leased>> lease(std::size_t max) override;
+  Status complete(const std::string& request_id, const DeliveryResult& result) override;
+  /// Pipelined: all outcomes go out before any reply is read, so Redis commits them together.
+  Result<std::vector<State>> complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) override;
+  Result<std::optional<Record>> status(const std::string& request_id) override;
+  Result<std::vector<std::string>> dead_ids(std::size_t limit) override;
+  Status retry_dead(const std::string& request_id) override;
+  Result<std::size_t> depth() override;
+  Result<std::size_t> purge_finished() override;
+
+ private:
+  struct ContextFree {
+    void operator()(redisContext* c) const noexcept;
+  };
+  RedisQueue(redisContext* ctx, RedisOptions redis, QueueOptions options);
+  std::string key(const std::string& suffix) const { return redis_.prefix + ":" + suffix; }
+  /// The EVAL arguments that record one outcome (shared by complete and complete_batch). Caller holds mu_.
+  std::vector<std::string> complete_args(const std::string& request_id, const DeliveryResult& result, int attempts);
+
+  std::unique_ptr<redisContext, ContextFree> ctx_;
+  RedisOptions redis_;
+  QueueOptions options_;
+  std::mutex mu_;
+  std::map<std::string, std::string> entry_of_;  // request_id → stream entry this consumer holds
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+}  // namespace notify::delivery
