@@ -447,9 +447,8 @@ std::string encode_kms_provision_request(const KmsProvisionRequest& m) {
   }
   o.set("ciphertexts", list);
   std::string out = stringify(o);
-  // The Poco object held copies of the credentials; overwrite them before it is freed.
-  o.set("secret_access_key", std::string(m.secret_access_key.size(), '\0'));
-  o.set("session_token", std::string(m.session_token.size(), '\0'));
+  // Poco's JSON object keeps its own copies of the credentials and frees them unwiped when it goes; the caller wipes
+  // the returned string (LinkClient does, for sensitive requests). The enclave wipes what it decodes.
   return out;
 }
 
