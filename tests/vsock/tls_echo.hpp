@@ -6,8 +6,12 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -25,6 +29,14 @@ inline std::string ssl_error() {
   char buf[256];
   ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
   return buf;
+}
+
+// OpenSSL's blocking calls on `fd` give up after `limit` instead of waiting for ever (SO_RCVTIMEO/SO_SNDTIMEO, which
+// TCP and AF_VSOCK both honour): a stalled relay makes the test fail with a message, not hang until CTest kills it.
+inline void bound_blocking_calls(int fd, std::chrono::seconds limit) {
+  const timeval tv{static_cast<time_t>(limit.count()), 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
 // Echoes each connection back until EOF, on a thread per connection (fine for tests).
@@ -61,6 +73,7 @@ class EchoServer {
       }
     }
     SslPtr ssl(SSL_new(tls_), &SSL_free);
+    bound_blocking_calls(s.native_handle(), std::chrono::seconds(60));
     SSL_set_fd(ssl.get(), s.native_handle());
     if (SSL_accept(ssl.get()) != 1) return;
     char buf[4096];
@@ -97,15 +110,23 @@ inline std::string tls_round_trip(Stream& s, const std::filesystem::path& ca, co
   SslPtr ssl(SSL_new(ctx.get()), &SSL_free);
   SSL_set_tlsext_host_name(ssl.get(), "localhost");
   SSL_set1_host(ssl.get(), "localhost");
+  bound_blocking_calls(s.native_handle(), std::chrono::seconds(60));
   SSL_set_fd(ssl.get(), s.native_handle());
   if (SSL_connect(ssl.get()) != 1) return "handshake failed: " + ssl_error();
-  if (SSL_write(ssl.get(), msg.data(), static_cast<int>(msg.size())) != static_cast<int>(msg.size())) return "write failed";
+  // In 16 KiB pieces, each echo read back before the next is sent, so the echo never waits on a full socket buffer
+  // whatever the transport's buffer sizes are (a 100 KB write before any read relies on ~200 KB of buffering).
+  constexpr std::size_t kPiece = 16 * 1024;
   std::string got;
   char buf[4096];
-  while (got.size() < msg.size()) {
-    const int n = SSL_read(ssl.get(), buf, sizeof buf);
-    if (n <= 0) return "read failed after " + std::to_string(got.size()) + " bytes";
-    got.append(buf, static_cast<std::size_t>(n));
+  for (std::size_t sent = 0; sent < msg.size();) {
+    const int len = static_cast<int>(std::min(kPiece, msg.size() - sent));
+    if (SSL_write(ssl.get(), msg.data() + sent, len) != len) return "write failed after " + std::to_string(sent) + " bytes";
+    sent += static_cast<std::size_t>(len);
+    while (got.size() < sent) {
+      const int n = SSL_read(ssl.get(), buf, sizeof buf);
+      if (n <= 0) return "read failed after " + std::to_string(got.size()) + " bytes (stalled or closed)";
+      got.append(buf, static_cast<std::size_t>(n));
+    }
   }
   SSL_shutdown(ssl.get());
   return got;
