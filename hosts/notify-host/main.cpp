@@ -109,6 +109,9 @@ class NotifyHostApp final : public Poco::Util::ServerApplication {
     std::cout << "search path:";
     for (const auto& p : registry.search_path()) std::cout << " " << p.string();
     std::cout << "\n";
+    // Every plugin that loads carries exactly this fingerprint; the ones that do not are listed with what differs.
+    std::cout << "host build: abi " << notify::kAbiVersion << ", "
+              << notify::plugin::describe(notify::plugin::host_fingerprint()) << "\n";
     int bad = 0;
     for (auto& [file, loaded] : registry.discover()) {
       if (!loaded) {

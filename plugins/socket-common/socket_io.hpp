@@ -2,8 +2,7 @@
 // The fd-level machinery every socket transport shares: a Stream and a Listener over a connected / listening socket
 // descriptor, a connect with a deadline, and errno → Errc mapping. Transports only add address parsing.
 
-#include "unique_fd.hpp"
-
+#include <notify/toolkit/unique_fd.hpp>
 #include <notify/transport.hpp>
 
 #include <sys/socket.h>
@@ -15,6 +14,9 @@
 #include <string>
 
 namespace notify::posix {
+
+/// The toolkit's fd owner, the one every descriptor in the transports is held in.
+using UniqueFd = toolkit::UniqueFd;
 
 /// Maps an errno from connect/read/write to the SDK's error class.
 Errc errc_from_errno(int err) noexcept;

@@ -1,9 +1,11 @@
 // The enclave's request_id memory: hits, LRU eviction at capacity, TTL expiry.
 #include "enclave/dedup_cache.hpp"
 
+#include <notify/toolkit/clock.hpp>
+
 #include <gtest/gtest.h>
 
-#include <thread>
+#include <memory>
 
 using namespace notify;
 using notify::delivery::DedupCache;
@@ -30,10 +32,12 @@ TEST(DedupCache, EvictsLeastRecentlyUsedAtCapacity) {
 }
 
 TEST(DedupCache, ForgetsAfterTtl) {
-  DedupCache c(10, std::chrono::milliseconds(30));
+  auto clock = std::make_shared<notify::toolkit::ManualClock>();
+  DedupCache c(10, std::chrono::milliseconds(30), clock);
   c.remember("a", DeliveryResult::rejected("bad"));
-  EXPECT_TRUE(c.find("a"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  clock->advance(std::chrono::milliseconds(29));
+  EXPECT_TRUE(c.find("a"));  // still within its TTL
+  clock->advance(std::chrono::milliseconds(1));
   EXPECT_FALSE(c.find("a"));
   EXPECT_EQ(c.size(), 0u);
 }

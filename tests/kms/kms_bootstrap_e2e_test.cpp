@@ -14,6 +14,7 @@
 #include "recording_relay.hpp"
 #include "tcp_transport.hpp"
 #include "test_pki.hpp"
+#include "wait_until.hpp"
 
 #include <Poco/Base64Encoder.h>
 #include <gtest/gtest.h>
@@ -22,7 +23,6 @@
 #include <csignal>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 using namespace notify;
 using namespace notify::testing;
@@ -158,15 +158,6 @@ std::optional<link::SecretStatus> secret_state(const std::string& enclave_addres
   return std::nullopt;
 }
 
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
-}
-
 /// Every file the parent wrote (its queue, WAL, ciphertext), concatenated.
 std::string parent_files(const std::filesystem::path& dir) {
   std::string all;
@@ -266,7 +257,8 @@ TEST(KmsBootstrap, EnclaveRestartBootstrapsAgainUnattendedAndDeliversWhatWasAcce
   }
   const int decrypts_before = w.kms.calls("Decrypt");
 
-  // A new enclave on the same address, with no key: no human steps in.
+  // A new enclave on the same address (it binds its own port again, as a restarted enclave does), with no key: no
+  // human steps in.
   enclave = std::make_unique<HostProcess>(enclave_yaml(w.kms, w.braze, w.pki, port));
   ASSERT_TRUE(enclave->wait_listening()) << enclave->output();
   ASSERT_TRUE(enclave->wait_for("installed from AWS KMS", 30s)) << enclave->output() << parent.output();
@@ -306,7 +298,9 @@ TEST(KmsBootstrap, PcrPolicyMismatchLeavesTheKeyMissingAndHealthNamesAccessDenie
 
 TEST(KmsBootstrap, CiphertextOfAnotherContextOrAnotherKeyIsRefused) {
   FakeKms::Options o = World::default_kms();
-  o.keys.push_back(FakeKms::Key{"0987dcba-09fe-87dc-65ba-ab0987654321"});
+  FakeKms::Key other;
+  other.id = "0987dcba-09fe-87dc-65ba-ab0987654321";
+  o.keys.push_back(other);
   World w(o);
   HostProcess enclave(enclave_yaml(w.kms, w.braze, w.pki));
   auto enclave_address = enclave.wait_listening();

@@ -1,5 +1,7 @@
 #include "host_process.hpp"
 
+#include "wait_until.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -12,7 +14,6 @@
 #include <regex>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 extern char** environ;
 
@@ -91,14 +92,16 @@ std::string ChildProcess::output() const {
 
 std::optional<std::string> ChildProcess::wait_for(const std::string& pattern, std::chrono::milliseconds timeout) const {
   const std::regex re(pattern);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const std::string out = output();
-    std::smatch m;
-    if (std::regex_search(out, m, re)) return m.size() > 1 ? m[1].str() : m[0].str();
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  std::optional<std::string> found;
+  wait_until(
+      [&] {
+        const std::string out = output();
+        std::smatch m;
+        if (std::regex_search(out, m, re)) found = m.size() > 1 ? m[1].str() : m[0].str();
+        return found.has_value();
+      },
+      timeout, std::chrono::milliseconds(20));
+  return found;
 }
 
 std::size_t ChildProcess::count(const std::string& needle) const {
@@ -113,18 +116,16 @@ void ChildProcess::signal(int sig) const {
 }
 
 std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
-  if (status_) return status_;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int st = 0;
-    pid_t r = ::waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
-      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      return status_;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  wait_until(
+      [&] {
+        if (status_) return true;
+        int st = 0;
+        if (::waitpid(pid_, &st, WNOHANG) != pid_) return false;
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return true;
+      },
+      timeout);
+  return status_;
 }
 
 bool ChildProcess::running() { return !wait(std::chrono::milliseconds(0)).has_value(); }

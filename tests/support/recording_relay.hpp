@@ -1,6 +1,8 @@
 #pragma once
 // A TCP relay that records every byte in both directions: what a curious parent instance would see of the link.
 // Tests put it between a parent (or notify-ctl) and an enclave host, then search the recording for secrets.
+// Its own address stays bound for its whole life while the upstream may come, go and change (set_upstream): a
+// client can be given the relay's address before the server behind it exists, without reserving a port number.
 // Header-only; link the tcp transport (notify_transport_tcp_impl).
 
 #include "tcp_transport.hpp"
@@ -17,7 +19,9 @@ namespace notify::testing {
 
 class RecordingRelay {
  public:
-  explicit RecordingRelay(std::string upstream) : upstream_(std::move(upstream)) {
+  /// Relays to `upstream`; with none (yet), every connection is accepted and closed at once, as a relay does whose
+  /// upstream is down.
+  explicit RecordingRelay(std::string upstream = {}) : upstream_(std::move(upstream)) {
     auto l = tcp_.listen("127.0.0.1:0", 8);
     listener_ = std::move(l.value());
     thread_ = std::thread([this] { run(); });
@@ -34,6 +38,13 @@ class RecordingRelay {
     std::lock_guard lock(mu_);
     return bytes_;
   }
+  /// Where new connections go from now on (connections already relayed keep their upstream).
+  void set_upstream(std::string upstream) {
+    std::lock_guard lock(mu_);
+    upstream_ = std::move(upstream);
+  }
+  /// Connections accepted so far, relayed or not: how a test sees that a client is trying.
+  [[nodiscard]] std::size_t connections() const { return connections_.load(); }
 
  private:
   void pump(Stream& from, Stream& to) {
@@ -57,7 +68,14 @@ class RecordingRelay {
     while (!stop_) {
       auto in = listener_->accept(std::chrono::milliseconds(200));
       if (!in) continue;
-      auto out = tcp_.connect(upstream_, std::chrono::seconds(2));
+      ++connections_;
+      std::string upstream;
+      {
+        std::lock_guard lock(mu_);
+        upstream = upstream_;
+      }
+      if (upstream.empty()) continue;  // no upstream yet: the client sees a close and retries
+      auto out = tcp_.connect(upstream, std::chrono::seconds(2));
       if (!out) continue;  // the upstream is down (e.g. a restarting enclave): the client sees a close and retries
       Stream* a = in.value().get();
       Stream* b = out.value().get();
@@ -73,7 +91,8 @@ class RecordingRelay {
   std::string upstream_;
   std::unique_ptr<Listener> listener_;
   std::atomic<bool> stop_{false};
-  mutable std::mutex mu_;
+  std::atomic<std::size_t> connections_{0};
+  mutable std::mutex mu_;  // guards upstream_ and bytes_
   std::string bytes_;
   std::thread thread_;
 };

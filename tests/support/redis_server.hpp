@@ -3,12 +3,12 @@
 // should run it (appendonly, fsync always), killed and removed on destruction.
 
 #include "host_process.hpp"
+#include "wait_until.hpp"
 
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 
 namespace notify::testing {
 
@@ -20,9 +20,7 @@ class RedisServer {
         std::vector<std::string>{"/usr/bin/redis-server", "--port", "0", "--unixsocket", socket_, "--dir",
                                  dir_.path().string(), "--appendonly", "yes", "--appendfsync", "always", "--save", ""},
         std::map<std::string, std::string>{}, dir_.path() / "redis.log");
-    for (int i = 0; i < 400 && !std::filesystem::exists(socket_); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
+    wait_until([&] { return std::filesystem::exists(socket_); }, std::chrono::seconds(10));
   }
   [[nodiscard]] const std::string& socket() const { return socket_; }
   [[nodiscard]] bool running() const { return std::filesystem::exists(socket_); }

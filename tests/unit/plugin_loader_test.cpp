@@ -8,7 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
+#include <sstream>
 
 using namespace notify;
 using namespace notify::plugin;
@@ -21,9 +23,9 @@ std::filesystem::path fixtures() { return NOTIFY_TEST_FIXTURE_PLUGIN_DIR; }
 struct Env {
   std::shared_ptr<config::ConfigDocument> doc;
   secrets::MemorySecretStore secrets;
-  PluginRegistry registry{{plugins()}};
+  PluginRegistry registry;
   std::unique_ptr<PluginSet> set;
-  explicit Env(const std::string& yaml) {
+  explicit Env(const std::string& yaml, const std::filesystem::path& dir = plugins()) : registry({dir}) {
     auto d = config::ConfigDocument::parse(yaml, "loader.yaml", config::process_env());
     doc = d.value();
     set = std::make_unique<PluginSet>(doc, registry, secrets, [](const std::string&) {
@@ -31,6 +33,20 @@ struct Env {
     });
   }
 };
+
+// The file names of every plugin the tree builds, from CMake.
+std::vector<std::string> all_plugin_files() {
+  std::vector<std::string> out;
+  std::stringstream list(NOTIFY_TEST_ALL_PLUGIN_FILES);
+  for (std::string f; std::getline(list, f, ',');) out.push_back(f);
+  return out;
+}
+
+bool same(const BuildFingerprint& a, const BuildFingerprint& b) {
+  auto eq = [](const char* x, const char* y) { return x && y && std::strcmp(x, y) == 0; };
+  return eq(a.compiler, b.compiler) && eq(a.standard_library, b.standard_library) &&
+         eq(a.sdk_headers, b.sdk_headers) && eq(a.sanitizers, b.sanitizers);
+}
 
 }  // namespace
 
@@ -73,6 +89,7 @@ TEST(PluginRegistry, DescriptorIsReadAndCached) {
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_STREQ(a->descriptor->name, "log");
   EXPECT_EQ(a->descriptor->abi_version, kAbiVersion);
+  EXPECT_TRUE(same(a->descriptor->build, host_fingerprint())) << describe(a->descriptor->build);
   auto b = reg.load(PluginKind::provider, "log");
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(a->library.get(), b->library.get());
@@ -88,14 +105,77 @@ TEST(PluginRegistry, MissingPluginNamesFileAndSearchPath) {
 }
 
 TEST(PluginRegistry, RefusesOtherAbiVersionNamingBothVersions) {
+  // The fixture has the ABI 1 descriptor layout: only its first member may be read.
+  static_assert(kAbiVersion == 2, "update the bad-ABI fixture and this test with the ABI");
   PluginRegistry reg({fixtures()});
   auto r = reg.load_file(fixtures() / "notify-provider-badabi.so", std::nullopt, {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::unsupported);
   const auto& m = r.error().message;
   EXPECT_NE(m.find("notify-provider-badabi.so"), std::string::npos) << m;
-  EXPECT_NE(m.find("ABI " + std::to_string(kAbiVersion + 41)), std::string::npos) << m;
-  EXPECT_NE(m.find("ABI " + std::to_string(kAbiVersion)), std::string::npos) << m;
+  EXPECT_NE(m.find("built for plugin ABI 1,"), std::string::npos) << m;
+  EXPECT_NE(m.find("this host speaks ABI 2"), std::string::npos) << m;
+}
+
+TEST(PluginRegistry, TheHostFingerprintIsThisBuilds) {
+  const BuildFingerprint& host = host_fingerprint();
+  // This test is built against the same SDK target as the loader, so the CMake-computed parts must agree.
+  EXPECT_STREQ(host.sdk_headers, NOTIFY_SDK_HEADERS_HASH);
+  EXPECT_EQ(std::strlen(host.sdk_headers), 16u) << host.sdk_headers;
+  EXPECT_STREQ(host.compiler, NOTIFY_ABI_COMPILER);
+  EXPECT_STREQ(host.standard_library, NOTIFY_ABI_STDLIB);
+#if defined(__SANITIZE_ADDRESS__)
+  EXPECT_EQ(std::string(host.sanitizers).rfind("address", 0), 0u) << host.sanitizers;
+#else
+  EXPECT_STREQ(host.sanitizers, "none");
+#endif
+  const std::string line = describe(host);
+  EXPECT_EQ(line.rfind(std::string("compiler ") + host.compiler + ", standard library ", 0), 0u) << line;
+  EXPECT_NE(line.find(std::string("sdk headers ") + host.sdk_headers), std::string::npos) << line;
+}
+
+TEST(PluginRegistry, EveryPluginOfTheTreeLoadsAndSharesTheHostFingerprint) {
+  const auto files = all_plugin_files();
+  ASSERT_GE(files.size(), 4u) << NOTIFY_TEST_ALL_PLUGIN_FILES;  // tcp, vsock, log, braze at least
+  PluginRegistry reg({plugins()});
+  for (const auto& f : files) {
+    auto r = reg.load_file(plugins() / f, std::nullopt, {});
+    ASSERT_TRUE(r.ok()) << f << ": " << r.error().message;
+    EXPECT_TRUE(same(r->descriptor->build, host_fingerprint())) << f << ": " << describe(r->descriptor->build);
+  }
+}
+
+TEST(PluginRegistry, RefusesAPluginFromAnotherBuildNamingTheFileAndWhatDiffers) {
+  PluginRegistry reg({fixtures()});
+  auto r = reg.load_file(fixtures() / "notify-provider-otherbuild.so", std::nullopt, {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::unsupported);
+  const auto& m = r.error().message;
+  EXPECT_NE(m.find("notify-provider-otherbuild.so: "), std::string::npos) << m;
+  EXPECT_NE(m.find(std::string("built with sdk headers '00000000other000', this host has '") +
+                   host_fingerprint().sdk_headers + "'"),
+            std::string::npos)
+      << m;
+#if defined(__GLIBCXX__)
+  EXPECT_NE(m.find(std::string("built with standard library '") + host_fingerprint().standard_library +
+                   " debug-mode', this host has '" + host_fingerprint().standard_library + "'"),
+            std::string::npos)
+      << m;
+#endif
+  // Only the parts that differ are named, and the remedy is given.
+  EXPECT_EQ(m.find("built with compiler"), std::string::npos) << m;
+  EXPECT_EQ(m.find("built with sanitizers"), std::string::npos) << m;
+  EXPECT_NE(m.find("rebuild the plugin against this SDK build"), std::string::npos) << m;
+}
+
+TEST(PluginSet, APluginFromAnotherBuildIsAConfigErrorAtItsLine) {
+  Env env("providers:\n  - plugin: otherbuild\n", fixtures());
+  auto st = env.set->load_providers();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("loader.yaml:2:13: providers[0].plugin: plugin file "), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("notify-provider-otherbuild.so: built with "), std::string::npos) << st.message();
+  EXPECT_TRUE(env.set->providers().empty());
 }
 
 TEST(PluginRegistry, RefusesALibraryThatIsNotAPlugin) {

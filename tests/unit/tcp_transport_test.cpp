@@ -1,14 +1,40 @@
 // The tcp transport against real sockets: address forms, clean errors naming the address, timeouts, EOF.
+#include "held_port.hpp"
 #include "tcp_address.hpp"
 #include "tcp_transport.hpp"
+#include "wait_until.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <array>
+#include <fstream>
+#include <functional>
 #include <thread>
 
 using namespace notify;
 using notify::tcp::TcpTransport;
+
+namespace {
+
+// True while thread `tid` of this process sleeps in the kernel (state S in /proc): a reader blocked in poll().
+bool blocked_in_kernel(pid_t tid) {
+  std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto end_of_name = line.rfind(')');  // the state follows the "(name)" field, which may hold spaces
+  return end_of_name != std::string::npos && line.size() > end_of_name + 2 && line[end_of_name + 2] == 'S';
+}
+
+// Runs `wake` on another thread once the calling thread is blocked (in the call it makes next).
+std::thread when_blocked(std::function<void()> wake) {
+  return std::thread([tid = ::gettid(), wake = std::move(wake)] {
+    EXPECT_TRUE(notify::testing::wait_until([&] { return blocked_in_kernel(tid); }, std::chrono::seconds(10)));
+    wake();
+  });
+}
+
+}  // namespace
 
 TEST(TcpAddress, ParsesV4V6AndNames) {
   auto a = tcp::parse_host_port("127.0.0.1:5000");
@@ -34,13 +60,8 @@ TEST(TcpAddress, RejectsMalformedWithTheAddressInTheMessage) {
 
 TEST(TcpTransport, RefusedConnectionNamesTheAddress) {
   TcpTransport t;
-  // Bind then close to find a port nobody listens on.
-  std::string addr;
-  {
-    auto l = t.listen("127.0.0.1:0", 1);
-    ASSERT_TRUE(l.ok());
-    addr = l.value()->local_address();
-  }
+  notify::testing::HeldPort port;  // bound, not listening: refused, and no other test can take it meanwhile
+  const std::string addr = port.address();
   auto r = t.connect(addr, std::chrono::seconds(2));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::refused);
@@ -87,10 +108,7 @@ TEST(TcpTransport, ReadTimesOutAndShutdownWakesReader) {
   auto r = s.value()->read_some(buf, std::chrono::milliseconds(50));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::timed_out);
-  std::thread closer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    s.value()->shutdown();
-  });
+  auto closer = when_blocked([&] { s.value()->shutdown(); });
   auto woke = s.value()->read_some(buf, std::chrono::seconds(30));
   closer.join();
   ASSERT_FALSE(woke.ok());
@@ -101,10 +119,7 @@ TEST(TcpTransport, ListenerCloseWakesAccept) {
   TcpTransport t;
   auto l = t.listen("127.0.0.1:0", 4);
   ASSERT_TRUE(l.ok());
-  std::thread closer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    l.value()->close();
-  });
+  auto closer = when_blocked([&] { l.value()->close(); });
   auto r = l.value()->accept(std::chrono::seconds(30));
   closer.join();
   ASSERT_FALSE(r.ok());

@@ -3,9 +3,13 @@
 /// What a plugin library exports, and the single macro that exports it.
 ///
 /// A plugin is a shared library (CMake MODULE) exporting, through Boost.DLL aliases:
-///  - `notify_plugin_descriptor`: a PluginDescriptor (ABI version first, so any version can read it), and
+///  - `notify_plugin_descriptor`: a PluginDescriptor (ABI version first, so any version can read it, then the build
+///    fingerprint the loader compares with its own: see abi.hpp), and
 ///  - one factory whose symbol carries the ABI number: `notify_transport_factory_v<ABI>` or
 ///    `notify_provider_factory_v<ABI>`.
+///
+/// Build plugins with `notify_add_plugin` against the same SDK build as the host: same compiler, standard library
+/// and flags. The loader refuses any other build by name before it calls anything in the library.
 ///
 /// Minimal provider:
 /// @code
@@ -45,9 +49,11 @@ constexpr const char* plugin_kind_name(PluginKind k) noexcept {
   return "unknown";
 }
 
-/// Exported by every plugin. `abi_version` must stay the first member in every future ABI.
+/// Exported by every plugin. `abi_version` must stay the first member in every future ABI: it is the only member a
+/// loader reads before it knows the layout.
 struct PluginDescriptor {
   std::uint32_t abi_version;
+  BuildFingerprint build;  ///< NOTIFY_BUILD_FINGERPRINT of the plugin's build; must equal the host's
   PluginKind kind;
   const char* name;     ///< "tcp", "vsock", "braze", "log": what config refers to
   const char* version;  ///< the plugin's own semantic version
@@ -80,14 +86,14 @@ constexpr std::span<const FieldSpec> schema_of(std::nullptr_t) noexcept { return
 #define NOTIFY_PP_CAT_(a, b) a##b
 #define NOTIFY_PP_CAT(a, b) NOTIFY_PP_CAT_(a, b)
 /// Must equal notify::kAbiVersion; checked by static_assert below.
-#define NOTIFY_ABI_VERSION_NUMBER 1
+#define NOTIFY_ABI_VERSION_NUMBER 2
 static_assert(NOTIFY_ABI_VERSION_NUMBER == notify::kAbiVersion, "NOTIFY_ABI_VERSION_NUMBER out of sync");
 
 #define NOTIFY_PLUGIN_IMPL_(kind_enum, kind_word, name_, version_, summary_, schema_, factory_)                   \
   namespace notify_plugin_export {                                                                              \
   static const ::notify::PluginDescriptor descriptor = {                                                       \
-      ::notify::kAbiVersion,  ::notify::PluginKind::kind_enum,         name_, version_, summary_,              \
-      ::notify::schema_of(schema_).data(), ::notify::schema_of(schema_).size()};                                \
+      ::notify::kAbiVersion, NOTIFY_BUILD_FINGERPRINT, ::notify::PluginKind::kind_enum, name_, version_,        \
+      summary_, ::notify::schema_of(schema_).data(), ::notify::schema_of(schema_).size()};                      \
   static ::notify::kind_word##Factory* const factory = &(factory_);                                             \
   static ::notify::Result<std::unique_ptr<::notify::kind_word>> make(const ::notify::PluginContext& ctx) {    \
     try {                                                                                                       \

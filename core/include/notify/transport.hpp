@@ -2,6 +2,14 @@
 /// @file transport.hpp
 /// Transports turn an address string into connected byte streams and listeners, and do nothing else.
 /// `tcp` takes `host:port` (`[v6]:port` for IPv6); `vsock` takes `cid:port`. Framing, TLS and HTTP live above.
+///
+/// What a transport exposes beyond the stream: its OS descriptor (Stream::native_handle(), Stream::release()). TLS
+/// and HTTP libraries (OpenSSL, Poco) drive a socket descriptor themselves, so providers that speak HTTPS (Braze, the
+/// KMS client) take the descriptor out of the stream and hand it over; the relay splices two descriptors. That is the
+/// one way around the Stream interface, and it only works for transports whose streams are OS sockets: a transport
+/// whose streams are anything else (in-process pipes, a userspace TLS or QUIC stack, a test double) returns -1 from
+/// both, and its streams cannot carry a provider's TLS; callers must check for -1 and fail with an error naming the
+/// transport, never pass -1 on.
 
 #include <notify/abi.hpp>
 #include <notify/result.hpp>
@@ -37,10 +45,15 @@ class NOTIFY_API Stream {
   /// The peer's address in the transport's own notation, for logs.
   [[nodiscard]] virtual std::string peer_address() const = 0;
 
-  /// The OS descriptor, for libraries that drive the socket themselves (Poco, OpenSSL). Still owned by the stream.
+  /// The connected socket's OS descriptor, for libraries that drive the socket themselves (Poco, OpenSSL); still
+  /// owned by the stream, so it must not be closed or outlive it. -1 when the stream is not an OS socket or after
+  /// release(). Reading or writing it directly while also using read_some()/write_all() interleaves bytes: pick one.
   [[nodiscard]] virtual int native_handle() const noexcept = 0;
 
-  /// Gives up ownership of the descriptor (the stream becomes empty). The caller must close it.
+  /// Hands the descriptor over: the caller owns it from now on and must close it. The stream is empty afterwards:
+  /// read_some()/write_all() fail with Errc::closed, native_handle() and release() return -1, and destroying it
+  /// closes nothing. Returns -1 (and keeps the stream as it was) when the stream is not an OS socket. The descriptor's
+  /// blocking mode is unspecified: set the one you need.
   virtual int release() noexcept = 0;
 };
 

@@ -1,5 +1,7 @@
 #include "aws/credential_source.hpp"
 
+#include <notify/toolkit/url.hpp>
+
 #include <Poco/Exception.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -7,7 +9,6 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/NetException.h>
-#include <Poco/URI.h>
 
 #include <algorithm>
 #include <cctype>
@@ -157,17 +158,11 @@ class ImdsCredentialSource final : public CredentialSource {
   }
 
  private:
+  // IMDS speaks plain http on a link-local address (its token is what protects it).
   Result<std::pair<std::string, std::uint16_t>> endpoint() const {
-    try {
-      const Poco::URI uri(options_.endpoint);
-      if (uri.getScheme() != "http" || uri.getHost().empty() || !(uri.getPath().empty() || uri.getPath() == "/") ||
-          !uri.getQuery().empty()) {
-        return Error{Errc::invalid_argument, "imds endpoint '" + options_.endpoint + "': must be http://HOST[:PORT]"};
-      }
-      return std::make_pair(uri.getHost(), uri.getPort());
-    } catch (const Poco::Exception&) {
-      return Error{Errc::invalid_argument, "imds endpoint '" + options_.endpoint + "': not a URL"};
-    }
+    auto e = toolkit::parse_endpoint_url(options_.endpoint, {"http"}, "imds endpoint");
+    if (!e) return e.error();
+    return std::make_pair(e->host, e->port);
   }
 
   [[nodiscard]] Error fail(Errc code, std::string_view method, std::string_view path, std::string_view what) const {

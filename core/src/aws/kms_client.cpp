@@ -2,6 +2,10 @@
 
 #include "aws/cms_enveloped.hpp"
 
+#include <notify/toolkit/tls_client.hpp>
+#include <notify/toolkit/url.hpp>
+#include <notify/toolkit/unique_fd.hpp>
+
 #include <Poco/Base64Decoder.h>
 #include <Poco/Base64Encoder.h>
 #include <Poco/Exception.h>
@@ -12,13 +16,9 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/NetException.h>
-#include <Poco/Net/RejectCertificateHandler.h>
 #include <Poco/Net/SSLException.h>
-#include <Poco/Net/SSLManager.h>
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/StreamSocket.h>
-#include <Poco/Net/StreamSocketImpl.h>
-#include <Poco/URI.h>
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -44,27 +44,9 @@ constexpr std::size_t kMaxEncryptionContextBytes = 8 * 1024;
 constexpr std::size_t kMaxErrorMessageChars = 512;
 constexpr const char* kRecipientAlgorithm = "RSAES_OAEP_SHA_256";
 
-// ---- TLS runtime (same pairing as the Braze plugin's: one initializeSSL per process image, undone at exit) -------
+// ---- TLS runtime: the toolkit's (one initializeSSL per process image, undone at exit) ------------------------------
 
-// Poco owns socket implementations through its own reference counting; this adopts an fd we already connected.
-class AdoptedSocket final : public Poco::Net::StreamSocket {
- public:
-  explicit AdoptedSocket(int fd) : Poco::Net::StreamSocket(new Poco::Net::StreamSocketImpl(fd)) {}  // NOLINT
-};
-
-struct SslRuntime {
-  explicit SslRuntime(const Poco::Net::Context::Ptr& ctx) {
-    Poco::Net::initializeSSL();
-    // Never prompt, never accept: a certificate that fails verification fails the connection.
-    Poco::Net::SSLManager::InvalidCertificateHandlerPtr reject(new Poco::Net::RejectCertificateHandler(false));  // NOLINT
-    Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, ctx);
-  }
-  ~SslRuntime() { Poco::Net::uninitializeSSL(); }
-  SslRuntime(const SslRuntime&) = delete;
-  SslRuntime& operator=(const SslRuntime&) = delete;
-};
-
-void init_ssl_once(const Poco::Net::Context::Ptr& ctx) { static SslRuntime runtime(ctx); }
+using toolkit::AdoptedSocket;
 
 Poco::Timespan to_timespan(std::chrono::milliseconds d) {
   return Poco::Timespan(std::max<std::int64_t>(d.count(), 1) * 1000);
@@ -79,13 +61,13 @@ Poco::Timespan to_timespan(std::chrono::milliseconds d) {
 class Watchdog {
  public:
   Watchdog(int fd, std::chrono::steady_clock::time_point deadline) : fd_(::fcntl(fd, F_DUPFD_CLOEXEC, 0)) {
-    if (fd_ < 0) return;  // then only Poco's per-operation timeouts bound the call
+    if (!fd_) return;  // then only Poco's per-operation timeouts bound the call
     thread_ = std::jthread([this, deadline](std::stop_token stop) {
       std::unique_lock lock(mu_);
       cv_.wait_until(lock, stop, deadline, [] { return false; });
       if (!stop.stop_requested()) {
         fired_ = true;
-        ::shutdown(fd_, SHUT_RDWR);
+        ::shutdown(fd_.get(), SHUT_RDWR);
       }
     });
   }
@@ -94,14 +76,13 @@ class Watchdog {
       thread_.request_stop();
       thread_.join();
     }
-    if (fd_ >= 0) ::close(fd_);
   }
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
   [[nodiscard]] bool fired() const noexcept { return fired_; }
 
  private:
-  int fd_;
+  toolkit::UniqueFd fd_;  // a duplicate, so shutting it down never races with Poco closing the original
   std::mutex mu_;
   std::condition_variable_any cv_;
   std::atomic<bool> fired_{false};
@@ -110,38 +91,17 @@ class Watchdog {
 
 // ---- small pure helpers ------------------------------------------------------------------------------------------
 
+// The KMS endpoint: https only, because TLS ends inside the enclave. The host is bare for SNI and bracketed (if
+// IPv6) in the Host header and the transport address.
 struct Endpoint {
   std::string url;  // as configured, for messages
-  std::string host;
-  std::uint16_t port = 443;
-  // An IPv6 literal is bracketed in a Host header and in a transport address ("[::1]:443"), bare for SNI.
-  [[nodiscard]] std::string bracketed_host() const {
-    return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  }
-  [[nodiscard]] std::string host_header() const {
-    return port == 443 ? bracketed_host() : bracketed_host() + ":" + std::to_string(port);
-  }
+  toolkit::UrlEndpoint parsed;
 };
 
 Result<Endpoint> parse_endpoint(const std::string& url) {
-  auto bad = [&](const std::string& why) { return Error{Errc::invalid_argument, "endpoint '" + url + "': " + why}; };
-  try {
-    const Poco::URI uri(url);
-    if (uri.getScheme() != "https") return bad("must be https://HOST[:PORT] (TLS ends inside the enclave)");
-    if (uri.getHost().empty()) return bad("no host");
-    if (!(uri.getPath().empty() || uri.getPath() == "/") || !uri.getQuery().empty() || !uri.getFragment().empty() ||
-        !uri.getUserInfo().empty()) {
-      return bad("must not have a path, query, fragment or user info");
-    }
-    Endpoint e;
-    e.url = url;
-    e.host = uri.getHost();
-    e.port = uri.getPort();
-    if (e.port == 0) return bad("bad port");
-    return e;
-  } catch (const Poco::Exception&) {
-    return bad("not a URL");
-  }
+  auto parsed = toolkit::parse_endpoint_url(url, {"https"}, "endpoint");
+  if (!parsed) return parsed.error();
+  return Endpoint{url, std::move(parsed.value())};
 }
 
 bool is_hex(std::string_view s) {
@@ -306,18 +266,10 @@ KmsClient::KmsClient(std::shared_ptr<Transport> egress, KmsOptions options, Log&
   }
   impl_->endpoint = parse_endpoint(options_.endpoint).value();
   impl_->egress_address = options_.egress_address.empty()
-                              ? impl_->endpoint.bracketed_host() + ":" + std::to_string(impl_->endpoint.port)
+                              ? impl_->endpoint.parsed.authority()
                               : options_.egress_address;
   try {
-    Poco::Net::Context::Params params;
-    params.caLocation = options_.ca_file;
-    params.loadDefaultCAs = options_.ca_file.empty();
-    params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
-    params.verificationDepth = 9;
-    params.cipherList = "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES";
-    impl_->tls = new Poco::Net::Context(Poco::Net::Context::CLIENT_USE, params);  // NOLINT: Poco's AutoPtr owns it
-    impl_->tls->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-    init_ssl_once(impl_->tls);
+    impl_->tls = toolkit::make_tls_client_context(options_.ca_file);
   } catch (const Poco::Exception& e) {
     impl_->config_error = Error{Errc::invalid_argument, "kms: TLS setup with ca_file '" + options_.ca_file +
                                                             "' failed: " + e.displayText()};
@@ -371,7 +323,7 @@ Result<DecryptForRecipientResponse> KmsClient::decrypt_for_recipient(const Decry
   UnsignedRequest unsigned_request;
   unsigned_request.method = "POST";
   unsigned_request.path = "/";
-  unsigned_request.headers = {{"Host", ep.host_header()},
+  unsigned_request.headers = {{"Host", ep.parsed.host_header()},
                               {"Content-Type", "application/x-amz-json-1.1"},
                               {"X-Amz-Target", "TrentService.Decrypt"}};
   unsigned_request.body = body;
@@ -409,18 +361,25 @@ Result<DecryptForRecipientResponse> KmsClient::decrypt_for_recipient(const Decry
     return Error{code, where + ": connecting" + via + " failed: " + stream.error().message};
   }
 
+  // Poco and OpenSSL drive the socket themselves, so the egress transport must hand over an OS socket (transport.hpp).
+  const int fd = stream.value()->release();
+  if (fd < 0) {
+    return Error{Errc::unsupported,
+                 where + via + ": the transport has no OS socket to hand over, so it cannot carry TLS"};
+  }
+
   int status = 0;
   std::string answer;
   std::string header_error_type;
   {
-    AdoptedSocket plain(stream.value()->release());
+    AdoptedSocket plain(fd);
     Watchdog watchdog(plain.impl()->sockfd(), deadline);
     bool tls_done = false;
     try {
       plain.setReceiveTimeout(to_timespan(remaining()));
       plain.setSendTimeout(to_timespan(remaining()));
       // attach() runs the handshake with SNI and verifies the chain and the host name against the endpoint host.
-      Poco::Net::SecureStreamSocket secure = Poco::Net::SecureStreamSocket::attach(plain, ep.host, impl_->tls);
+      Poco::Net::SecureStreamSocket secure = Poco::Net::SecureStreamSocket::attach(plain, ep.parsed.host, impl_->tls);
       tls_done = true;
       secure.setReceiveTimeout(to_timespan(remaining()));
       secure.setSendTimeout(to_timespan(remaining()));
@@ -466,7 +425,7 @@ Result<DecryptForRecipientResponse> KmsClient::decrypt_for_recipient(const Decry
                                           std::to_string(options_.request_timeout.count()) + " ms"};
       }
       if (!tls_done) {
-        return Error{Errc::refused, where + ": TLS with " + ep.host + via + " failed: " + e.displayText()};
+        return Error{Errc::refused, where + ": TLS with " + ep.parsed.host + via + " failed: " + e.displayText()};
       }
       if (dynamic_cast<const Poco::Net::NoMessageException*>(&e) != nullptr) {
         return Error{Errc::protocol_error, where + via + ": connection closed without an answer"};

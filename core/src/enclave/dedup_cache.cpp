@@ -2,14 +2,14 @@
 
 namespace notify::delivery {
 
-DedupCache::DedupCache(std::size_t capacity, std::chrono::milliseconds ttl)
-    : capacity_(capacity == 0 ? 1 : capacity), ttl_(ttl) {}
+DedupCache::DedupCache(std::size_t capacity, std::chrono::milliseconds ttl, std::shared_ptr<const toolkit::Clock> clock)
+    : capacity_(capacity == 0 ? 1 : capacity), ttl_(ttl), clock_(clock ? std::move(clock) : toolkit::real_clock()) {}
 
 std::optional<DeliveryResult> DedupCache::find(const std::string& request_id) {
   std::lock_guard lock(mu_);
   auto it = index_.find(request_id);
   if (it == index_.end()) return std::nullopt;
-  if (Clock::now() >= it->second->expires) {
+  if (clock_->steady_now() >= it->second->expires) {
     lru_.erase(it->second);
     index_.erase(it);
     return std::nullopt;
@@ -20,7 +20,7 @@ std::optional<DeliveryResult> DedupCache::find(const std::string& request_id) {
 
 void DedupCache::remember(const std::string& request_id, const DeliveryResult& result) {
   std::lock_guard lock(mu_);
-  const auto expires = Clock::now() + ttl_;
+  const auto expires = clock_->steady_now() + ttl_;
   if (auto it = index_.find(request_id); it != index_.end()) {
     it->second->result = result;
     it->second->expires = expires;

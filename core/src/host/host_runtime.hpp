@@ -1,15 +1,14 @@
 #pragma once
 // Everything one notify-host runs, built from its config file: logging, secrets, plugins, and the services its
-// config declares (serve, forward, demo, ...). No "parent" or "enclave" mode exists: only config.
+// config declares (serve, forward, demo, ...), built by walking the host's registry (host_schema.hpp). No "parent"
+// or "enclave" mode exists: only config.
 
 #include "runtime/config/config_document.hpp"
 #include "runtime/log/log_sink.hpp"
 #include "runtime/plugin/plugin_registry.hpp"
 #include "runtime/plugin/plugin_set.hpp"
 #include "runtime/secret_store.hpp"
-#include "parent/dispatch/delivery_metrics.hpp"
-#include "runtime/service.hpp"
-#include "parent/queue/notification_queue.hpp"
+#include "runtime/service_registry.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -26,7 +25,7 @@ class HostRuntime {
   /// Loads and validates the config, configures logging, loads plugins and builds services (nothing runs yet).
   /// How much create() builds: everything, or only what validation needs (--check-config: plugins are loaded and
   /// their blocks checked, but no attestation device is opened and no key is generated).
-  enum class Mode { run, check };
+  using Mode = services::BuildMode;
 
   /// `request_shutdown` is how a service asks the host to exit (e.g. demo.exit_when_done).
   static Result<std::unique_ptr<HostRuntime>> create(const std::filesystem::path& config_file,
@@ -51,10 +50,8 @@ class HostRuntime {
   std::unique_ptr<plugin::PluginRegistry> registry_;
   std::unique_ptr<plugin::PluginSet> plugins_;
   std::shared_ptr<Log> log_;
-  std::unique_ptr<delivery::NotificationQueue> queue_;  // outlives the services that use it (declared before them)
-  services::DeliveryMetrics metrics_;
-  std::vector<std::shared_ptr<Log>> loggers_;  // loggers held by reference inside services (outlive them)
-  std::vector<std::unique_ptr<services::Service>> services_;
+  // The services and what they share; declared after everything they reference, so destroyed first.
+  std::unique_ptr<services::ServiceContext> services_;
   std::size_t started_ = 0;
   std::function<void()> request_shutdown_;
   Mode mode_ = Mode::run;

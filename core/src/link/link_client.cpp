@@ -20,7 +20,8 @@ struct LinkClient::Pending {
 };
 
 LinkClient::LinkClient(std::shared_ptr<Transport> transport, ClientOptions options, Log& log)
-    : transport_(std::move(transport)), options_(std::move(options)), log_(log) {}
+    : transport_(std::move(transport)), options_(std::move(options)), log_(log),
+      backoff_(options_.backoff_initial, options_.backoff_max) {}
 
 LinkClient::~LinkClient() { stop(); }
 
@@ -60,15 +61,8 @@ LinkClient::Stats LinkClient::stats() const {
 
 std::chrono::milliseconds LinkClient::next_backoff() {
   std::lock_guard lock(mu_);
-  auto base = options_.backoff_max;
-  if (!incompatible_peer_) {
-    const int step = std::min(backoff_step_++, 30);
-    const auto grown = options_.backoff_initial.count() << step;
-    base = std::chrono::milliseconds(std::min<std::int64_t>(grown, options_.backoff_max.count()));
-  }
-  // Jitter: anywhere in [base/2, base], so many parents do not reconnect in lockstep.
-  std::uniform_int_distribution<std::int64_t> dist(base.count() / 2, std::max<std::int64_t>(base.count(), 1));
-  return std::chrono::milliseconds(dist(rng_));
+  // A peer that speaks another protocol version will not change soon: wait the longest; otherwise grow from initial.
+  return incompatible_peer_ ? backoff_.longest() : backoff_.next();
 }
 
 bool LinkClient::sleep_interruptible(std::chrono::milliseconds d) {
@@ -139,7 +133,7 @@ void LinkClient::run() {
     {
       std::lock_guard lock(mu_);
       stream = stream_;
-      backoff_step_ = 0;
+      backoff_.reset();
     }
     read_until_disconnected(stream);
     if (!sleep_interruptible(next_backoff())) return;

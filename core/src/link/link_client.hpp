@@ -9,6 +9,7 @@
 #include "link/messages.hpp"
 
 #include <notify/log.hpp>
+#include <notify/toolkit/backoff.hpp>
 #include <notify/transport.hpp>
 
 #include <atomic>
@@ -18,7 +19,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <span>
 #include <string>
 #include <thread>
@@ -92,9 +92,8 @@ class LinkClient {
   bool stopping_ = false;
   bool started_ = false;
   std::string last_error_ = "not connected yet";
-  int backoff_step_ = 0;
+  toolkit::Backoff backoff_;  // guarded by mu_
   bool incompatible_peer_ = false;
-  std::mt19937_64 rng_{std::random_device{}()};
   Stats stats_;
 
   std::mutex write_mu_;

@@ -272,19 +272,6 @@ Result<HealthInfo> decode_health(std::string_view json) {
   });
 }
 
-std::string encode_notification(const Notification& n) {
-  std::ostringstream os;
-  notification_to_json(n)->stringify(os);
-  return os.str();
-}
-
-Result<Notification> decode_notification(std::string_view json) {
-  return decoding<Notification>([&] {
-    auto o = parse_object(json, "notification");
-    return notification_from_json(*o, "");
-  });
-}
-
 std::string encode_deliver_request(std::span<const Notification> batch) {
   Object o;
   Array::Ptr list = new Array();

@@ -100,10 +100,6 @@ Result<Hello> decode_hello(std::string_view json);
 std::string encode_health(const HealthInfo& m);
 Result<HealthInfo> decode_health(std::string_view json);
 
-/// One notification as a JSON object (the same shape as inside a deliver frame); used for storage too.
-std::string encode_notification(const Notification& n);
-Result<Notification> decode_notification(std::string_view json);
-
 std::string encode_deliver_request(std::span<const Notification> batch);
 Result<std::vector<Notification>> decode_deliver_request(std::string_view json);
 

@@ -1,5 +1,7 @@
 #include "parent/demo_service.hpp"
 
+#include <notify/toolkit/host_port.hpp>
+
 #include <Poco/UUIDGenerator.h>
 
 namespace notify::services {
@@ -8,9 +10,8 @@ namespace {
 // "16:5000" on vsock reads as the seed's "CID: 16, Port: 5000"; other transports show the address as is.
 std::string describe_enclave(const std::string& transport, const std::string& address) {
   if (transport == "vsock") {
-    auto colon = address.rfind(':');
-    if (colon != std::string::npos) {
-      return "CID: " + address.substr(0, colon) + ", Port: " + address.substr(colon + 1);
+    if (auto cid_port = toolkit::split_host_port(address, "enclave address")) {
+      return "CID: " + std::string(cid_port->host) + ", Port: " + std::string(cid_port->port);
     }
   }
   return address + " (" + transport + ")";
@@ -24,23 +25,11 @@ DemoService::DemoService(link::LinkClient& client, DemoOptions options, std::sha
 DemoService::~DemoService() { stop(); }
 
 Status DemoService::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_.start([this] { run(); });
   return {};
 }
 
-void DemoService::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-bool DemoService::sleep_for(std::chrono::milliseconds d) {
-  std::unique_lock lock(mu_);
-  return !cv_.wait_for(lock, d, [this] { return stopping_; });
-}
+void DemoService::stop() { thread_.stop(); }
 
 bool DemoService::send_test(std::uint64_t sequence) {
   log_->info("📨 Sending test notification...");
@@ -76,7 +65,7 @@ void DemoService::run() {
   log_->info("🚀 Starting Enclave Worker");
   log_->info("📡 Connecting to enclave at " + describe_enclave(options_.transport, options_.enclave_address));
   while (!client_.wait_connected(std::chrono::seconds(1))) {
-    if (!sleep_for(std::chrono::milliseconds(0))) return;
+    if (thread_.stopping()) return;
     log_->warning("⏳ Enclave not reachable yet at " + options_.enclave_address + "; retrying");
   }
 
@@ -113,7 +102,7 @@ void DemoService::run() {
           said = true;
         }
       }
-      if (!sleep_for(std::chrono::milliseconds(250))) return;
+      if (!thread_.wait_for(std::chrono::milliseconds(250))) return;
     }
     log_->info("✅ Enclave initialized successfully (no secret sent from the parent; the enclave holds its own)");
   }
@@ -132,7 +121,7 @@ void DemoService::run() {
   std::uint64_t sequence = 0;
   send_test(sequence++);
   for (std::int64_t sent = 0; options_.count == 0 || sent < options_.count; ++sent) {
-    if (!sleep_for(options_.interval)) return;
+    if (!thread_.wait_for(options_.interval)) return;
     send_test(sequence++);
   }
   log_->info("demo finished after " + std::to_string(sequence) + " test notifications");

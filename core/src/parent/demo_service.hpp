@@ -6,15 +6,13 @@
 #include "link/link_client.hpp"
 
 #include <notify/secret.hpp>
+#include <notify/toolkit/stoppable_thread.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 namespace notify::services {
 
@@ -43,16 +41,12 @@ class DemoService final : public Service {
 
  private:
   void run();
-  bool sleep_for(std::chrono::milliseconds d);  // false when stopping
   bool send_test(std::uint64_t sequence);
 
   link::LinkClient& client_;
   DemoOptions options_;
   std::shared_ptr<Log> log_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  toolkit::StoppableThread thread_;  // last: stopped and joined before the members its loop uses go
 };
 
 }  // namespace notify::services

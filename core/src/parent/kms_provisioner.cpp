@@ -68,22 +68,15 @@ Status KmsProvisioner::start() {
   for (const auto& e : options_.secrets) {
     auto blob = read_ciphertext_file(e.ciphertext_file);
     if (!blob) return Error{blob.error().code, e.location + ": provision.kms[" + e.name + "]: " + blob.error().message};
-    tracked_.push_back({e, std::move(blob.value()), runtime::Backoff(options_.retry_initial, options_.retry_max), {}, false});
+    tracked_.push_back({e, std::move(blob.value()), toolkit::Backoff(options_.retry_initial, options_.retry_max), {}, false});
   }
   log_->info("KMS provisioning of " + std::to_string(tracked_.size()) + " secret(s) to the enclave, AWS credentials from " +
              source_->describe());
-  thread_ = std::thread([this] { run(); });
+  thread_.start([this] { run(); });
   return {};
 }
 
-void KmsProvisioner::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void KmsProvisioner::stop() { thread_.stop(); }
 
 void KmsProvisioner::run() {
   // Checks at once after every (re)connect — an enclave that restarted has lost its secrets — and every
@@ -91,9 +84,7 @@ void KmsProvisioner::run() {
   const auto tick = std::min<std::chrono::milliseconds>(options_.check_interval, std::chrono::milliseconds(250));
   std::uint64_t seen_connects = 0;
   auto next_check = std::chrono::steady_clock::now();
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    lock.unlock();
+  while (!thread_.stopping()) {
     const auto connects = link_.stats().connects;
     const auto now = std::chrono::steady_clock::now();
     if (link_.connected() && (connects != seen_connects || now >= next_check)) {
@@ -101,8 +92,7 @@ void KmsProvisioner::run() {
       check_once();
       next_check = std::chrono::steady_clock::now() + options_.check_interval;
     }
-    lock.lock();
-    cv_.wait_for(lock, tick, [this] { return stopping_; });
+    if (!thread_.wait_for(tick)) return;
   }
 }
 

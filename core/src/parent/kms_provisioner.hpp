@@ -9,19 +9,17 @@
 #include "aws/credential_source.hpp"
 #include "runtime/service.hpp"
 #include "link/link_client.hpp"
-#include "runtime/backoff.hpp"
 
 #include <notify/log.hpp>
+#include <notify/toolkit/backoff.hpp>
+#include <notify/toolkit/stoppable_thread.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace notify::parent {
@@ -56,7 +54,7 @@ class KmsProvisioner final : public services::Service {
   struct Tracked {
     KmsProvisionerOptions::Entry entry;
     std::vector<std::byte> blob;
-    runtime::Backoff backoff;
+    toolkit::Backoff backoff;
     std::chrono::steady_clock::time_point next_attempt{};
     bool warned_not_sourced = false;
   };
@@ -71,11 +69,7 @@ class KmsProvisioner final : public services::Service {
   std::shared_ptr<Log> log_;
   std::vector<Tracked> tracked_;
   std::optional<aws::Credentials> cached_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  toolkit::StoppableThread thread_;  // last: stopped and joined before the members its loop uses go
 };
 
 }  // namespace notify::parent

@@ -1,6 +1,6 @@
 #pragma once
-// A long-running part of notify-host, made from one config block. The host starts them in config order and stops
-// them in reverse, so that consumers stop before what they consume.
+// A long-running part of notify-host, made from one config block by its factory (service_registry.hpp). The host
+// starts them in the registry's order and stops them in reverse, so that consumers stop before what they consume.
 
 #include <notify/result.hpp>
 

@@ -1,20 +1,18 @@
 #include "braze_http.hpp"
 
+#include <notify/toolkit/tls_client.hpp>
+
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/NetException.h>
-#include <Poco/Net/RejectCertificateHandler.h>
 #include <Poco/Net/SSLException.h>
-#include <Poco/Net/SSLManager.h>
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/StreamSocket.h>
-#include <Poco/Net/StreamSocketImpl.h>
 #include <Poco/StreamCopier.h>
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <sstream>
 
 namespace notify::braze {
@@ -22,68 +20,14 @@ namespace {
 
 constexpr std::size_t kMaxResponseBytes = 1 << 20;
 
-// Poco owns socket implementations through its own reference counting; this adopts an fd we already connected.
-class AdoptedSocket final : public Poco::Net::StreamSocket {
- public:
-  explicit AdoptedSocket(int fd) : Poco::Net::StreamSocket(new Poco::Net::StreamSocketImpl(fd)) {}  // NOLINT
-};
+using toolkit::AdoptedSocket;
 
 Poco::Timespan to_timespan(std::chrono::milliseconds d) { return Poco::Timespan(d.count() * 1000); }
 
-// Poco's OpenSSL initialisation is reference counted and must be paired; this object lives until the plugin is
-// unloaded (or the process exits), so the pairing holds however many clients were made.
-struct SslRuntime {
-  explicit SslRuntime(const Poco::Net::Context::Ptr& ctx) {
-    Poco::Net::initializeSSL();
-    // Never prompt, never accept: a certificate that fails verification fails the connection.
-    Poco::Net::SSLManager::InvalidCertificateHandlerPtr reject(new Poco::Net::RejectCertificateHandler(false));  // NOLINT
-    Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, ctx);
-  }
-  ~SslRuntime() { Poco::Net::uninitializeSSL(); }
-  SslRuntime(const SslRuntime&) = delete;
-  SslRuntime& operator=(const SslRuntime&) = delete;
-};
-
-void init_ssl_once(const Poco::Net::Context::Ptr& ctx) { static SslRuntime runtime(ctx); }
-
 }  // namespace
 
-std::string Endpoint::host_header() const {
-  const bool default_port = (scheme == "https" && port == 443) || (scheme == "http" && port == 80);
-  return default_port ? host : host + ":" + std::to_string(port);
-}
-
 Result<Endpoint> parse_endpoint(std::string_view url) {
-  auto bad = [&](const std::string& why) {
-    return Error{Errc::invalid_argument, "braze endpoint '" + std::string(url) + "': " + why};
-  };
-  Endpoint e;
-  std::string_view rest;
-  if (url.starts_with("https://")) {
-    e.scheme = "https";
-    e.port = 443;
-    rest = url.substr(8);
-  } else if (url.starts_with("http://")) {
-    e.scheme = "http";
-    e.port = 80;
-    rest = url.substr(7);
-  } else {
-    return bad("must start with https:// (or http:// with allow_insecure_http)");
-  }
-  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-  if (rest.find('/') != std::string_view::npos) return bad("must not contain a path");
-  std::string_view hostport = rest;
-  if (auto colon = hostport.rfind(':'); colon != std::string_view::npos && hostport.find(']') == std::string_view::npos) {
-    unsigned p = 0;
-    auto ps = hostport.substr(colon + 1);
-    auto [ptr, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), p);
-    if (ec != std::errc{} || ptr != ps.data() + ps.size() || p == 0 || p > 65535) return bad("bad port");
-    e.port = static_cast<std::uint16_t>(p);
-    hostport = hostport.substr(0, colon);
-  }
-  if (hostport.empty()) return bad("no host");
-  e.host = std::string(hostport);
-  return e;
+  return toolkit::parse_endpoint_url(url, {"https", "http"}, "braze endpoint");
 }
 
 struct BrazeHttpClient::Connection {
@@ -96,18 +40,10 @@ BrazeHttpClient::BrazeHttpClient(TransportRegistry& transports, HttpOptions opti
     : transports_(transports), options_(std::move(options)), log_(log),
       slots_(static_cast<std::ptrdiff_t>(std::clamp<std::size_t>(options_.pool_size, 1, 1024))) {
   if (options_.egress_address.empty()) {
-    options_.egress_address = options_.endpoint.host + ":" + std::to_string(options_.endpoint.port);
+    options_.egress_address = options_.endpoint.authority();
   }
   if (options_.endpoint.scheme == "https") {
-    Poco::Net::Context::Params params;
-    params.caLocation = options_.ca_file;
-    params.loadDefaultCAs = options_.ca_file.empty();
-    params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
-    params.verificationDepth = 9;
-    params.cipherList = "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES";
-    tls_ = new Poco::Net::Context(Poco::Net::Context::CLIENT_USE, params);  // NOLINT: Poco's AutoPtr owns it
-    tls_->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-    init_ssl_once(tls_);
+    tls_ = toolkit::make_tls_client_context(options_.ca_file);  // SSL initialised once per plugin image
   }
 }
 
@@ -132,9 +68,16 @@ Result<std::unique_ptr<BrazeHttpClient::Connection>> BrazeHttpClient::open() {
   if (!transport) return transport.error();
   auto stream = transport.value()->connect(options_.egress_address, options_.connect_timeout);
   if (!stream) return stream.error();
+  // Poco and OpenSSL drive the socket themselves, so the egress transport must hand over an OS socket (transport.hpp).
+  const int fd = stream.value()->release();
+  if (fd < 0) {
+    return Error{Errc::unsupported, "egress transport '" + options_.egress_transport + "' to " +
+                                        options_.egress_address + " has no OS socket to hand over, so it cannot " +
+                                        "carry TLS/HTTP to " + options_.endpoint.host};
+  }
   auto c = std::make_unique<Connection>();
   try {
-    AdoptedSocket plain(stream.value()->release());
+    AdoptedSocket plain(fd);
     plain.setReceiveTimeout(to_timespan(options_.tls_timeout));
     plain.setSendTimeout(to_timespan(options_.tls_timeout));
     if (tls_) {

@@ -7,6 +7,7 @@
 
 #include <notify/log.hpp>
 #include <notify/result.hpp>
+#include <notify/toolkit/url.hpp>
 #include <notify/transport.hpp>
 
 #include <Poco/Net/Context.h>
@@ -22,14 +23,12 @@
 
 namespace notify::braze {
 
-struct Endpoint {
-  std::string scheme;  // "https" or "http"
-  std::string host;
-  std::uint16_t port = 443;
-  [[nodiscard]] std::string host_header() const;
-};
+/// Braze's REST endpoint: scheme "https" (or "http", which the plugin allows only with allow_insecure_http), host
+/// (IPv6 unbracketed), port.
+using Endpoint = toolkit::UrlEndpoint;
 
-/// "https://rest.iad-01.braze.com" (an optional trailing "/"; a path is not allowed).
+/// "https://rest.iad-01.braze.com", "https://[::1]:8443" (an optional trailing "/"; a path, query or user info is
+/// not allowed).
 Result<Endpoint> parse_endpoint(std::string_view url);
 
 struct HttpOptions {

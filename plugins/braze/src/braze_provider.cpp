@@ -31,11 +31,9 @@ ProviderHealth BrazeProvider::health() const noexcept {
 }
 
 std::chrono::milliseconds BrazeProvider::backoff(int attempt) {
-  const auto base = std::min<std::int64_t>(options_.backoff_max.count(),
-                                           options_.backoff_initial.count() << std::min(attempt - 1, 20));
-  std::lock_guard lock(rng_mu_);
-  std::uniform_int_distribution<std::int64_t> jitter(base / 2, std::max<std::int64_t>(base, 1));
-  return std::chrono::milliseconds(jitter(rng_));
+  const toolkit::BackoffPolicy policy{options_.backoff_initial, options_.backoff_max};
+  std::lock_guard lock(rng_mu_);  // calls of one batch run in parallel
+  return policy.delay(attempt - 1, rng_);
 }
 
 BrazeProvider::Sent BrazeProvider::send_call(const BrazeCall& call, const Secret& key) {

@@ -9,10 +9,10 @@
 #include <notify/log.hpp>
 #include <notify/provider.hpp>
 #include <notify/secret.hpp>
+#include <notify/toolkit/backoff.hpp>
 
 #include <chrono>
 #include <memory>
-#include <random>
 #include <string>
 
 namespace notify::braze {
@@ -49,7 +49,7 @@ class BrazeProvider final : public Provider {
   BrazeHttpClient http_;
   RateLimiter limiter_;
   std::mutex rng_mu_;
-  std::mt19937_64 rng_{std::random_device{}()};
+  toolkit::Rng rng_{toolkit::random_seed()};
 };
 
 }  // namespace notify::braze

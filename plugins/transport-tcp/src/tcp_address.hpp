@@ -1,7 +1,9 @@
 #pragma once
-// Parsing of the tcp transport's address notation: "host:port", "1.2.3.4:port", "[::1]:port".
+// The tcp transport's address notation: "host:port", "1.2.3.4:port", "[::1]:port" — the toolkit's, named
+// "tcp address" in errors.
 
 #include <notify/result.hpp>
+#include <notify/toolkit/host_port.hpp>
 
 #include <cstdint>
 #include <string>
@@ -9,10 +11,7 @@
 
 namespace notify::tcp {
 
-struct HostPort {
-  std::string host;  // without brackets
-  std::uint16_t port = 0;
-};
+using toolkit::HostPort;
 
 /// Splits and validates an address. The port must be 0..65535 (0 = ephemeral, listen only).
 Result<HostPort> parse_host_port(std::string_view address);

@@ -1,5 +1,7 @@
 #include "vsock_address.hpp"
 
+#include <notify/toolkit/host_port.hpp>
+
 #include <charconv>
 
 namespace notify::vsock {
@@ -13,14 +15,16 @@ bool parse_u32(std::string_view s, std::uint32_t& out) {
 }  // namespace
 
 Result<VsockAddress> parse_vsock_address(std::string_view address) {
+  constexpr std::string_view kExpected = " (expected CID:PORT, CID a number or any, local, host, parent)";
   auto bad = [&](std::string_view why) {
     return Error{Errc::invalid_argument, "vsock address '" + std::string(address) + "': " + std::string(why) +
-                                             " (expected CID:PORT, CID a number or any, local, host, parent)"};
+                                             std::string(kExpected)};
   };
-  auto colon = address.rfind(':');
-  if (colon == std::string_view::npos) return bad("missing ':PORT'");
-  std::string_view cid = address.substr(0, colon);
-  std::string_view port = address.substr(colon + 1);
+  // The host:port splitter, then vsock's own reading of both halves: named CIDs, 32-bit ports.
+  auto split = toolkit::split_host_port(address, "vsock address");
+  if (!split) return Error{split.error().code, split.error().message + std::string(kExpected)};
+  const std::string_view cid = split->host;
+  const std::string_view port = split->port;
   VsockAddress a;
   if (cid == "any") a.cid = kCidAny;
   else if (cid == "local") a.cid = kCidLocal;

@@ -84,18 +84,12 @@ Result<Bytes> decode_nsm_get_random_response(std::span<const std::byte> response
 }
 
 Result<NsmDevice> NsmDevice::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) {
+  toolkit::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd) {
     if (errno == ENOENT) return Error{Errc::unsupported, "no " + path + ": not inside a Nitro enclave"};
     return Error{Errc::io_error, "open " + path + ": " + std::strerror(errno)};
   }
-  return NsmDevice(fd);
-}
-
-NsmDevice::NsmDevice(NsmDevice&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-
-NsmDevice::~NsmDevice() {
-  if (fd_ >= 0) ::close(fd_);
+  return NsmDevice(std::move(fd));
 }
 
 Result<Bytes> NsmDevice::call(const Bytes& request) {
@@ -105,7 +99,7 @@ Result<Bytes> NsmDevice::call(const Bytes& request) {
   msg.request.iov_len = request.size();
   msg.response.iov_base = response.data();
   msg.response.iov_len = response.size();
-  if (::ioctl(fd_, kNsmIoctl, &msg) != 0) return Error{Errc::io_error, std::string("nsm ioctl: ") + std::strerror(errno)};
+  if (::ioctl(fd_.get(), kNsmIoctl, &msg) != 0) return Error{Errc::io_error, std::string("nsm ioctl: ") + std::strerror(errno)};
   response.resize(msg.response.iov_len);
   return response;
 }

@@ -9,10 +9,12 @@
 #include "attestation/attestation_document.hpp"
 
 #include <notify/result.hpp>
+#include <notify/toolkit/unique_fd.hpp>
 
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 
 namespace notify::attestation {
 
@@ -27,18 +29,18 @@ class NsmDevice {
  public:
   /// Opens the device; fails with "no /dev/nsm: not inside a Nitro enclave" elsewhere.
   static Result<NsmDevice> open(const std::string& path = "/dev/nsm");
-  NsmDevice(NsmDevice&& other) noexcept;
+  NsmDevice(NsmDevice&& other) noexcept = default;
   NsmDevice& operator=(NsmDevice&&) = delete;
   NsmDevice(const NsmDevice&) = delete;
-  ~NsmDevice();
+  ~NsmDevice() = default;
 
   Result<Bytes> attest(std::span<const std::byte> public_key, std::span<const std::byte> nonce);
   Result<Bytes> get_random();
 
  private:
-  explicit NsmDevice(int fd) : fd_(fd) {}
+  explicit NsmDevice(toolkit::UniqueFd fd) : fd_(std::move(fd)) {}
   Result<Bytes> call(const Bytes& request);
-  int fd_ = -1;
+  toolkit::UniqueFd fd_;
 };
 
 }  // namespace notify::attestation

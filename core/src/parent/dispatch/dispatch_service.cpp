@@ -9,38 +9,19 @@ DispatchService::DispatchService(delivery::NotificationQueue& queue, link::LinkC
 DispatchService::~DispatchService() { stop(); }
 
 Status DispatchService::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_.start([this] { run(); });
   return {};
 }
 
-void DispatchService::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void DispatchService::stop() { thread_.stop(); }
 
-void DispatchService::wake() {
-  {
-    std::lock_guard lock(mu_);
-    woken_ = true;
-  }
-  cv_.notify_all();
-}
+void DispatchService::wake() { thread_.wake(); }
 
 void DispatchService::run() {
-  while (true) {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-    }
+  while (!thread_.stopping()) {
     purge_if_due();
     if (dispatch_once()) continue;  // more may be due right away
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, options_.poll_interval, [this] { return stopping_ || woken_; });
-    woken_ = false;
+    if (!thread_.wait_for(options_.poll_interval)) return;  // a wake() ends the wait early
   }
 }
 

@@ -9,11 +9,9 @@
 #include "link/link_client.hpp"
 
 #include <notify/log.hpp>
+#include <notify/toolkit/stoppable_thread.hpp>
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 namespace notify::services {
 
@@ -44,12 +42,8 @@ class DispatchService final : public Service {
   DispatchOptions options_;
   DeliveryMetrics& metrics_;
   std::shared_ptr<Log> log_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  bool woken_ = false;
-  std::thread thread_;
   std::chrono::steady_clock::time_point next_purge_ = std::chrono::steady_clock::now();
+  toolkit::StoppableThread thread_;  // last: stopped and joined before the members its loop uses go
 };
 
 }  // namespace notify::services

@@ -2,6 +2,7 @@
 
 #include "parent/ingress/ingress_validation.hpp"
 
+#include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Net/HTTPRequestHandler.h>
@@ -12,6 +13,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/URI.h>
 
 #include <openssl/crypto.h>
 
@@ -145,9 +147,16 @@ void IngressService::stop() {
   }
 }
 
-IngressService::Reply IngressService::handle(const std::string& method, const std::string& path,
+IngressService::Reply IngressService::handle(const std::string& method, const std::string& target,
                                              const std::string& authorization, const std::string& body,
                                              bool body_too_large) {
+  // Route on the path alone: "/v1/notifications/abc?x=1" is "/v1/notifications/abc" (Poco percent-decodes it).
+  std::string path;
+  try {
+    path = Poco::URI(target).getPath();
+  } catch (const Poco::Exception&) {
+    return error(400, "malformed request target");
+  }
   try {
     if (path == "/healthz") return {200, R"({"status":"ok"})"};
     if (path == "/metrics") return metrics_text();

@@ -46,7 +46,9 @@ class IngressService final : public Service {
     std::string body;
     std::string content_type = "application/json";
   };
-  Reply handle(const std::string& method, const std::string& path, const std::string& authorization,
+  /// Answers one request. `target` is the request line's URI as sent ("/v1/notifications/abc?x=1"): routing uses its
+  /// path only, so a query string never changes which endpoint answers.
+  Reply handle(const std::string& method, const std::string& target, const std::string& authorization,
                const std::string& body, bool body_too_large);
 
  private:

@@ -22,18 +22,11 @@ std::optional<State> parse_state(std::string_view text) noexcept {
   return std::nullopt;
 }
 
-std::int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::chrono::milliseconds retry_delay(const QueueOptions& options, int attempts, std::chrono::milliseconds retry_after,
-                                      std::mt19937_64& rng) {
-  const auto base = std::min<std::int64_t>(options.backoff_max.count(),
-                                           options.backoff_initial.count() << std::min(attempts - 1, 30));
-  std::uniform_int_distribution<std::int64_t> jitter(base / 2, std::max<std::int64_t>(base, 1));
+                                      toolkit::Rng& rng) {
+  const toolkit::BackoffPolicy policy{options.backoff_initial, options.backoff_max};
   // The provider's retry_after (e.g. Braze's rate-limit window) wins when it is longer.
-  return std::max(std::chrono::milliseconds(jitter(rng)), retry_after);
+  return std::max(policy.delay(attempts - 1, rng), retry_after);
 }
 
 Result<std::vector<Record>> NotificationQueue::dead(std::size_t limit) {

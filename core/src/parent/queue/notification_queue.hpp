@@ -5,11 +5,13 @@
 
 #include <notify/notification.hpp>
 #include <notify/result.hpp>
+#include <notify/toolkit/backoff.hpp>
+#include <notify/toolkit/clock.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
-#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -57,15 +59,16 @@ struct QueueOptions {
   std::chrono::milliseconds backoff_max{300000};
   std::chrono::milliseconds lease{60000};  // an in-flight item whose host died is retried after this
   std::chrono::milliseconds retention{7LL * 24 * 3600 * 1000};  // delivered/rejected records kept this long
+  /// Where "now" comes from for accept times, leases, retry due times and retention. Tests pass a
+  /// toolkit::ManualClock and advance it instead of sleeping. (Redis's own idle time, which decides when a crashed
+  /// consumer's entries are taken over, is the server's and does not follow this clock.)
+  std::shared_ptr<const toolkit::Clock> clock = toolkit::real_clock();
 };
-
-/// Milliseconds since the epoch: what both backends store, so records survive restarts and clocks of other hosts.
-std::int64_t wall_clock_ms();
 
 /// Delay before retry number `attempts` (1-based): exponential from backoff_initial, capped at backoff_max, with
 /// jitter in [base/2, base]; a provider's longer `retry_after` wins. Shared by every backend.
 std::chrono::milliseconds retry_delay(const QueueOptions& options, int attempts, std::chrono::milliseconds retry_after,
-                                      std::mt19937_64& rng);
+                                      toolkit::Rng& rng);
 
 class NotificationQueue {
  public:

@@ -1,6 +1,8 @@
 #include "parent/queue/redis_queue.hpp"
 
-#include "link/messages.hpp"
+#include "parent/queue/notification_record.hpp"
+
+#include <notify/toolkit/host_port.hpp>
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -116,7 +118,9 @@ return 1
 void RedisQueue::ContextFree::operator()(redisContext* c) const noexcept { redisFree(c); }
 
 RedisQueue::RedisQueue(redisContext* ctx, RedisOptions redis, QueueOptions options)
-    : ctx_(ctx), redis_(std::move(redis)), options_(options) {}
+    : ctx_(ctx), redis_(std::move(redis)), options_(std::move(options)) {
+  if (!options_.clock) options_.clock = toolkit::real_clock();
+}
 RedisQueue::~RedisQueue() = default;
 
 Result<std::unique_ptr<RedisQueue>> RedisQueue::open(RedisOptions redis, QueueOptions options) {
@@ -125,9 +129,11 @@ Result<std::unique_ptr<RedisQueue>> RedisQueue::open(RedisOptions redis, QueueOp
   if (!redis.address.empty() && redis.address.front() == '/') {
     c = redisConnectUnixWithTimeout(redis.address.c_str(), timeout);
   } else {
-    auto colon = redis.address.rfind(':');
-    if (colon == std::string::npos) return Error{Errc::invalid_argument, "queue.redis_address '" + redis.address + "': want host:port or /socket"};
-    c = redisConnectWithTimeout(redis.address.substr(0, colon).c_str(), std::stoi(redis.address.substr(colon + 1)), timeout);
+    // hiredis takes the host unbracketed ("::1") and resolves names itself.
+    auto where = toolkit::parse_host_port(redis.address, "queue.redis_address (or a /unix/socket path)",
+                                          toolkit::PortRule::nonzero);
+    if (!where) return where.error();
+    c = redisConnectWithTimeout(where->host.c_str(), where->port, timeout);
   }
   if (c == nullptr) return Error{Errc::resource_exhausted, "redis " + redis.address + ": cannot allocate a context"};
   if (redis.consumer.empty()) {
@@ -135,7 +141,7 @@ Result<std::unique_ptr<RedisQueue>> RedisQueue::open(RedisOptions redis, QueueOp
     ::gethostname(host, sizeof host - 1);
     redis.consumer = std::string(host) + ":" + std::to_string(::getpid());
   }
-  std::unique_ptr<RedisQueue> q(new RedisQueue(c, redis, options));  // private constructor; owns c from here
+  std::unique_ptr<RedisQueue> q(new RedisQueue(c, redis, std::move(options)));  // private constructor; owns c from here
   if (c->err != 0) return Error{Errc::unreachable, "redis " + redis.address + ": " + c->errstr};
   timeval io{10, 0};
   redisSetTimeout(c, io);
@@ -147,10 +153,10 @@ Result<std::unique_ptr<RedisQueue>> RedisQueue::open(RedisOptions redis, QueueOp
 Result<std::vector<Enqueued>> RedisQueue::enqueue(std::span<const Notification> batch) {
   std::lock_guard lock(mu_);
   std::vector<std::string> args = {"EVAL", kEnqueue, "2", key("open"), key("stream"), redis_.prefix,
-                                   std::to_string(options_.capacity), std::to_string(wall_clock_ms())};
+                                   std::to_string(options_.capacity), std::to_string(options_.clock->epoch_ms())};
   for (const auto& n : batch) {
     args.push_back(n.request_id);
-    args.push_back(link::encode_notification(n));
+    args.push_back(encode_notification_record(n));
   }
   auto r = command(ctx_.get(), args);
   if (!r) return r.error();
@@ -165,7 +171,7 @@ Result<std::vector<Enqueued>> RedisQueue::enqueue(std::span<const Notification> 
 Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
   std::lock_guard lock(mu_);
   redisContext* c = ctx_.get();
-  if (auto p = command(c, {"EVAL", kPromote, "2", key("delayed"), key("stream"), std::to_string(wall_clock_ms())}); !p) return p.error();
+  if (auto p = command(c, {"EVAL", kPromote, "2", key("delayed"), key("stream"), std::to_string(options_.clock->epoch_ms())}); !p) return p.error();
   // Entries another (crashed) consumer held longer than a lease, then new ones.
   std::vector<std::pair<std::string, std::string>> entries;  // stream entry id, request id
   auto collect = [&](const redisReply* list) {
@@ -200,7 +206,7 @@ Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
       command(c, {"XACK", key("stream"), redis_.group, entry});
       continue;
     }
-    auto n = link::decode_notification(str((*h)->element[1]));
+    auto n = decode_notification_record(str((*h)->element[1]));
     if (!n) return Error{Errc::internal, "queue: stored notification " + id + " unreadable: " + n.error().message};
     command(c, {"HSET", key("n:" + id), "state", "in_flight"});
     entry_of_[id] = entry;
@@ -212,7 +218,7 @@ Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
 
 std::vector<std::string> RedisQueue::complete_args(const std::string& request_id, const DeliveryResult& result,
                                                    int attempts) {
-  const auto now = wall_clock_ms();
+  const auto now = options_.clock->epoch_ms();
   std::string entry;
   if (auto it = entry_of_.find(request_id); it != entry_of_.end()) {
     entry = it->second;
@@ -286,7 +292,7 @@ Result<std::optional<Record>> RedisQueue::status(const std::string& request_id) 
   if (!h) return h.error();
   if ((*h)->element[0]->type == REDIS_REPLY_NIL) return std::optional<Record>{};
   Record rec;
-  auto n = link::decode_notification(str((*h)->element[0]));
+  auto n = decode_notification_record(str((*h)->element[0]));
   if (!n) return n.error();
   rec.notification = std::move(n.value());
   rec.state = parse_state(str((*h)->element[1])).value_or(State::queued);
@@ -321,7 +327,7 @@ Result<std::vector<std::string>> RedisQueue::dead_ids(std::size_t limit) {
 Status RedisQueue::retry_dead(const std::string& request_id) {
   std::lock_guard lock(mu_);
   auto r = command(ctx_.get(), {"EVAL", kRetryDead, "3", key("dead"), key("open"), key("stream"), redis_.prefix,
-                                request_id, std::to_string(wall_clock_ms())});
+                                request_id, std::to_string(options_.clock->epoch_ms())});
   if (!r) return r.error();
   if ((*r)->integer == 0) return Error{Errc::not_found, "queue: no dead notification " + request_id};
   return {};
@@ -340,7 +346,7 @@ return #ids
   std::size_t total = 0;
   for (;;) {  // in slices of 1000, so one purge never blocks Redis for long
     auto r = command(ctx_.get(), {"EVAL", kPurge, "1", key("finished"), redis_.prefix,
-                                  std::to_string(wall_clock_ms() - options_.retention.count())});
+                                  std::to_string(options_.clock->epoch_ms() - options_.retention.count())});
     if (!r) return r.error();
     total += static_cast<std::size_t>((*r)->integer);
     if ((*r)->integer < 1000) return total;

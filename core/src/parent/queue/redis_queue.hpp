@@ -18,7 +18,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 
 struct redisContext;
@@ -62,7 +61,7 @@ class RedisQueue final : public NotificationQueue {
   QueueOptions options_;
   std::mutex mu_;
   std::map<std::string, std::string> entry_of_;  // request_id → stream entry this consumer holds
-  std::mt19937_64 rng_{std::random_device{}()};
+  toolkit::Rng rng_{toolkit::random_seed()};
 };
 
 }  // namespace notify::delivery

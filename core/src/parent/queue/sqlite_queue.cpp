@@ -1,6 +1,6 @@
 #include "parent/queue/sqlite_queue.hpp"
 
-#include "link/messages.hpp"
+#include "parent/queue/notification_record.hpp"
 
 #include <sqlite3.h>
 
@@ -55,7 +55,9 @@ class Transaction {
 
 void SqliteQueue::DbClose::operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
 
-SqliteQueue::SqliteQueue(sqlite3* db, QueueOptions options) : db_(db), options_(options) {}
+SqliteQueue::SqliteQueue(sqlite3* db, QueueOptions options) : db_(db), options_(std::move(options)) {
+  if (!options_.clock) options_.clock = toolkit::real_clock();
+}
 SqliteQueue::~SqliteQueue() = default;
 
 Status SqliteQueue::exec(const char* sql) {
@@ -71,7 +73,7 @@ Status SqliteQueue::exec(const char* sql) {
 Result<std::unique_ptr<SqliteQueue>> SqliteQueue::open(const std::filesystem::path& path, QueueOptions options) {
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  std::unique_ptr<SqliteQueue> q(new SqliteQueue(raw, options));  // private constructor; owns raw even on failure
+  std::unique_ptr<SqliteQueue> q(new SqliteQueue(raw, std::move(options)));  // private constructor; owns raw even on failure
   if (rc != SQLITE_OK) {
     return Error{Errc::io_error, "queue " + path.string() + ": " + (raw ? sqlite3_errmsg(raw) : "cannot open")};
   }
@@ -107,7 +109,7 @@ Result<std::vector<Enqueued>> SqliteQueue::enqueue(std::span<const Notification>
   const auto unfinished = static_cast<std::size_t>(sqlite3_column_int64(count->get(), 0));
   std::vector<Enqueued> out;
   std::size_t fresh = 0;
-  const auto now = wall_clock_ms();
+  const auto now = options_.clock->epoch_ms();
   for (const auto& n : batch) {
     sqlite3_reset(find->get());
     bind(find->get(), 1, n.request_id);
@@ -122,7 +124,7 @@ Result<std::vector<Enqueued>> SqliteQueue::enqueue(std::span<const Notification>
     }
     sqlite3_reset(insert->get());
     bind(insert->get(), 1, n.request_id);
-    bind(insert->get(), 2, link::encode_notification(n));
+    bind(insert->get(), 2, encode_notification_record(n));
     bind(insert->get(), 3, now);
     bind(insert->get(), 4, now);
     bind(insert->get(), 5, now);
@@ -143,7 +145,7 @@ Result<std::vector<Leased>> SqliteQueue::lease(std::size_t max) {
   sqlite3* db = db_.get();
   Transaction tx(db);
   if (!tx.began()) return db_error(db);
-  const auto now = wall_clock_ms();
+  const auto now = options_.clock->epoch_ms();
   // Due queued items, and in-flight items whose lease ran out (their host died or lost the link).
   auto due = prepare(db, "SELECT request_id, body, attempts, created_ms FROM notifications WHERE (state = 'queued' AND "
                          "next_attempt_ms <= ?1) OR (state = 'in_flight' AND lease_until_ms <= ?1) "
@@ -155,7 +157,7 @@ Result<std::vector<Leased>> SqliteQueue::lease(std::size_t max) {
   bind(due->get(), 2, static_cast<std::int64_t>(max));
   std::vector<Leased> out;
   while (sqlite3_step(due->get()) == SQLITE_ROW) {
-    auto n = link::decode_notification(column_text(due->get(), 1));
+    auto n = decode_notification_record(column_text(due->get(), 1));
     if (!n) return Error{Errc::internal, "queue: stored notification " + column_text(due->get(), 0) + " unreadable: " + n.error().message};
     out.push_back({std::move(n.value()), sqlite3_column_int(due->get(), 2), sqlite3_column_int64(due->get(), 3)});
   }
@@ -177,7 +179,7 @@ Result<State> SqliteQueue::complete_locked(const std::string& request_id, const 
   bind(get->get(), 1, request_id);
   if (sqlite3_step(get->get()) != SQLITE_ROW) return Error{Errc::not_found, "queue: no notification " + request_id};
   const int attempts = sqlite3_column_int(get->get(), 0) + 1;
-  const auto now = wall_clock_ms();
+  const auto now = options_.clock->epoch_ms();
   std::string state;
   std::int64_t next = now;
   switch (result.outcome) {
@@ -243,7 +245,7 @@ Result<std::optional<Record>> SqliteQueue::status(const std::string& request_id)
   bind(get->get(), 1, request_id);
   if (sqlite3_step(get->get()) != SQLITE_ROW) return std::optional<Record>{};
   Record r;
-  auto n = link::decode_notification(column_text(get->get(), 0));
+  auto n = decode_notification_record(column_text(get->get(), 0));
   if (!n) return n.error();
   r.notification = std::move(n.value());
   r.state = parse_state(column_text(get->get(), 1)).value_or(State::queued);
@@ -275,7 +277,7 @@ Status SqliteQueue::retry_dead(const std::string& request_id) {
   auto q = prepare(db_.get(), "UPDATE notifications SET state = 'queued', attempts = 0, next_attempt_ms = ?, "
                               "updated_ms = ? WHERE request_id = ? AND state = 'dead'");
   if (!q) return q.error();
-  const auto now = wall_clock_ms();
+  const auto now = options_.clock->epoch_ms();
   bind(q->get(), 1, now);
   bind(q->get(), 2, now);
   bind(q->get(), 3, request_id);
@@ -289,7 +291,7 @@ Result<std::size_t> SqliteQueue::purge_finished() {
   sqlite3* db = db_.get();
   Transaction tx(db);
   if (!tx.began()) return db_error(db);
-  const auto cutoff = wall_clock_ms() - options_.retention.count();
+  const auto cutoff = options_.clock->epoch_ms() - options_.retention.count();
   auto history = prepare(db, "DELETE FROM attempts WHERE request_id IN (SELECT request_id FROM notifications WHERE "
                              "state IN ('delivered', 'rejected') AND updated_ms < ?)");
   auto rows = prepare(db, "DELETE FROM notifications WHERE state IN ('delivered', 'rejected') AND updated_ms < ?");

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <random>
 
 struct sqlite3;
 
@@ -40,7 +39,7 @@ class SqliteQueue final : public NotificationQueue {
   std::unique_ptr<sqlite3, DbClose> db_;
   QueueOptions options_;
   std::mutex mu_;  // one connection, used by one thread at a time
-  std::mt19937_64 rng_{std::random_device{}()};
+  toolkit::Rng rng_{toolkit::random_seed()};
 };
 
 }  // namespace notify::delivery

@@ -1,10 +1,11 @@
 #include "parent/relay/relay_options.hpp"
 
+#include <notify/toolkit/host_port.hpp>
+
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 
 namespace notify::relay {
 namespace {
@@ -30,21 +31,9 @@ std::string canonical_ip(std::string_view text) {
 bool is_ip_literal(std::string_view text) { return !canonical_ip(text).empty(); }
 
 Result<RelayRoute> parse_upstream(std::string_view listen, std::string_view upstream) {
-  const auto colon = upstream.rfind(':');
-  if (colon == std::string_view::npos || colon + 1 == upstream.size()) {
-    return Error{Errc::invalid_argument, "relay upstream '" + std::string(upstream) + "': expected host:port"};
-  }
-  std::string_view host = upstream.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host.empty()) return Error{Errc::invalid_argument, "relay upstream '" + std::string(upstream) + "': empty host"};
-  const auto port_text = upstream.substr(colon + 1);
-  unsigned port = 0;
-  auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc{} || p != port_text.data() + port_text.size() || port == 0 || port > 65535) {
-    return Error{Errc::invalid_argument,
-                 "relay upstream '" + std::string(upstream) + "': port must be 1..65535, got '" + std::string(port_text) + "'"};
-  }
-  return RelayRoute{std::string(listen), std::string(host), static_cast<std::uint16_t>(port)};
+  auto where = toolkit::parse_host_port(upstream, "relay upstream", toolkit::PortRule::nonzero);
+  if (!where) return where.error();
+  return RelayRoute{std::string(listen), std::move(where->host), where->port};
 }
 
 Status check_allowed(const std::vector<AllowEntry>& allowlist, std::string_view host, std::uint16_t port,

@@ -2,6 +2,9 @@
 
 #include "parent/relay/dns_cache.hpp"
 
+#include <notify/toolkit/host_port.hpp>
+#include <notify/toolkit/unique_fd.hpp>
+
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -22,26 +25,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Owns one descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  ~Fd() { reset(); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-  [[nodiscard]] int get() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
+using Fd = toolkit::UniqueFd;
 
 // One direction of a pair: bytes read from `from` waiting to be written to `to`.
 struct Pipe {
@@ -177,8 +161,7 @@ struct RelayService::Impl {
     std::unique_ptr<Stream> up;
     std::string last_error = "no address";
     for (const auto& ip : ips) {
-      const std::string target =
-          (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(r.upstream_port);
+      const std::string target = toolkit::format_host_port(ip, r.upstream_port);
       auto c = upstream_transport->connect(target, options.connect_timeout);
       if (c) {
         up = std::move(*c);
@@ -188,9 +171,13 @@ struct RelayService::Impl {
     }
     if (!up) return fail("upstream connect failed: " + last_error, false);
 
+    // The relay splices OS descriptors, so both transports must hand theirs over (transport.hpp); a transport whose
+    // streams are not sockets returns -1 and the connection is refused, naming which side could not.
     auto pair = std::make_unique<Pair>();
     pair->client = Fd(p.client->release());
+    if (pair->client.get() < 0) return fail("the listening transport has no OS socket to hand over", false);
     pair->upstream = Fd(up->release());
+    if (pair->upstream.get() < 0) return fail("the upstream transport has no OS socket to hand over", false);
     pair->destination = dest;
     pair->last_activity = Clock::now();
     if (!set_nonblocking(pair->client.get()) || !set_nonblocking(pair->upstream.get())) {

@@ -42,6 +42,50 @@ std::optional<std::string> YamlConfigView::get_string(std::string_view key) cons
 
 std::optional<std::string> YamlConfigView::raw_secret(std::string_view key) const { return scalar(key); }
 
+std::string YamlConfigView::guaranteed(std::string_view key, FieldType type) const {
+  const std::string name = child_path(path_, std::string(key));
+  const auto* f = field(key);
+  if (f == nullptr) throw SchemaError(name + ": read as always set, but the schema has no such key");
+  if (f->type != type) throw SchemaError(name + ": read as another type than its schema declares");
+  if (!f->required && f->default_value == nullptr) {
+    throw SchemaError(name + ": read as always set, but the schema neither requires it nor gives it a default");
+  }
+  auto s = scalar(key);
+  // Only a block that skipped validation can lack a required key.
+  if (!s) throw SchemaError(name + ": required key read from a block that was not validated");
+  return *s;
+}
+
+void YamlConfigView::unparsable(std::string_view key, const std::string& text, const char* type) const {
+  // Validation checked the file's value and check_schema the default: only an unvalidated block gets here.
+  throw SchemaError(child_path(path_, std::string(key)) + ": '" + text + "' is not " + type +
+                    " (unvalidated block or bad default)");
+}
+
+std::string YamlConfigView::string_value(std::string_view key) const { return guaranteed(key, FieldType::string); }
+
+std::int64_t YamlConfigView::int_value(std::string_view key) const {
+  const auto s = guaranteed(key, FieldType::integer);
+  std::int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || ptr != s.data() + s.size()) unparsable(key, s, "an integer");
+  return v;
+}
+
+bool YamlConfigView::bool_value(std::string_view key) const {
+  const auto s = guaranteed(key, FieldType::boolean);
+  auto v = parse_bool(s);
+  if (!v) unparsable(key, s, "a boolean");
+  return *v;
+}
+
+std::chrono::milliseconds YamlConfigView::duration_value(std::string_view key) const {
+  const auto s = guaranteed(key, FieldType::duration);
+  auto v = parse_duration(s);
+  if (!v) unparsable(key, s, "a duration");
+  return *v;
+}
+
 std::optional<std::int64_t> YamlConfigView::get_int(std::string_view key) const {
   auto s = scalar(key);
   if (!s) return std::nullopt;
@@ -98,7 +142,7 @@ std::map<std::string, std::string> YamlConfigView::get_string_map(std::string_vi
   return out;
 }
 
-std::unique_ptr<ConfigView> YamlConfigView::get_object(std::string_view key) const {
+std::unique_ptr<YamlConfigView> YamlConfigView::object(std::string_view key) const {
   const auto* f = field(key);
   std::span<const FieldSpec> schema;
   if (f != nullptr && f->children != nullptr) schema = {f->children, f->children_size};
@@ -110,8 +154,10 @@ std::unique_ptr<ConfigView> YamlConfigView::get_object(std::string_view key) con
                                           child_path(secret_prefix_, std::string(key)));
 }
 
-std::vector<std::unique_ptr<ConfigView>> YamlConfigView::get_object_list(std::string_view key) const {
-  std::vector<std::unique_ptr<ConfigView>> out;
+std::unique_ptr<ConfigView> YamlConfigView::get_object(std::string_view key) const { return object(key); }
+
+std::vector<std::unique_ptr<YamlConfigView>> YamlConfigView::object_list(std::string_view key) const {
+  std::vector<std::unique_ptr<YamlConfigView>> out;
   const auto* f = field(key);
   std::span<const FieldSpec> schema;
   if (f != nullptr && f->children != nullptr) schema = {f->children, f->children_size};
@@ -123,6 +169,12 @@ std::vector<std::unique_ptr<ConfigView>> YamlConfigView::get_object_list(std::st
     const std::string p = child_path(path_, std::string(key)) + "[" + std::to_string(i) + "]";
     out.push_back(std::make_unique<YamlConfigView>(doc_, v[i], schema, p, secret_prefix_));
   }
+  return out;
+}
+
+std::vector<std::unique_ptr<ConfigView>> YamlConfigView::get_object_list(std::string_view key) const {
+  std::vector<std::unique_ptr<ConfigView>> out;
+  for (auto& item : object_list(key)) out.push_back(std::move(item));
   return out;
 }
 

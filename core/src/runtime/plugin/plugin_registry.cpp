@@ -3,9 +3,44 @@
 #include <boost/dll/library_info.hpp>
 
 #include <algorithm>
+#include <string_view>
 
 namespace notify::plugin {
 namespace {
+
+// The host's fingerprint, computed in this translation unit with the same macro the plugins' export macro uses.
+constexpr BuildFingerprint kHostFingerprint = NOTIFY_BUILD_FINGERPRINT;
+
+// The fingerprint's parts, in the order a mismatch message lists them.
+struct FingerprintPart {
+  const char* label;
+  const char* BuildFingerprint::*field;
+};
+constexpr FingerprintPart kFingerprintParts[] = {
+    {"compiler", &BuildFingerprint::compiler},
+    {"standard library", &BuildFingerprint::standard_library},
+    {"sdk headers", &BuildFingerprint::sdk_headers},
+    {"sanitizers", &BuildFingerprint::sanitizers},
+};
+
+std::string_view or_null(const char* s) { return s ? std::string_view(s) : std::string_view("(null)"); }
+
+// Names every part that differs, so the message says what to rebuild with rather than only that something is off.
+Status check_fingerprint(const BuildFingerprint& plugin, const std::string& who) {
+  std::string differences;
+  for (const auto& part : kFingerprintParts) {
+    const std::string_view theirs = or_null(plugin.*part.field);
+    const std::string_view ours = or_null(kHostFingerprint.*part.field);
+    if (theirs == ours) continue;
+    differences += (differences.empty() ? "" : "; ");
+    differences += "built with " + std::string(part.label) + " '" + std::string(theirs) + "', this host has '" +
+                   std::string(ours) + "'";
+  }
+  if (differences.empty()) return {};
+  return Error{Errc::unsupported, who + ": " + differences +
+                                      "; rebuild the plugin against this SDK build (same compiler and flags, "
+                                      "notify_add_plugin)"};
+}
 
 std::string factory_symbol(PluginKind kind) {
   return std::string("notify_") + plugin_kind_name(kind) + "_factory_v" + std::to_string(kAbiVersion);
@@ -46,6 +81,16 @@ Result<std::shared_ptr<T>> make(const LoadedPlugin& plugin, PluginKind kind, con
 }
 
 }  // namespace
+
+const BuildFingerprint& host_fingerprint() noexcept { return kHostFingerprint; }
+
+std::string describe(const BuildFingerprint& f) {
+  std::string out;
+  for (const auto& part : kFingerprintParts) {
+    out += (out.empty() ? "" : ", ") + std::string(part.label) + " " + std::string(or_null(f.*part.field));
+  }
+  return out;
+}
 
 std::string plugin_file_name(PluginKind kind, std::string_view name) {
   return std::string("notify-") + plugin_kind_name(kind) + "-" + std::string(name) + ".so";
@@ -103,6 +148,8 @@ Result<LoadedPlugin> PluginRegistry::load_file(const std::filesystem::path& file
                                         ", this host speaks ABI " + std::to_string(kAbiVersion) +
                                         " (rebuild the plugin against this SDK)"};
   }
+  // Same ABI version, so the layout is known; now the build must be this one, before anything in it is called.
+  if (auto same = check_fingerprint(d->build, who); !same) return same.error();
   if (d->kind != PluginKind::transport && d->kind != PluginKind::provider) {
     return Error{Errc::invalid_argument, who + ": unknown plugin kind " + std::to_string(static_cast<int>(d->kind))};
   }

@@ -1,7 +1,7 @@
 #pragma once
-// Finds plugin libraries by kind and name in a search path, checks their descriptor (kind, ABI version), and makes
-// objects with their factories. Libraries are never unloaded while the registry lives, and every object a plugin
-// made also holds its library (aliasing shared_ptr), so plugin code outlives everything it created.
+// Finds plugin libraries by kind and name in a search path, checks their descriptor (ABI version, build fingerprint,
+// kind), and makes objects with their factories. Libraries are never unloaded while the registry lives, and every
+// object a plugin made also holds its library (aliasing shared_ptr), so plugin code outlives everything it created.
 
 #include <notify/plugin.hpp>
 
@@ -21,6 +21,11 @@ struct LoadedPlugin {
   const PluginDescriptor* descriptor = nullptr;
   std::shared_ptr<boost::dll::shared_library> library;
 };
+
+/// This host's build fingerprint: what every plugin's descriptor must carry (see notify/abi.hpp).
+const BuildFingerprint& host_fingerprint() noexcept;
+/// One line for people: "compiler gcc 12.2.0 (c++abi 1017), standard library ..., sdk headers ..., sanitizers none".
+std::string describe(const BuildFingerprint& fingerprint);
 
 /// File name of a plugin: notify-<kind>-<name>.so, e.g. notify-transport-tcp.so.
 std::string plugin_file_name(PluginKind kind, std::string_view name);

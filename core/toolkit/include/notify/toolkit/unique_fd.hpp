@@ -1,11 +1,12 @@
 #pragma once
-// Owning wrapper for a POSIX file descriptor: closes exactly once, movable, not copyable.
+// The one owner of a POSIX file descriptor: closes exactly once, movable, not copyable. Sockets, devices (/dev/nsm)
+// and duplicated descriptors are all held in one of these.
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace notify::posix {
+namespace notify::toolkit {
 
 class UniqueFd {
  public:
@@ -22,7 +23,10 @@ class UniqueFd {
 
   [[nodiscard]] int get() const noexcept { return fd_; }
   [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
-  int release() noexcept { return std::exchange(fd_, -1); }
+  explicit operator bool() const noexcept { return valid(); }
+  /// Gives the descriptor up without closing it (to an owner that will close it, e.g. Poco's socket).
+  [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
+  /// Closes the held descriptor (if any) and holds `fd` instead.
   void reset(int fd = -1) noexcept {
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
@@ -32,4 +36,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace notify::posix
+}  // namespace notify::toolkit

@@ -1,0 +1,65 @@
+#include "parent/ingress/ingress_factory.hpp"
+
+#include "parent/dispatch/delivery_metrics.hpp"
+#include "parent/dispatch/dispatch_service.hpp"
+#include "parent/forward_service.hpp"
+#include "parent/queue/notification_queue.hpp"
+
+#include <algorithm>
+
+namespace notify::parent {
+namespace {
+
+using FT = FieldType;
+
+constexpr FieldSpec kIngress[] = {
+    {"listen", FT::string, false, "127.0.0.1:8088", "HTTP API address (non-loopback needs a token)"},
+    {"token", FT::secret, false, nullptr, "bearer token clients must send; empty = loopback only"},
+    {"max_body_bytes", FT::integer, false, "1048576", "larger bodies get 413"},
+};
+
+Status build(services::ServiceContext& ctx, const config::YamlConfigView& in) {
+  auto options = ingress_config_from(in);
+  if (!options) return options.error();
+  if (options->token) {
+    // In the store only so that the log redactor knows the value.
+    if (auto st = ctx.secrets().put("ingress.token", *options->token, SecretOrigin::config); !st) {
+      return st;
+    }
+  }
+  if (ctx.checking()) return {};
+  auto* queue = ctx.find<delivery::NotificationQueue>();
+  auto* metrics = ctx.find<services::DeliveryMetrics>();
+  auto* dispatch = ctx.find<services::DispatchService>();
+  auto* forward = ctx.find<services::ForwardService>();
+  if (queue == nullptr || metrics == nullptr || forward == nullptr) {
+    return Error{Errc::internal, "ingress: built before queue"};
+  }
+  ctx.add(std::make_unique<services::IngressService>(
+      std::move(options.value()), *queue, *metrics, [forward] { return forward->client().connected(); },
+      [dispatch] {
+        if (dispatch != nullptr) dispatch->wake();
+      },
+      ctx.logger("ingress")));
+  return {};
+}
+
+}  // namespace
+
+Result<services::IngressOptions> ingress_config_from(const config::YamlConfigView& in) {
+  services::IngressOptions o;
+  o.listen = in.string_value("listen");
+  o.max_body_bytes = static_cast<std::size_t>(std::max<std::int64_t>(1, in.int_value("max_body_bytes")));
+  if (auto token = in.raw_secret("token"); token && !token->empty()) o.token = Secret(*token);
+  return o;
+}
+
+services::ServiceFactory ingress_factory() {
+  return {{"ingress", FT::object, false, nullptr, "parent side: HTTP API that accepts notifications (needs queue)",
+           kIngress, std::size(kIngress)},
+          {"queue"},
+          nullptr,
+          build};
+}
+
+}  // namespace notify::parent

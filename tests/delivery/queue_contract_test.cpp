@@ -1,0 +1,163 @@
+// The queue's contract (see queue_contract.hpp), for every backend: durable, idempotent enqueue; leasing; outcomes
+// with backoff; dead letters; capacity; retention; and the work of a host that died taken over after its lease.
+#include "queue_contract.hpp"
+#include "wait_until.hpp"
+
+#include <map>
+#include <set>
+
+using namespace notify;
+using namespace notify::delivery;
+using namespace notify::delivery::testing;
+using namespace std::chrono_literals;
+
+TEST_P(QueueContract, EnqueueIsIdempotentByRequestId) {
+  auto q = open_queue();
+  std::vector<Notification> batch = {make_notification("a"), make_notification("b"), make_notification("a")};
+  auto r = q->enqueue(batch);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE((*r)[0].duplicate);
+  EXPECT_FALSE((*r)[1].duplicate);
+  EXPECT_TRUE((*r)[2].duplicate);
+  auto again = q->enqueue(std::span(batch).first(1));
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)[0].duplicate);
+  EXPECT_EQ(q->depth().value(), 2u);
+}
+
+TEST_P(QueueContract, LeaseCompleteDeliveredKeepsReferenceAndHistory) {
+  auto q = open_queue();
+  ASSERT_TRUE(q->enqueue(std::vector{make_notification("a")}).ok());
+  auto leased = q->lease(10);
+  ASSERT_TRUE(leased.ok());
+  ASSERT_EQ(leased->size(), 1u);
+  EXPECT_EQ((*leased)[0].notification.custom_data.at("k"), "v");  // stored and read back whole
+  EXPECT_EQ((*leased)[0].accepted_ms, clock_->epoch_ms());        // accepted "now", by the queue's clock
+  EXPECT_TRUE(q->lease(10)->empty());                              // in flight: not leased twice
+  EXPECT_EQ(q->status("a").value()->state, State::in_flight);
+  ASSERT_TRUE(q->complete("a", DeliveryResult::delivered("d-1")).ok());
+  auto s = q->status("a").value();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->state, State::delivered);
+  EXPECT_EQ(s->reference, "d-1");
+  ASSERT_EQ(s->history.size(), 1u);
+  EXPECT_EQ(s->history[0].outcome, "delivered");
+  EXPECT_EQ(q->depth().value(), 0u);
+}
+
+TEST_P(QueueContract, RejectedIsFinalWithoutRetry) {
+  auto q = open_queue();
+  ASSERT_TRUE(q->enqueue(std::vector{make_notification("a")}).ok());
+  ASSERT_EQ(q->lease(1)->size(), 1u);
+  ASSERT_TRUE(q->complete("a", DeliveryResult::rejected("HTTP 400 from Braze: bad")).ok());
+  clock_->advance(24h);  // far past any backoff or lease: still never offered again
+  EXPECT_TRUE(q->lease(1)->empty());
+  EXPECT_EQ(q->status("a").value()->state, State::rejected);
+  EXPECT_EQ(q->status("a").value()->reason, "HTTP 400 from Braze: bad");
+}
+
+TEST_P(QueueContract, RetryableBacksOffHonouringRetryAfterThenDiesAfterMaxAttempts) {
+  auto q = open_queue();
+  ASSERT_TRUE(q->enqueue(std::vector{make_notification("a")}).ok());
+  ASSERT_EQ(q->lease(1)->size(), 1u);
+  ASSERT_TRUE(q->complete("a", DeliveryResult::retryable("429", 400ms)).ok());
+  auto s = q->status("a").value();
+  EXPECT_EQ(s->state, State::queued);
+  // The provider's retry_after (400 ms) outweighs the queue's own backoff (10-20 ms): due exactly then.
+  EXPECT_EQ(s->next_attempt_ms, s->history.back().at_ms + 400);
+  EXPECT_TRUE(q->lease(1)->empty());
+  clock_->advance(std::chrono::milliseconds(s->next_attempt_ms - clock_->epoch_ms() - 1));
+  EXPECT_TRUE(q->lease(1)->empty()) << "leased 1 ms before it was due";
+  clock_->advance(1ms);
+  ASSERT_EQ(q->lease(1)->size(), 1u);
+  ASSERT_TRUE(q->complete("a", DeliveryResult::retryable("503")).ok());
+  clock_->advance(20ms);  // backoff_max
+  ASSERT_EQ(q->lease(1)->size(), 1u);
+  ASSERT_TRUE(q->complete("a", DeliveryResult::retryable("503 again")).ok());
+  auto dead = q->status("a").value();
+  EXPECT_EQ(dead->state, State::dead);
+  EXPECT_EQ(dead->attempts, 3);
+  EXPECT_EQ(dead->history.size(), 3u);
+  clock_->advance(24h);
+  EXPECT_TRUE(q->lease(1)->empty());  // dead stays dead
+  auto list = q->dead(10);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].notification.request_id, "a");
+  // dead retry puts it back, with its attempts reset.
+  ASSERT_TRUE(q->retry_dead("a").ok());
+  EXPECT_FALSE(q->retry_dead("a").ok());  // no longer dead
+  auto again = q->lease(1);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].attempts, 0);
+}
+
+TEST_P(QueueContract, FullQueueAcceptsNothingFromTheBatch) {
+  auto o = options();
+  o.capacity = 3;
+  auto q = open_queue(o);
+  ASSERT_TRUE(q->enqueue(std::vector{make_notification("a"), make_notification("b")}).ok());
+  auto r = q->enqueue(std::vector{make_notification("c"), make_notification("d")});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, Errc::resource_exhausted);
+  EXPECT_NE(r.error().message.find("queue full"), std::string::npos);
+  EXPECT_FALSE(q->status("c").value());  // all or nothing
+  EXPECT_EQ(q->depth().value(), 2u);
+  EXPECT_TRUE(q->enqueue(std::vector{make_notification("c")}).ok());
+}
+
+TEST_P(QueueContract, LeaseOfADeadHostIsRetriedAfterReopening) {
+  auto o = options();
+  // Redis takes a dead consumer's entries over by its own idle time: real time, so a lease short enough to wait
+  // for, long enough that it cannot run out between the crash and the first look of the survivor.
+  o.lease = GetParam().takeover_by_clock ? 100ms : 1500ms;
+  {
+    auto q = open_queue(o, "crashing-host");
+    ASSERT_TRUE(q->enqueue(std::vector{make_notification("a"), make_notification("b")}).ok());
+    ASSERT_EQ(q->lease(10)->size(), 2u);
+    // The "host" dies here with both in flight.
+  }
+  auto q = open_queue(o, "surviving-host");
+  EXPECT_TRUE(q->lease(10)->empty());  // leases still valid
+  clock_->advance(o.lease);
+  std::set<std::string> taken;
+  const bool all = notify::testing::wait_until(
+      [&] {
+        auto got = q->lease(10);
+        if (got.ok()) {
+          for (const auto& l : *got) taken.insert(l.notification.request_id);
+        }
+        return taken.size() == 2;
+      },
+      GetParam().takeover_by_clock ? 0ms : 10s, 20ms);
+  EXPECT_TRUE(all) << taken.size() << " of 2 taken over";
+  EXPECT_EQ(q->depth().value(), 2u);
+}
+
+TEST_P(QueueContract, RetentionPurgesFinishedRecordsButKeepsDeadAndUnfinished) {
+  auto o = options();
+  o.retention = 100ms;
+  o.max_attempts = 1;
+  auto q = open_queue(o);
+  ASSERT_TRUE(q->enqueue(std::vector{make_notification("done"), make_notification("refused"), make_notification("dead"),
+                                     make_notification("waiting")})
+                  .ok());
+  auto leased = q->lease(3);
+  ASSERT_EQ(leased->size(), 3u);
+  std::map<std::string, DeliveryResult> outcome = {{"done", DeliveryResult::delivered("d")},
+                                                   {"refused", DeliveryResult::rejected("bad")},
+                                                   {"dead", DeliveryResult::retryable("503")}};
+  for (const auto& l : *leased) {
+    auto it = outcome.find(l.notification.request_id);
+    ASSERT_NE(it, outcome.end()) << l.notification.request_id;
+    ASSERT_TRUE(q->complete(it->first, it->second).ok());
+  }
+  clock_->advance(99ms);
+  EXPECT_EQ(q->purge_finished().value(), 0u);  // too recent
+  clock_->advance(2ms);
+  EXPECT_EQ(q->purge_finished().value(), 2u);
+  EXPECT_FALSE(q->status("done").value());
+  EXPECT_FALSE(q->status("refused").value());
+  EXPECT_TRUE(q->status("dead").value());     // operators still need it
+  EXPECT_TRUE(q->status("waiting").value());  // unfinished
+  EXPECT_GT((*leased)[0].accepted_ms, 0);
+}
