@@ -1,6 +1,8 @@
 // End to end with real processes: an enclave notify-host serving the link over TCP and a parent notify-host whose demo
 // sends through it, exactly the dev topology of the README's first command.
 #include "host_process.hpp"
+#include "recording_relay.hpp"
+#include "wait_until.hpp"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -96,24 +98,17 @@ TEST(DevTopology, ParentDemoDeliversEveryNotificationExactlyOnceThroughTheEnclav
 TEST(DevTopology, ParentWaitsForALateEnclaveAndThenDelivers) {
   TempDir dir;
   const auto out = dir.path() / "late.jsonl";
-  // Reserve a port by listening once through a short-lived enclave, then start the parent before the real one.
-  std::string address;
-  {
-    HostProcess probe(enclave_yaml((dir.path() / "probe.jsonl").string()));
-    auto a = probe.wait_listening();
-    ASSERT_TRUE(a);
-    address = *a;
-    probe.signal(SIGTERM);
-    probe.wait(20s);
-  }
-  HostProcess parent(parent_yaml(address, 2));
+  // The parent is given an address before any enclave exists: a relay's, bound for the whole test, which closes
+  // every connection until the enclave is up behind it (then the enclave binds port 0 and says where it listens).
+  RecordingRelay relay;
+  HostProcess parent(parent_yaml(relay.address(), 2));
   ASSERT_TRUE(parent.wait_for("📡 Connecting to enclave at", 20s)) << parent.output();
-  std::this_thread::sleep_for(300ms);  // parent is now retrying with backoff
-  const auto port = address.substr(address.rfind(':') + 1);
-  std::string yaml = enclave_yaml(out.string());
-  yaml.replace(yaml.find("127.0.0.1:0"), 11, "127.0.0.1:" + port);
-  HostProcess enclave(yaml);
-  ASSERT_TRUE(enclave.wait_listening()) << enclave.output();
+  // The enclave starts only once the parent has found nobody there and has come back: it is retrying with backoff.
+  ASSERT_TRUE(wait_until([&] { return relay.connections() >= 2; }, 20s)) << parent.output();
+  HostProcess enclave(enclave_yaml(out.string()));
+  auto address = enclave.wait_listening();
+  ASSERT_TRUE(address) << enclave.output();
+  relay.set_upstream(*address);
   auto code = parent.wait(60s);
   ASSERT_TRUE(code.has_value()) << parent.output();
   EXPECT_EQ(*code, 0);
@@ -199,8 +194,9 @@ TEST(HostCli, UnknownPluginInConfigNamesItAndTheSearchPath) {
 TEST(HostCli, ListPluginsShowsTheBuiltPlugins) {
   auto r = run_command({host_binary(), "--list-plugins"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("transport tcp 1.0.0 (abi 1)"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("provider log 1.0.0 (abi 1)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("host build: abi 2, compiler "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("transport tcp 1.0.0 (abi 2)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("provider log 1.0.0 (abi 2)"), std::string::npos) << r.output;
 }
 
 TEST(HostCli, DevConfigsInTheRepositoryAreValid) {
@@ -229,9 +225,11 @@ TEST(DevTopology, EnclaveAnswersARepeatedRequestIdFromMemoryWithoutASecondSend) 
 }
 
 TEST(HostCli, ProductionConfigsAreValidAndKeepTheKeyOffTheParent) {
-  // The image build bakes KMS_KEY_ID into the enclave's environment (deploy/Dockerfile.enclave).
+  // The image build bakes KMS_KEY_ID into the enclave's environment (deploy/Dockerfile.enclave); the parent's unit
+  // provides NOTIFY_HTTP_TOKEN from /etc/notify/parent.env.
   const std::map<std::string, std::string> env{
-      {"KMS_KEY_ID", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}};
+      {"KMS_KEY_ID", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+      {"NOTIFY_HTTP_TOKEN", "check-config-token"}};
   for (const char* f : {"config/enclave.yaml", "config/parent.yaml"}) {
     // Point the configs' fixed plugin folder at the build: NOTIFY_PLUGIN_PATH is searched first.
     auto r = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/" + f}, env);

@@ -25,8 +25,9 @@ fi
 for line in "${lines[@]}"; do
   grep -q "$line" "$out" || { echo "FAIL: no line '$line'"; fail=1; }
 done
-sleep 0.5
+# The script has stopped its processes; give the kernel up to 2 s to finish reaping them (polled, not slept).
 for pattern in "$build/hosts/notify-host/notify-host --config config/dev/" "$build/tests/fakes/fake-"; do
+  for _ in {1..20}; do pgrep -f "$pattern" >/dev/null || break; sleep 0.1; done
   if pgrep -f "$pattern" >/dev/null; then
     echo "FAIL: still running:"; pgrep -af "$pattern"; fail=1
     pkill -f "$pattern"
