@@ -43,11 +43,16 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     int v = std::stoi(argv[i + 1]);
-    if (a == "--seconds") seconds = v;
-    else if (a == "--latency-ms") latency_ms = v;
-    else if (a == "--pool") pool = v;
-    else if (a == "--in-flight") in_flight = v;
-    else if (a == "--rate-per-hour") rate_per_hour = std::stoll(argv[i + 1]);
+    if (a == "--seconds")
+      seconds = v;
+    else if (a == "--latency-ms")
+      latency_ms = v;
+    else if (a == "--pool")
+      pool = v;
+    else if (a == "--in-flight")
+      in_flight = v;
+    else if (a == "--rate-per-hour")
+      rate_per_hour = std::stoll(argv[i + 1]);
   }
   const std::string key = "load-test-key-0123456789abcdef";
   testing::TempDir dir;
@@ -57,15 +62,17 @@ int main(int argc, char** argv) {
   testing::FakeBraze fake(fo);
   fake.set_latency(milliseconds(latency_ms));
 
-  testing::HostProcess enclave("node: enclave-load\n"
-                               "log: {level: warning}\n"
-                               "providers:\n"
-                               "  - plugin: braze\n"
-                               "    config: {endpoint: '" + fake.url() + "', api_key: '${LOAD_KEY}', ca_file: '" +
-                                   pki.ca_cert.string() + "', pool_size: " + std::to_string(pool) +
-                                   ", rate_limit_per_hour: " + std::to_string(rate_per_hour) + "}\n"
-                               "serve: {transport: tcp, listen: '127.0.0.1:0', workers: 8}\n",
-                               {{"LOAD_KEY", key}, {"NOTIFY_LOG", "warning,link=info"}});
+  testing::HostProcess enclave(
+      "node: enclave-load\n"
+      "log: {level: warning}\n"
+      "providers:\n"
+      "  - plugin: braze\n"
+      "    config: {endpoint: '" +
+          fake.url() + "', api_key: '${LOAD_KEY}', ca_file: '" + pki.ca_cert.string() +
+          "', pool_size: " + std::to_string(pool) + ", rate_limit_per_hour: " + std::to_string(rate_per_hour) +
+          "}\n"
+          "serve: {transport: tcp, listen: '127.0.0.1:0', workers: 8}\n",
+      {{"LOAD_KEY", key}, {"NOTIFY_LOG", "warning,link=info"}});
   auto address = enclave.wait_listening();
   if (!address) {
     std::cerr << "enclave did not start:\n" << enclave.output();
@@ -102,7 +109,16 @@ int main(int argc, char** argv) {
     }
   };
   // Warm up connections, then measure.
-  { std::vector<Notification> w(batch_size); for (std::size_t i = 0; i < batch_size; ++i) { w[i].request_id = "warm-" + std::to_string(i); w[i].external_user_ids = {"w" + std::to_string(i)}; w[i].title = "Load"; w[i].message = "Throughput test"; } client.deliver(w); }
+  {
+    std::vector<Notification> w(batch_size);
+    for (std::size_t i = 0; i < batch_size; ++i) {
+      w[i].request_id = "warm-" + std::to_string(i);
+      w[i].external_user_ids = {"w" + std::to_string(i)};
+      w[i].title = "Load";
+      w[i].message = "Throughput test";
+    }
+    client.deliver(w);
+  }
   const auto start = steady_clock::now();
   std::vector<std::thread> threads;
   for (int i = 0; i < in_flight; ++i) threads.emplace_back(worker);

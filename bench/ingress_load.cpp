@@ -3,9 +3,9 @@
 // anything. Then end to end: how fast the accepted notifications reach the log provider through the enclave.
 //
 //   ingress-load [--seconds S] [--clients N] [--per-request K]
+#include "host_process.hpp"
 #include "parent/dispatch/delivery_metrics.hpp"
 #include "parent/ingress/ingress_service.hpp"
-#include "host_process.hpp"
 #include "redis_server.hpp"
 
 #include <Poco/Net/HTTPClientSession.h>
@@ -33,10 +33,13 @@ class NullQueue final : public delivery::NotificationQueue {
   }
   Result<std::vector<delivery::Leased>> lease(std::size_t) override { return std::vector<delivery::Leased>{}; }
   Status complete(const std::string&, const DeliveryResult&) override { return {}; }
-  Result<std::vector<delivery::State>> complete_batch(std::span<const std::pair<std::string, DeliveryResult>> r) override {
+  Result<std::vector<delivery::State>> complete_batch(
+      std::span<const std::pair<std::string, DeliveryResult>> r) override {
     return std::vector<delivery::State>(r.size(), delivery::State::delivered);
   }
-  Result<std::optional<delivery::Record>> status(const std::string&) override { return std::optional<delivery::Record>{}; }
+  Result<std::optional<delivery::Record>> status(const std::string&) override {
+    return std::optional<delivery::Record>{};
+  }
   Result<std::vector<std::string>> dead_ids(std::size_t) override { return std::vector<std::string>{}; }
   Status retry_dead(const std::string&) override { return {}; }
   Result<std::size_t> depth() override { return std::size_t{0}; }
@@ -60,7 +63,8 @@ Load drive(const std::string& address, int clients, int per_request, int seconds
   std::atomic<std::uint64_t> seq{0};
   auto worker = [&] {
     auto colon = address.rfind(':');
-    Poco::Net::HTTPClientSession s(address.substr(0, colon), static_cast<Poco::UInt16>(std::stoi(address.substr(colon + 1))));
+    Poco::Net::HTTPClientSession s(address.substr(0, colon),
+                                   static_cast<Poco::UInt16>(std::stoi(address.substr(colon + 1))));
     s.setKeepAlive(true);
     while (!stop) {
       std::string body = R"({"notifications": [)";
@@ -77,7 +81,8 @@ Load drive(const std::string& address, int clients, int per_request, int seconds
       Poco::Net::HTTPResponse resp;
       std::string reply;
       Poco::StreamCopier::copyToString(s.receiveResponse(resp), reply);
-      if (resp.getStatus() == Poco::Net::HTTPResponse::HTTP_ACCEPTED) accepted += static_cast<std::uint64_t>(per_request);
+      if (resp.getStatus() == Poco::Net::HTTPResponse::HTTP_ACCEPTED)
+        accepted += static_cast<std::uint64_t>(per_request);
     }
   };
   const auto start = steady_clock::now();
@@ -109,9 +114,12 @@ int main(int argc, char** argv) {
   int seconds = 3, clients = 8, per_request = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--seconds") seconds = std::stoi(argv[i + 1]);
-    else if (a == "--clients") clients = std::stoi(argv[i + 1]);
-    else if (a == "--per-request") per_request = std::stoi(argv[i + 1]);
+    if (a == "--seconds")
+      seconds = std::stoi(argv[i + 1]);
+    else if (a == "--clients")
+      clients = std::stoi(argv[i + 1]);
+    else if (a == "--per-request")
+      per_request = std::stoi(argv[i + 1]);
   }
   // Baseline: the ingress service itself, answering 202 without storing.
   NullQueue null_queue;
@@ -127,7 +135,8 @@ int main(int argc, char** argv) {
     }
   };
   auto capture = std::make_shared<Capture>();
-  services::IngressService baseline(io, null_queue, metrics, [] { return true; }, [] {}, capture);
+  services::IngressService baseline(
+      io, null_queue, metrics, [] { return true; }, [] {}, capture);
   if (!baseline.start()) return 1;
   const auto base = drive(capture->address, clients, per_request, seconds, "base");
   baseline.stop();
@@ -140,14 +149,16 @@ int main(int argc, char** argv) {
     testing::TempDir dir;
     const auto out = dir.path() / "delivered.jsonl";
     testing::HostProcess enclave("log: {level: warning}\nproviders: [{plugin: log, config: {output: '" + out.string() +
-                                 "'}}]\nserve: {transport: tcp, listen: '127.0.0.1:0', workers: 4}\n",
+                                     "'}}]\nserve: {transport: tcp, listen: '127.0.0.1:0', workers: 4}\n",
                                  {{"NOTIFY_LOG", "warning,link=info"}});
     const auto enclave_address = enclave.wait_listening().value_or("");
     const std::string queue = backend == "sqlite"
-                                  ? "{backend: sqlite, path: '" + (dir.path() / "q.db").string() + "', capacity: 10000000, poll_interval: 10ms}"
-                                  : "{backend: redis, redis_address: '" + redis.socket() + "', redis_prefix: bench, capacity: 10000000, poll_interval: 10ms}";
+                                  ? "{backend: sqlite, path: '" + (dir.path() / "q.db").string() +
+                                        "', capacity: 10000000, poll_interval: 10ms}"
+                                  : "{backend: redis, redis_address: '" + redis.socket() +
+                                        "', redis_prefix: bench, capacity: 10000000, poll_interval: 10ms}";
     testing::HostProcess parent("log: {level: warning}\nforward: {transport: tcp, address: '" + enclave_address +
-                                "'}\nqueue: " + queue + "\ningress: {listen: '127.0.0.1:0'}\n",
+                                    "'}\nqueue: " + queue + "\ningress: {listen: '127.0.0.1:0'}\n",
                                 {{"NOTIFY_LOG", "warning,ingress=info"}});
     const auto ingress = parent.wait_for(R"(ingress listening on (\S+))", std::chrono::seconds(20)).value_or("");
     if (ingress.empty()) {
@@ -163,8 +174,8 @@ int main(int argc, char** argv) {
     const double total = duration<double>(steady_clock::now() - t0).count() + load.seconds;
     const auto delivered = lines_in(out);
     std::cout << "  " << backend << ": accepted " << static_cast<long>(rate) << " /s (ratio " << rate / base_rate
-              << " of baseline); delivered " << delivered << "/" << load.accepted << " to the log provider in "
-              << total << " s = " << static_cast<long>(delivered / total) << " /s end to end; parent RSS "
+              << " of baseline); delivered " << delivered << "/" << load.accepted << " to the log provider in " << total
+              << " s = " << static_cast<long>(delivered / total) << " /s end to end; parent RSS "
               << rss_kib(parent.process().pid(), "VmHWM:") / 1024 << " MiB peak\n";
   }
   return 0;

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: installs what is missing, builds a release and an ASan+UBSan tree, runs every
-# CTest test in both, then a short libFuzzer run of each fuzz target.
+# The whole test suite, as CI runs it: installs what is missing, checks formatting (clang-format 14), builds a release
+# tree and runs clang-tidy 14 over the production sources, builds an ASan+UBSan tree, runs every CTest test in both,
+# then a short libFuzzer run of each fuzz target. Any finding fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 jobs=$(nproc)
 
+echo "== format"
+bash scripts/check-format.sh
+
 echo "== release build"
 bash scripts/build.sh build -DNOTIFY_BUILD_BENCH=ON
+echo "== clang-tidy"
+bash scripts/check-tidy.sh build
 echo "== release tests"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
 

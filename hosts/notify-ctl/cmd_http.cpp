@@ -38,7 +38,8 @@ Result<HttpReply> request(const CtlOptions& o, const std::string& method, const 
                           const std::string& body = {}) {
   try {
     Poco::URI uri(o.get("url").value_or(env("NOTIFY_HTTP_URL", "http://127.0.0.1:8088")));
-    if (uri.getScheme() != "http") return Error{Errc::invalid_argument, "--url: only http:// (the API listens on loopback)"};
+    if (uri.getScheme() != "http")
+      return Error{Errc::invalid_argument, "--url: only http:// (the API listens on loopback)"};
     Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
     session.setTimeout(Poco::Timespan(30, 0));
     Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
@@ -113,7 +114,8 @@ int http_send(const CtlOptions& o) {
       return 64;
     }
     Object n(Poco::JSON_PRESERVE_KEY_ORDER);
-    n.set("request_id", o.get("request-id").value_or(Poco::UUIDGenerator::defaultGenerator().createRandom().toString()));
+    n.set("request_id",
+          o.get("request-id").value_or(Poco::UUIDGenerator::defaultGenerator().createRandom().toString()));
     Array ids;
     for (const auto& u : users) ids.add(u);
     n.set("external_user_ids", ids);
@@ -161,8 +163,10 @@ int http_status(const CtlOptions& o, const std::string& id) {
     return 69;
   }
   if (r->status != 200) return report_failure(*r);
-  if (o.has("json")) std::cout << r->body << "\n";
-  else print_record(*Poco::JSON::Parser().parse(r->body).extract<Object::Ptr>());
+  if (o.has("json"))
+    std::cout << r->body << "\n";
+  else
+    print_record(*Poco::JSON::Parser().parse(r->body).extract<Object::Ptr>());
   return 0;
 }
 

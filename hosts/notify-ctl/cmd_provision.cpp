@@ -139,7 +139,8 @@ int attest(const CtlOptions& options) {
     return kExitDataError;
   }
   std::ofstream out(*out_file, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(reply->document.data()), static_cast<std::streamsize>(reply->document.size()));
+  out.write(reinterpret_cast<const char*>(reply->document.data()),
+            static_cast<std::streamsize>(reply->document.size()));
   out.close();
   if (!out) {
     std::cerr << "notify-ctl: " << *out_file << ": cannot write\n";
@@ -164,8 +165,9 @@ int provision(const CtlOptions& options) {
     return provision_blob(options);
   }
   if (!options.has("secret") || !options.has("from-file")) {
-    std::cerr << "usage: notify-ctl provision --blob F [--secret NAME] [--address A] [--transport tcp|vsock]\n"
-                 "       notify-ctl provision --secret NAME --from-file F --expect-pcrs F [--sign-key PEM]   (DEV ONLY)\n";
+    std::cerr
+        << "usage: notify-ctl provision --blob F [--secret NAME] [--address A] [--transport tcp|vsock]\n"
+           "       notify-ctl provision --secret NAME --from-file F --expect-pcrs F [--sign-key PEM]   (DEV ONLY)\n";
     return kExitUsage;
   }
   return provision_one_shot(options);

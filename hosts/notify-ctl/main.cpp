@@ -41,11 +41,14 @@ class NotifyCtl final : public Poco::Util::Application {
   void defineOptions(Poco::Util::OptionSet& set) override {
     Application::defineOptions(set);
     auto value = [&](const char* name, const char* arg, const char* help) {
-      set.addOption(Poco::Util::Option(name, "", help).argument(arg).repeatable(false).callback(
-          Poco::Util::OptionCallback<NotifyCtl>(this, &NotifyCtl::set_value)));
+      set.addOption(Poco::Util::Option(name, "", help)
+                        .argument(arg)
+                        .repeatable(false)
+                        .callback(Poco::Util::OptionCallback<NotifyCtl>(this, &NotifyCtl::set_value)));
     };
     auto flag = [&](const char* name, const char* help) {
-      set.addOption(Poco::Util::Option(name, "", help).callback(Poco::Util::OptionCallback<NotifyCtl>(this, &NotifyCtl::set_value)));
+      set.addOption(Poco::Util::Option(name, "", help)
+                        .callback(Poco::Util::OptionCallback<NotifyCtl>(this, &NotifyCtl::set_value)));
     };
     value("pcrs", "FILE", "expected PCRs: {\"PCR0\": \"hex\", ...} or nitro-cli build-enclave output");
     value("expect-pcrs", "FILE", "same as --pcrs (seal, provision)");
@@ -72,20 +75,23 @@ class NotifyCtl final : public Poco::Util::Application {
     value("data", "K=V,...", "send: custom_data");
     value("campaign-id", "ID", "send: Braze campaign");
     value("file", "FILE", "send: a notification (or {\"notifications\": [...]}) as JSON");
-    set.addOption(Poco::Util::Option("help", "h", "show help").callback(Poco::Util::OptionCallback<NotifyCtl>(this, &NotifyCtl::set_help)));
+    set.addOption(Poco::Util::Option("help", "h", "show help")
+                      .callback(Poco::Util::OptionCallback<NotifyCtl>(this, &NotifyCtl::set_help)));
   }
 
   int main(const std::vector<std::string>& args) override {
     if (help_ || args.empty()) {
       Poco::Util::HelpFormatter f(options());
       f.setCommand(commandName());
-      f.setUsage("attestation verify FILE | attest --out DOC | seal --doc DOC --expect-pcrs F --secret NAME "
-                 "--from-file F --out BLOB | provision --blob BLOB | send ... | status ID | health | dead list | "
-                 "dead retry ID");
+      f.setUsage(
+          "attestation verify FILE | attest --out DOC | seal --doc DOC --expect-pcrs F --secret NAME "
+          "--from-file F --out BLOB | provision --blob BLOB | send ... | status ID | health | dead list | "
+          "dead retry ID");
       f.setHeader("Enclave Notify operator tool.");
-      f.setFooter("Without KMS, a secret is sealed offline: attest on the parent, seal on a trusted workstation, "
-                  "provision --blob on the parent. provision --secret NAME --from-file F --expect-pcrs F does all "
-                  "three at once and is DEV ONLY: it reads the plaintext on the machine it runs on.");
+      f.setFooter(
+          "Without KMS, a secret is sealed offline: attest on the parent, seal on a trusted workstation, "
+          "provision --blob on the parent. provision --secret NAME --from-file F --expect-pcrs F does all "
+          "three at once and is DEV ONLY: it reads the plaintext on the machine it runs on.");
       f.format(help_ ? std::cout : std::cerr);
       return help_ ? EXIT_OK : EXIT_USAGE;
     }
@@ -99,7 +105,8 @@ class NotifyCtl final : public Poco::Util::Application {
     if (args[0] == "status" && args.size() == 2) return notify::ctl::http_status(options_, args[1]);
     if (args[0] == "health" && args.size() == 1) return notify::ctl::http_health(options_);
     if (args[0] == "dead") return notify::ctl::http_dead(options_, {args.begin() + 1, args.end()});
-    std::cerr << "notify-ctl: unknown command '" << args[0] << (args.size() > 1 ? " " + args[1] : "") << "' (see --help)\n";
+    std::cerr << "notify-ctl: unknown command '" << args[0] << (args.size() > 1 ? " " + args[1] : "")
+              << "' (see --help)\n";
     return EXIT_USAGE;
   }
 

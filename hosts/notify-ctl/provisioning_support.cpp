@@ -25,9 +25,12 @@ EnclaveLink::EnclaveLink(std::shared_ptr<Transport> transport, link::ClientOptio
 Result<std::unique_ptr<EnclaveLink>> open_enclave_link(const CtlOptions& options) {
   const std::string transport_name = options.get("transport").value_or("vsock");
   std::shared_ptr<Transport> transport;
-  if (transport_name == "tcp") transport = std::make_shared<tcp::TcpTransport>();
-  else if (transport_name == "vsock") transport = std::make_shared<vsock::VsockTransport>();
-  else return Error{Errc::invalid_argument, "--transport must be tcp or vsock"};
+  if (transport_name == "tcp")
+    transport = std::make_shared<tcp::TcpTransport>();
+  else if (transport_name == "vsock")
+    transport = std::make_shared<vsock::VsockTransport>();
+  else
+    return Error{Errc::invalid_argument, "--transport must be tcp or vsock"};
   link::ClientOptions co;
   co.address = options.get("address").value_or(env_or("ENCLAVE_CID", "16") + ":" + env_or("ENCLAVE_PORT", "5000"));
   co.node_name = "notify-ctl";
@@ -42,8 +45,10 @@ int link_failure_exit_code(const Error& e) {
     case Errc::unreachable:
     case Errc::closed:
     case Errc::io_error:
-    case Errc::resource_exhausted: return kExitUnavailable;
-    default: return kExitRefused;
+    case Errc::resource_exhausted:
+      return kExitUnavailable;
+    default:
+      return kExitRefused;
   }
 }
 
@@ -103,8 +108,9 @@ Result<attestation::Verdict> verify_for_sealing(std::span<const std::byte> docum
   }
   const auto& d = verdict->document;
   if (!d.nonce || d.nonce->empty()) {
-    return Error{Errc::refused, "the document carries no nonce: it is not a provisioning attestation (get one with "
-                                "notify-ctl attest --out FILE)"};
+    return Error{Errc::refused,
+                 "the document carries no nonce: it is not a provisioning attestation (get one with "
+                 "notify-ctl attest --out FILE)"};
   }
   if (!d.public_key) return Error{Errc::refused, "the attestation document binds no public key"};
   return verdict;

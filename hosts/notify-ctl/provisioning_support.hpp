@@ -19,11 +19,11 @@
 namespace notify::ctl {
 
 // Exit codes (sysexits.h where one fits), the same for every command.
-inline constexpr int kExitRefused = 1;        // verification or the enclave said no
+inline constexpr int kExitRefused = 1;  // verification or the enclave said no
 inline constexpr int kExitUsage = 64;
-inline constexpr int kExitDataError = 65;     // an input file is not what it should be
-inline constexpr int kExitNoInput = 66;       // an input file cannot be read
-inline constexpr int kExitUnavailable = 69;   // the enclave cannot be reached
+inline constexpr int kExitDataError = 65;    // an input file is not what it should be
+inline constexpr int kExitNoInput = 66;      // an input file cannot be read
+inline constexpr int kExitUnavailable = 69;  // the enclave cannot be reached
 inline constexpr int kExitSoftware = 70;
 inline constexpr int kExitCannotCreate = 73;  // the output file cannot be written
 
@@ -33,7 +33,8 @@ class StderrLog final : public Log {
   void write(LogLevel, std::string_view m) noexcept override { std::cerr << "notify-ctl: " << m << "\n"; }
 };
 
-/// A started link client to the enclave (--address, --transport; default vsock ${ENCLAVE_CID:-16}:${ENCLAVE_PORT:-5000}).
+/// A started link client to the enclave (--address, --transport; default vsock
+/// ${ENCLAVE_CID:-16}:${ENCLAVE_PORT:-5000}).
 struct EnclaveLink {
   EnclaveLink(std::shared_ptr<Transport> transport, link::ClientOptions options);
   StderrLog log;  // before client, which holds a reference to it

@@ -29,8 +29,9 @@ class NotifyHostApp final : public Poco::Util::ServerApplication {
                           .argument("FILE")
                           .repeatable(false)
                           .callback(Poco::Util::OptionCallback<NotifyHostApp>(this, &NotifyHostApp::set_check)));
-    options.addOption(Poco::Util::Option("list-plugins", "", "list plugins in the search path (with -c: its plugins.path)")
-                          .callback(Poco::Util::OptionCallback<NotifyHostApp>(this, &NotifyHostApp::set_list)));
+    options.addOption(
+        Poco::Util::Option("list-plugins", "", "list plugins in the search path (with -c: its plugins.path)")
+            .callback(Poco::Util::OptionCallback<NotifyHostApp>(this, &NotifyHostApp::set_list)));
     options.addOption(Poco::Util::Option("help", "h", "show this help")
                           .callback(Poco::Util::OptionCallback<NotifyHostApp>(this, &NotifyHostApp::set_help)));
   }

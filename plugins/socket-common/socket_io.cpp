@@ -41,30 +41,38 @@ int wait_for(int fd, short events, Clock::time_point deadline) {
 
 Errc errc_from_errno(int err) noexcept {
   switch (err) {
-    case ECONNREFUSED: return Errc::refused;
+    case ECONNREFUSED:
+      return Errc::refused;
     case ENETUNREACH:
     case EHOSTUNREACH:
     case EADDRNOTAVAIL:
     case ENETDOWN:
-    case EHOSTDOWN: return Errc::unreachable;
+    case EHOSTDOWN:
+      return Errc::unreachable;
     case ETIMEDOUT:
-    case EAGAIN: return Errc::timed_out;
+    case EAGAIN:
+      return Errc::timed_out;
     case ECONNRESET:
     case EPIPE:
     case ENOTCONN:
-    case ESHUTDOWN: return Errc::closed;
+    case ESHUTDOWN:
+      return Errc::closed;
     case EAFNOSUPPORT:
     case EPROTONOSUPPORT:
     case ESOCKTNOSUPPORT:
-    case EOPNOTSUPP: return Errc::unsupported;
+    case EOPNOTSUPP:
+      return Errc::unsupported;
     case EADDRINUSE:
     case EACCES:
-    case EINVAL: return Errc::invalid_argument;
+    case EINVAL:
+      return Errc::invalid_argument;
     case EMFILE:
     case ENFILE:
     case ENOBUFS:
-    case ENOMEM: return Errc::resource_exhausted;
-    default: return Errc::io_error;
+    case ENOMEM:
+      return Errc::resource_exhausted;
+    default:
+      return Errc::io_error;
   }
 }
 
@@ -86,8 +94,8 @@ Status connect_with_timeout(int fd, const sockaddr* addr, socklen_t len, std::ch
     int rev = wait_for(fd, POLLOUT, deadline);
     if (rev < 0) return socket_error("connect", address, errno);
     if (rev == 0) {
-      return Error{Errc::timed_out, "connect " + std::string(address) + ": timed out after " +
-                                        std::to_string(timeout.count()) + " ms"};
+      return Error{Errc::timed_out,
+                   "connect " + std::string(address) + ": timed out after " + std::to_string(timeout.count()) + " ms"};
     }
     int soerr = 0;
     socklen_t sl = sizeof soerr;

@@ -41,12 +41,12 @@ std::string problem(const Bytes& data, const CborLimits& limits = {}) {
 
 TEST(Cbor, IndefiniteLengthItemsReadLikeDefiniteOnes) {
   // {_ "a": (_ h'01', h'0203'), "bc": (_ "x", "", "yz"), "arr": [_ 1, 2], "e": (_ ), "m": {_ "k": 7}}
-  const Bytes data = cbor({0xBF,                                                   // map, indefinite
-                           0x61, 'a', 0x5F, 0x41, 0x01, 0x42, 0x02, 0x03, 0xFF,    // chunked byte string
-                           0x62, 'b', 'c', 0x7F, 0x61, 'x', 0x60, 0x62, 'y', 'z', 0xFF,  // chunked text
-                           0x63, 'a', 'r', 'r', 0x9F, 0x01, 0x02, 0xFF,            // indefinite array
-                           0x61, 'e', 0x5F, 0xFF,                                  // no chunks at all
-                           0x61, 'm', 0xBF, 0x61, 'k', 0x07, 0xFF,                 // nested indefinite map
+  const Bytes data = cbor({0xBF,                                                            // map, indefinite
+                           0x61, 'a', 0x5F, 0x41, 0x01, 0x42, 0x02, 0x03, 0xFF,             // chunked byte string
+                           0x62, 'b', 'c',  0x7F, 0x61, 'x',  0x60, 0x62, 'y',  'z', 0xFF,  // chunked text
+                           0x63, 'a', 'r',  'r',  0x9F, 0x01, 0x02, 0xFF,                   // indefinite array
+                           0x61, 'e', 0x5F, 0xFF,                                           // no chunks at all
+                           0x61, 'm', 0xBF, 0x61, 'k',  0x07, 0xFF,                         // nested indefinite map
                            0xFF});
   EXPECT_EQ(problem(data), "");
   std::string why;

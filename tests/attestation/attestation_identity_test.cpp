@@ -1,11 +1,11 @@
 // The enclave side of attestation: development attester round trip, sealing, and the NSM message codecs.
 #include "attestation/cbor_item.hpp"
-#include "enclave/identity/enclave_identity.hpp"
-#include "enclave/identity/entropy.hpp"
-#include "enclave/identity/nsm_device.hpp"
 #include "attestation/sealing.hpp"
 #include "attestation/verifier.hpp"
 #include "capturing_log.hpp"
+#include "enclave/identity/enclave_identity.hpp"
+#include "enclave/identity/entropy.hpp"
+#include "enclave/identity/nsm_device.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
@@ -101,11 +101,11 @@ TEST(Nsm, RequestEncodingAndResponseDecoding) {
   EXPECT_TRUE(cbor_is_null_item(cbor_map_find(att, "user_data")));
 
   // {"Attestation": {"document": h'0102'}}
-  const Bytes ok = {std::byte{0xA1}, std::byte{0x6B}, std::byte{'A'}, std::byte{'t'}, std::byte{'t'}, std::byte{'e'},
-                    std::byte{'s'}, std::byte{'t'}, std::byte{'a'}, std::byte{'t'}, std::byte{'i'}, std::byte{'o'},
-                    std::byte{'n'}, std::byte{0xA1}, std::byte{0x68}, std::byte{'d'}, std::byte{'o'}, std::byte{'c'},
-                    std::byte{'u'}, std::byte{'m'}, std::byte{'e'}, std::byte{'n'}, std::byte{'t'}, std::byte{0x42},
-                    std::byte{1}, std::byte{2}};
+  const Bytes ok = {std::byte{0xA1}, std::byte{0x6B}, std::byte{'A'},  std::byte{'t'}, std::byte{'t'}, std::byte{'e'},
+                    std::byte{'s'},  std::byte{'t'},  std::byte{'a'},  std::byte{'t'}, std::byte{'i'}, std::byte{'o'},
+                    std::byte{'n'},  std::byte{0xA1}, std::byte{0x68}, std::byte{'d'}, std::byte{'o'}, std::byte{'c'},
+                    std::byte{'u'},  std::byte{'m'},  std::byte{'e'},  std::byte{'n'}, std::byte{'t'}, std::byte{0x42},
+                    std::byte{1},    std::byte{2}};
   auto doc = decode_nsm_attestation_response(ok);
   ASSERT_TRUE(doc.ok()) << doc.error().message;
   EXPECT_EQ(*doc, (Bytes{std::byte{1}, std::byte{2}}));
@@ -117,10 +117,11 @@ TEST(Nsm, RequestEncodingAndResponseDecoding) {
   EXPECT_NE(e.error().message.find("InvalidArgument"), std::string::npos);
   EXPECT_FALSE(decode_nsm_get_random_response(bytes_of("garbage")).ok());
   EXPECT_EQ(cbor_text(CborItem([&] {
-              auto g = encode_nsm_get_random_request();
-              cbor_load_result lr{};
-              return cbor_load(reinterpret_cast<const unsigned char*>(g.data()), g.size(), &lr);
-            }()).get()),
+                        auto g = encode_nsm_get_random_request();
+                        cbor_load_result lr{};
+                        return cbor_load(reinterpret_cast<const unsigned char*>(g.data()), g.size(), &lr);
+                      }())
+                          .get()),
             "GetRandom");
 }
 
@@ -204,7 +205,9 @@ Bytes p256_signed_document() {
   const Bytes cert_der = der_bytes(cert.get());
 
   CborItem payload(cbor_new_definite_map(6));
-  auto add = [&](const char* k, cbor_item_t* v) { cbor_map_add(payload.get(), {cbor_move(cbor_build_string(k)), cbor_move(v)}); };
+  auto add = [&](const char* k, cbor_item_t* v) {
+    cbor_map_add(payload.get(), {cbor_move(cbor_build_string(k)), cbor_move(v)});
+  };
   add("module_id", cbor_build_string("p256"));
   add("digest", cbor_build_string("SHA384"));
   add("timestamp", cbor_build_uint64(1));
@@ -226,7 +229,9 @@ Bytes p256_signed_document() {
   std::vector<unsigned char> der(128);
   std::size_t der_len = der.size();
   EXPECT_EQ(EVP_DigestSignInit(md.get(), nullptr, EVP_sha384(), nullptr, key.get()), 1);
-  EXPECT_EQ(EVP_DigestSign(md.get(), der.data(), &der_len, reinterpret_cast<const unsigned char*>(tbs.data()), tbs.size()), 1);
+  EXPECT_EQ(
+      EVP_DigestSign(md.get(), der.data(), &der_len, reinterpret_cast<const unsigned char*>(tbs.data()), tbs.size()),
+      1);
   const unsigned char* p = der.data();
   std::unique_ptr<ECDSA_SIG, SigFree> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len)));
   Bytes raw(96);  // r and s padded to ES384's 48 bytes each, as a forger would

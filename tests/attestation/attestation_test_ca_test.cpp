@@ -2,8 +2,8 @@
 // (root → intermediate → leaf, all P-384): it verifies against that CA given as the trusted root, and against
 // nothing else. The signature covers the payload bytes as received, so re-encoding them breaks it.
 #include "attestation/cbor_item.hpp"
-#include "enclave/identity/development_attester.hpp"
 #include "attestation/verifier.hpp"
+#include "enclave/identity/development_attester.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
@@ -168,8 +168,9 @@ Bytes sign(EVP_PKEY* key, const Bytes& payload) {
   std::vector<unsigned char> der(160);
   std::size_t der_len = der.size();
   EXPECT_EQ(EVP_DigestSignInit(md.get(), nullptr, EVP_sha384(), nullptr, key), 1);
-  EXPECT_EQ(EVP_DigestSign(md.get(), der.data(), &der_len, reinterpret_cast<const unsigned char*>(tbs.data()),
-                           tbs.size()), 1);
+  EXPECT_EQ(
+      EVP_DigestSign(md.get(), der.data(), &der_len, reinterpret_cast<const unsigned char*>(tbs.data()), tbs.size()),
+      1);
   const unsigned char* p = der.data();
   std::unique_ptr<ECDSA_SIG, SigFree> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len)));
   Bytes raw(96);
@@ -193,9 +194,9 @@ Bytes envelope(const Bytes& payload, const Bytes& signature, bool indefinite) {
 }
 
 std::uint64_t now_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 bool contains(const Bytes& haystack, std::initializer_list<unsigned> needle) {

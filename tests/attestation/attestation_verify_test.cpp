@@ -192,7 +192,8 @@ TEST(PcrPolicy, ParsesPlainAndNitroCliShapes) {
   ASSERT_TRUE(plain.ok()) << plain.error().message;
   EXPECT_EQ(plain->size(), 2u);
   EXPECT_EQ(plain->at(8), (Bytes{std::byte{0xAB}}));
-  auto cli = parse_pcr_policy(R"({"Measurements": {"HashAlgorithm": "Sha384 { ... }", "PCR0": "01", "PCR1": "02", "PCR2": "03"}})");
+  auto cli = parse_pcr_policy(
+      R"({"Measurements": {"HashAlgorithm": "Sha384 { ... }", "PCR0": "01", "PCR1": "02", "PCR2": "03"}})");
   ASSERT_TRUE(cli.ok()) << cli.error().message;
   EXPECT_EQ(cli->size(), 3u);
   EXPECT_FALSE(parse_pcr_policy(R"({"PCR0": "xyz"})").ok());

@@ -25,9 +25,15 @@ struct CraftedEnvelope {
 };
 
 inline std::vector<std::byte> craft_envelope(const CraftedEnvelope& spec, std::span<const std::byte> recipient_spki) {
-  struct PkeyFree { void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); } };
-  struct PctxFree { void operator()(EVP_PKEY_CTX* p) const noexcept { EVP_PKEY_CTX_free(p); } };
-  struct CipherFree { void operator()(EVP_CIPHER_CTX* p) const noexcept { EVP_CIPHER_CTX_free(p); } };
+  struct PkeyFree {
+    void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
+  };
+  struct PctxFree {
+    void operator()(EVP_PKEY_CTX* p) const noexcept { EVP_PKEY_CTX_free(p); }
+  };
+  struct CipherFree {
+    void operator()(EVP_CIPHER_CTX* p) const noexcept { EVP_CIPHER_CTX_free(p); }
+  };
   auto fail = [](const char* what) { return std::runtime_error(std::string("craft_envelope: ") + what); };
 
   std::vector<std::byte> out;

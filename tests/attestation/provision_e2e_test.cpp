@@ -52,8 +52,10 @@ using KeyPtr = std::unique_ptr<EVP_PKEY, KeyFree>;
 
 std::string pem_of(EVP_PKEY* key, bool private_key) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-  if (private_key) PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
-  else PEM_write_bio_PUBKEY(bio.get(), key);
+  if (private_key)
+    PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
+  else
+    PEM_write_bio_PUBKEY(bio.get(), key);
   char* data = nullptr;
   const long n = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<std::size_t>(n));
@@ -61,7 +63,8 @@ std::string pem_of(EVP_PKEY* key, bool private_key) {
 
 // The enclave's `secrets:` block listing one provisioner, its PEM inline (a YAML literal block).
 std::string secrets_with_provisioner(const std::string& name, const std::string& public_pem) {
-  std::string yaml = "secrets:\n  allow_plaintext: false\n  provisioners:\n    - name: " + name + "\n      public_key: |\n";
+  std::string yaml =
+      "secrets:\n  allow_plaintext: false\n  provisioners:\n    - name: " + name + "\n      public_key: |\n";
   std::istringstream lines(public_pem);
   for (std::string line; std::getline(lines, line);) yaml += "        " + line + "\n";
   return yaml;
@@ -72,16 +75,21 @@ std::string secrets_with_provisioner(const std::string& name, const std::string&
 class Enclave {
  public:
   explicit Enclave(const std::string& secrets_yaml = "secrets: {allow_plaintext: false}\n")
-      : pki_(make_test_pki(dir_.path())), fake_(FakeBraze::Options::over_tls(pki_, kKey)),
+      : pki_(make_test_pki(dir_.path())),
+        fake_(FakeBraze::Options::over_tls(pki_, kKey)),
         host_("node: enclave-sealed\n" + secrets_yaml +
                   "providers:\n"
                   "  - plugin: braze\n"
                   "    default: true\n"
-                  "    config: {endpoint: '" + fake_.url() + "', ca_file: '" + pki_.ca_cert.string() + "'}\n"
+                  "    config: {endpoint: '" +
+                  fake_.url() + "', ca_file: '" + pki_.ca_cert.string() +
+                  "'}\n"
                   // A second instance, so the enclave declares a second secret name (braze-eu.api_key).
                   "  - name: braze-eu\n"
                   "    plugin: braze\n"
-                  "    config: {endpoint: '" + fake_.url() + "', ca_file: '" + pki_.ca_cert.string() + "'}\n"
+                  "    config: {endpoint: '" +
+                  fake_.url() + "', ca_file: '" + pki_.ca_cert.string() +
+                  "'}\n"
                   "serve: {transport: tcp, listen: '127.0.0.1:0', attestation: development}\n",
               {{"NOTIFY_LOG", "trace"}}) {
     auto a = host_.wait_listening();
@@ -144,8 +152,9 @@ class Enclave {
 // notify-ctl seal, offline: no --address, no --transport; it never opens a connection.
 CommandResult seal(const std::filesystem::path& doc, const std::string& name, const std::filesystem::path& value_file,
                    const std::filesystem::path& out, std::vector<std::string> extra = {"--allow-development"}) {
-  std::vector<std::string> argv{NOTIFY_CTL_BIN, "seal", "--doc", doc.string(), "--secret", name,
-                                "--from-file", value_file.string(), "--out", out.string()};
+  std::vector<std::string> argv{NOTIFY_CTL_BIN, "seal",      "--doc",       doc.string(),
+                                "--secret",     name,        "--from-file", value_file.string(),
+                                "--out",        out.string()};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return run_command(std::move(argv));
 }
@@ -222,8 +231,9 @@ TEST(OfflineSealing, ABlobSealedForAnotherNameIsRefused) {
       {"braze.api_key", link::ProvisionMode::sealed, std::vector<std::byte>(first, first + raw.size())});
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), Errc::refused);
-  EXPECT_EQ(st.message(), "sealed blob: sealed for secret 'braze-eu.api_key', not 'braze.api_key' (a blob cannot be "
-                          "renamed)");
+  EXPECT_EQ(st.message(),
+            "sealed blob: sealed for secret 'braze-eu.api_key', not 'braze.api_key' (a blob cannot be "
+            "renamed)");
   EXPECT_TRUE(enclave.host().wait_for(literal("sealed secret 'braze.api_key' rejected: sealed blob: sealed for "
                                               "secret 'braze-eu.api_key'"),
                                       10s));
@@ -258,8 +268,8 @@ TEST(OfflineSealing, WithProvisionersListedOnlyABlobSignedByOneOfThemIsAccepted)
       << r.output;
 
   const auto foreign_blob = dir.path() / "foreign.blob";
-  auto foreign_seal = seal(doc, "braze.api_key", key_file, foreign_blob,
-                           {"--allow-development", "--sign-key", stranger_key.string()});
+  auto foreign_seal =
+      seal(doc, "braze.api_key", key_file, foreign_blob, {"--allow-development", "--sign-key", stranger_key.string()});
   ASSERT_EQ(foreign_seal.exit_code, 0) << foreign_seal.output;
   EXPECT_NE(foreign_seal.output.find("(ed25519)"), std::string::npos) << foreign_seal.output;
   r = enclave.ctl({"provision", "--blob", foreign_blob.string()});
@@ -268,8 +278,8 @@ TEST(OfflineSealing, WithProvisionersListedOnlyABlobSignedByOneOfThemIsAccepted)
   EXPECT_EQ(enclave.authorized_requests(), 0);
 
   const auto signed_blob = dir.path() / "signed.blob";
-  auto signed_seal = seal(doc, "braze.api_key", key_file, signed_blob,
-                          {"--allow-development", "--sign-key", ops_key.string()});
+  auto signed_seal =
+      seal(doc, "braze.api_key", key_file, signed_blob, {"--allow-development", "--sign-key", ops_key.string()});
   ASSERT_EQ(signed_seal.exit_code, 0) << signed_seal.output;
   r = enclave.ctl({"provision", "--blob", signed_blob.string()});
   ASSERT_EQ(r.exit_code, 0) << r.output << enclave.host().output();
@@ -298,13 +308,13 @@ TEST(OfflineSealing, AnEmptyValueIsRefusedBySealAndByTheEnclave) {
   auto document = attestation::decode_attestation_document(cose->payload);
   ASSERT_TRUE(document.ok() && document->nonce && document->public_key);
   const auto crafted = craft_envelope({"ENS2", "braze.api_key", *document->nonce, ""}, *document->public_key);
-  const auto blob = enclave.dir().write("empty.blob", std::string(reinterpret_cast<const char*>(crafted.data()),
-                                                                  crafted.size()));
+  const auto blob =
+      enclave.dir().write("empty.blob", std::string(reinterpret_cast<const char*>(crafted.data()), crafted.size()));
   auto refused = enclave.ctl({"provision", "--blob", blob.string()});
   EXPECT_EQ(refused.exit_code, 1) << refused.output;
   EXPECT_NE(refused.output.find("sealed blob: the value is empty"), std::string::npos) << refused.output;
-  EXPECT_TRUE(enclave.host().wait_for(literal("sealed secret 'braze.api_key' rejected: sealed blob: the value is empty"),
-                                      10s));
+  EXPECT_TRUE(
+      enclave.host().wait_for(literal("sealed secret 'braze.api_key' rejected: sealed blob: the value is empty"), 10s));
 }
 
 TEST(OfflineSealing, SealRefusesWhatCannotBeTrusted) {
@@ -330,15 +340,16 @@ TEST(OfflineSealing, SealRefusesWhatCannotBeTrusted) {
   // A verifier's document (the caller's nonce, here none) is not one to seal to.
   auto reply = enclave.client()->attest({});
   ASSERT_TRUE(reply.ok()) << reply.error().message;
-  const auto verify_doc = dir.write("verify.cbor", std::string(reinterpret_cast<const char*>(reply->document.data()),
-                                                                reply->document.size()));
+  const auto verify_doc = dir.write(
+      "verify.cbor", std::string(reinterpret_cast<const char*>(reply->document.data()), reply->document.size()));
   auto no_nonce = seal(verify_doc, "braze.api_key", key_file, out);
   EXPECT_EQ(no_nonce.exit_code, 1) << no_nonce.output;
   EXPECT_NE(no_nonce.output.find("not a provisioning attestation"), std::string::npos) << no_nonce.output;
   // A signing key of the wrong kind.
   KeyPtr p384(EVP_EC_gen("P-384"));
-  auto wrong_key = seal(doc, "braze.api_key", key_file, out,
-                        {"--allow-development", "--sign-key", dir.write("p384.pem", pem_of(p384.get(), true)).string()});
+  auto wrong_key =
+      seal(doc, "braze.api_key", key_file, out,
+           {"--allow-development", "--sign-key", dir.write("p384.pem", pem_of(p384.get(), true)).string()});
   EXPECT_EQ(wrong_key.exit_code, 65) << wrong_key.output;
   EXPECT_NE(wrong_key.output.find("an EC key on secp384r1"), std::string::npos) << wrong_key.output;
   EXPECT_FALSE(std::filesystem::exists(out));
@@ -350,18 +361,21 @@ TEST(OfflineSealing, ProvisionerKeysThatCannotSignBlobsAreConfigErrorsWithTheirL
   KeyPtr p384(EVP_EC_gen("P-384"));
   KeyPtr good(EVP_EC_gen("P-256"));
   const auto check = [&](const std::string& key_file) {
-    const auto cfg = dir.write("enclave.yaml", "node: e\n"
-                                               "secrets:\n"
-                                               "  provisioners:\n"
-                                               "    - name: ops-1\n"
-                                               "      public_key_file: '" + key_file + "'\n"
-                                               "serve: {listen: '127.0.0.1:0', attestation: development}\n");
+    const auto cfg = dir.write("enclave.yaml",
+                               "node: e\n"
+                               "secrets:\n"
+                               "  provisioners:\n"
+                               "    - name: ops-1\n"
+                               "      public_key_file: '" +
+                                   key_file +
+                                   "'\n"
+                                   "serve: {listen: '127.0.0.1:0', attestation: development}\n");
     return run_command({host_binary(), "--check-config", cfg.string()});
   };
   auto rsa_result = check(dir.write("rsa.pem", pem_of(rsa.get(), false)).string());
   EXPECT_EQ(rsa_result.exit_code, 78) << rsa_result.output;
-  EXPECT_TRUE(std::regex_search(rsa_result.output,
-                                std::regex(R"(enclave\.yaml:5:\d+: secrets\.provisioners\[0\]\.public_key_file: an RSA key)")))
+  EXPECT_TRUE(std::regex_search(
+      rsa_result.output, std::regex(R"(enclave\.yaml:5:\d+: secrets\.provisioners\[0\]\.public_key_file: an RSA key)")))
       << rsa_result.output;
   auto p384_result = check(dir.write("p384.pem", pem_of(p384.get(), false)).string());
   EXPECT_EQ(p384_result.exit_code, 78) << p384_result.output;
@@ -387,8 +401,8 @@ TEST(SealedProvisioning, OneShotDevFlowStillWorksThroughTheNonceAndSaysDevOnly) 
   EXPECT_NE(refused.output.find("REFUSED"), std::string::npos) << refused.output;
   EXPECT_NE(refused.output.find("development"), std::string::npos) << refused.output;
 
-  auto ok = enclave.ctl({"provision", "--secret", "braze.api_key", "--from-file", key_file.string(),
-                         "--allow-development"});
+  auto ok =
+      enclave.ctl({"provision", "--secret", "braze.api_key", "--from-file", key_file.string(), "--allow-development"});
   ASSERT_EQ(ok.exit_code, 0) << ok.output << enclave.host().output();
   EXPECT_NE(ok.output.find("DEV ONLY: the plaintext is read on this machine; in production use KMS (secrets.kms) or "
                            "attest/seal/provision --blob"),
@@ -424,21 +438,22 @@ TEST(NotifyCtl, AttestationVerifyPrintsTheVerdictAndExitsNonZeroOnFailure) {
                             "--at", "2024-09-07T14:38:06Z"});
   EXPECT_EQ(debug.exit_code, 1);
   EXPECT_NE(debug.output.find("debug:"), std::string::npos) << debug.output;
-  auto allowed = run_command({NOTIFY_CTL_BIN, "attestation", "verify", fixtures + "/blocky_nitro_attestation_debug.cbor",
-                              "--at", "2024-09-07T14:38:06Z", "--allow-debug"});
+  auto allowed =
+      run_command({NOTIFY_CTL_BIN, "attestation", "verify", fixtures + "/blocky_nitro_attestation_debug.cbor", "--at",
+                   "2024-09-07T14:38:06Z", "--allow-debug"});
   EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
   // PCR policy from flags: the right PCR0 passes, a wrong one is named.
   const std::string pcr0 =
       "e72a46ca80a260fb044a125442f0c7e331813bcbaf9724d9f3857758992766f2d65710a27aa94ae3949dd54e7c9fe86a";
-  auto pcr_ok = run_command({NOTIFY_CTL_BIN, "attestation", "verify", fixtures + "/blocky_nitro_attestation.cbor", "--at",
-                             "2024-09-07T14:37:39Z", "--pcr0", pcr0});
+  auto pcr_ok = run_command({NOTIFY_CTL_BIN, "attestation", "verify", fixtures + "/blocky_nitro_attestation.cbor",
+                             "--at", "2024-09-07T14:37:39Z", "--pcr0", pcr0});
   EXPECT_EQ(pcr_ok.exit_code, 0) << pcr_ok.output;
   auto pcr_bad = run_command({NOTIFY_CTL_BIN, "attestation", "verify", fixtures + "/blocky_nitro_attestation.cbor",
                               "--at", "2024-09-07T14:37:39Z", "--pcr0", std::string(96, '0')});
   EXPECT_EQ(pcr_bad.exit_code, 1) << pcr_bad.output;
   EXPECT_NE(pcr_bad.output.find("pcr: PCR0 mismatch"), std::string::npos) << pcr_bad.output;
-  auto bad_time = run_command({NOTIFY_CTL_BIN, "attestation", "verify", fixtures + "/blocky_nitro_attestation.cbor",
-                               "--at", "yesterday"});
+  auto bad_time = run_command(
+      {NOTIFY_CTL_BIN, "attestation", "verify", fixtures + "/blocky_nitro_attestation.cbor", "--at", "yesterday"});
   EXPECT_EQ(bad_time.exit_code, 64);
   EXPECT_NE(bad_time.output.find("RFC 3339"), std::string::npos);
 }

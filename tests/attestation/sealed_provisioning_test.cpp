@@ -1,12 +1,12 @@
 // Sealed provisioning the enclave can trust: the ENS2 envelope (bound to a name and a single-use nonce, optionally
 // signed by an operator key), the provisioning nonce store, and the enclave's policy around them.
-#include "enclave/identity/enclave_identity.hpp"
-#include "attestation/provisioners.hpp"
-#include "enclave/identity/provisioning_nonces.hpp"
 #include "enclave/identity/sealed_provisioning.hpp"
+#include "attestation/provisioners.hpp"
 #include "attestation/sealing.hpp"
 #include "attestation/verifier.hpp"
 #include "capturing_log.hpp"
+#include "enclave/identity/enclave_identity.hpp"
+#include "enclave/identity/provisioning_nonces.hpp"
 #include "envelope_crafter.hpp"
 
 #include <gtest/gtest.h>
@@ -63,8 +63,9 @@ struct Nonces {
     p.expected_name = std::move(name);
     p.provisioners = provisioners;
     p.consume_nonce = [this](std::span<const std::byte> nonce) -> Status {
-      auto it = std::find_if(outstanding.begin(), outstanding.end(),
-                             [&](const Bytes& b) { return std::equal(b.begin(), b.end(), nonce.begin(), nonce.end()); });
+      auto it = std::find_if(outstanding.begin(), outstanding.end(), [&](const Bytes& b) {
+        return std::equal(b.begin(), b.end(), nonce.begin(), nonce.end());
+      });
       if (it == outstanding.end()) return Error{Errc::refused, "its nonce is not outstanding"};
       outstanding.erase(it);
       ++consumed;
@@ -183,7 +184,8 @@ TEST_F(SealedEnvelope, TamperingWithTheHeaderKeyCiphertextOrTagIsRefused) {
   EXPECT_EQ(refused_with(header - 1), altered);  // the nonce: additional data
   EXPECT_EQ(refused_with(ciphertext), altered);
   EXPECT_EQ(refused_with(tag + 15), altered);
-  EXPECT_EQ(refused_with(wrapped + 100), "sealed blob: the key was not sealed to this enclave (RSA-OAEP unwrap failed)");
+  EXPECT_EQ(refused_with(wrapped + 100),
+            "sealed blob: the key was not sealed to this enclave (RSA-OAEP unwrap failed)");
   EXPECT_EQ(refused_with(tag + 16), "sealed blob: truncated in the signer key id");  // "signed", with no signature
   for (std::size_t i = 0; i < blob.size(); ++i) refused_with(i);
   EXPECT_EQ(nonces.consumed, 0);
@@ -300,7 +302,8 @@ TEST_F(SealedEnvelope, UnsignedUnlistedOrBadlySignedBlobsAreRefusedWhenProvision
 
   auto unlisted = id().open_sealed(seal(kValue, kName, nonce, stranger.get()), nonces.policy(kName, provisioners));
   ASSERT_FALSE(unlisted.ok());
-  EXPECT_EQ(text(unlisted.error()), "sealed blob: signed by an unknown key (key id " + to_hex(key_id_of(stranger.get()).value()) +
+  EXPECT_EQ(text(unlisted.error()), "sealed blob: signed by an unknown key (key id " +
+                                        to_hex(key_id_of(stranger.get()).value()) +
                                         "), not one of secrets.provisioners: ops-1, ops-2");
 
   for (EVP_PKEY* key : {ops1.get(), ops2.get()}) {

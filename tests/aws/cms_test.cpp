@@ -12,12 +12,12 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
-#include <unistd.h>
 
 namespace notify::aws {
 namespace {

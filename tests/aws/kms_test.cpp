@@ -3,12 +3,12 @@
 // (key policy PCRs, encryption context, signature, expiry) arrive as typed failures; a lying or broken endpoint is
 // refused; TLS is verified before a byte is sent; nothing secret reaches an error or a log line. Then the parent's
 // credential sources: env and IMDSv2 against the fake IMDS.
-#include "enclave/identity/development_attester.hpp"
 #include "aws/cms_enveloped.hpp"
 #include "aws/credential_source.hpp"
 #include "aws/kms_client.hpp"
 #include "aws/sigv4.hpp"
 #include "capturing_log.hpp"
+#include "enclave/identity/development_attester.hpp"
 #include "fake_imds.hpp"
 #include "fake_kms.hpp"
 #include "host_process.hpp"
@@ -112,8 +112,8 @@ struct HttpAnswer {
 };
 
 // One KMS call over HTTPS, signed with the same signer (or not signed at all): what the AWS CLI does.
-HttpAnswer call_kms(const FakeKms& fake, const std::string& ca_file, const Credentials* creds, const std::string& target,
-                    const Poco::JSON::Object& doc) {
+HttpAnswer call_kms(const FakeKms& fake, const std::string& ca_file, const Credentials* creds,
+                    const std::string& target, const Poco::JSON::Object& doc) {
   std::ostringstream body;
   doc.stringify(body);
   UnsignedRequest r;
@@ -226,10 +226,9 @@ class KmsClientTest : public ::testing::Test {
     return {std::move(ciphertext), context, recipient.document};
   }
 
-  Result<DecryptForRecipientResponse> decrypt(KmsClient& client, const DecryptForRecipientRequest& req,
-                                              const Credentials& creds, KmsFailure* failure = nullptr,
-                                              std::chrono::system_clock::time_point now =
-                                                  std::chrono::system_clock::now()) {
+  Result<DecryptForRecipientResponse> decrypt(
+      KmsClient& client, const DecryptForRecipientRequest& req, const Credentials& creds, KmsFailure* failure = nullptr,
+      std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
     auto r = client.decrypt_for_recipient(req, creds, now, failure);
     if (!r) errors_seen.push_back(r.error().message);
     return r;
@@ -300,7 +299,8 @@ TEST_F(KmsClientTest, MatchingPcrPolicyDecrypts) {
   ASSERT_TRUE(r.ok()) << r.error().message;
 }
 
-// ---- KMS refusals ----------------------------------------------------------------------------------------------------
+// ---- KMS refusals
+// ----------------------------------------------------------------------------------------------------
 
 TEST_F(KmsClientTest, PcrPolicyMismatchIsAccessDenied) {
   fake->set_recipient_pcrs(FakeKms::kDefaultKeyId, {{0, std::vector<std::byte>(48, std::byte{0x11})}});
@@ -393,7 +393,8 @@ TEST_F(KmsClientTest, PinnedKeyThatDidNotEncryptTheBlobIsIncorrectKey) {
   expect_kms_refusal(r, f, "IncorrectKeyException");
 }
 
-// ---- a lying or broken endpoint ---------------------------------------------------------------------------------------
+// ---- a lying or broken endpoint
+// ---------------------------------------------------------------------------------------
 
 TEST_F(KmsClientTest, AnswerNamingAnotherKeyIsRefused) {
   FakeKms::Injection lie;
@@ -530,7 +531,8 @@ TEST_F(KmsClientTest, MissingCaFileIsAConfigurationError) {
   EXPECT_EQ(fake->calls("Decrypt"), 0);
 }
 
-// ---- requests the client refuses to make -----------------------------------------------------------------------------
+// ---- requests the client refuses to make
+// -----------------------------------------------------------------------------
 
 TEST_F(KmsClientTest, OversizedOrEmptyInputsAreRefusedLocally) {
   KmsClient client(tcp, options(), log);
@@ -545,7 +547,8 @@ TEST_F(KmsClientTest, OversizedOrEmptyInputsAreRefusedLocally) {
   EXPECT_EQ(fake->calls("Decrypt"), 0);
 }
 
-// ---- the fake's own contract, as the AWS CLI would see it ------------------------------------------------------------
+// ---- the fake's own contract, as the AWS CLI would see it
+// ------------------------------------------------------------
 
 TEST_F(KmsClientTest, FakeDecryptWithoutRecipientAnswersPlaintextUnlessThePolicyNeedsAttestation) {
   const auto creds = credentials();
@@ -590,7 +593,8 @@ TEST_F(KmsClientTest, FakeRefusesUnsignedCallsUnknownOperationsAndAliases) {
   EXPECT_EQ(fake->calls("ScheduleKeyDeletion"), 1);
 }
 
-// ---- config checks (pure) --------------------------------------------------------------------------------------------
+// ---- config checks (pure)
+// --------------------------------------------------------------------------------------------
 
 TEST(KmsOptionsValidation, KeyIdRegionAndEndpoint) {
   KmsOptions o;
@@ -640,7 +644,8 @@ TEST(KmsKeyMatches, ArnOrIdButNeverAnotherKey) {
   EXPECT_FALSE(kms_key_matches("", arn));
 }
 
-// ---- credential sources ----------------------------------------------------------------------------------------------
+// ---- credential sources
+// ----------------------------------------------------------------------------------------------
 
 // Sets or unsets an environment variable for the scope of a test and restores it after.
 class ScopedEnv {

@@ -19,9 +19,13 @@ std::string enclave_yaml(const FakeBraze& fake, const TestPki& pki) {
          "providers:\n"
          "  - plugin: braze\n"
          "    config:\n"
-         "      endpoint: " + fake.url() + "\n"
+         "      endpoint: " +
+         fake.url() +
+         "\n"
          "      api_key: ${BRAZE_API_KEY}\n"
-         "      ca_file: " + pki.ca_cert.string() + "\n"
+         "      ca_file: " +
+         pki.ca_cert.string() +
+         "\n"
          "      backoff_initial: 20ms\n"
          "      backoff_max: 100ms\n"
          "serve: {transport: tcp, listen: '127.0.0.1:0'}\n";
@@ -29,8 +33,11 @@ std::string enclave_yaml(const FakeBraze& fake, const TestPki& pki) {
 
 std::string parent_yaml(const std::string& address, int count) {
   return "node: parent-e2e\n"
-         "forward: {transport: tcp, address: '" + address + "', request_timeout: 20s}\n"
-         "demo: {interval: 10ms, count: " + std::to_string(count) + ", exit_when_done: true}\n";
+         "forward: {transport: tcp, address: '" +
+         address +
+         "', request_timeout: 20s}\n"
+         "demo: {interval: 10ms, count: " +
+         std::to_string(count) + ", exit_when_done: true}\n";
 }
 
 }  // namespace
@@ -44,7 +51,8 @@ TEST(BrazeEndToEnd, ParentDemoReachesFakeBrazeThroughTheEnclaveWithTheRightKey) 
   FakeBraze::Injection limited;
   limited.status = 429;
   limited.headers = {{"x-ratelimit-reset", std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                              std::chrono::system_clock::now().time_since_epoch()).count())}};
+                                                              std::chrono::system_clock::now().time_since_epoch())
+                                                              .count())}};
   fake.inject(limited);
   FakeBraze::Injection unavailable;
   unavailable.status = 503;
@@ -80,15 +88,17 @@ TEST(BrazeEndToEnd, ParentDemoReachesFakeBrazeThroughTheEnclaveWithTheRightKey) 
 
 TEST(BrazeEndToEnd, CheckConfigRedactsTheKeyAndRefusesPlainHttpWithoutOptIn) {
   TempDir dir;
-  auto good = dir.write("good.yaml", "providers:\n  - plugin: braze\n    config:\n      endpoint: https://rest.iad-01.braze.com\n"
-                                     "      api_key: ${BRAZE_API_KEY}\nserve: {listen: '127.0.0.1:0'}\n");
+  auto good = dir.write("good.yaml",
+                        "providers:\n  - plugin: braze\n    config:\n      endpoint: https://rest.iad-01.braze.com\n"
+                        "      api_key: ${BRAZE_API_KEY}\nserve: {listen: '127.0.0.1:0'}\n");
   auto r = run_command({host_binary(), "--check-config", good.string()}, {{"BRAZE_API_KEY", kKey}});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output.find(kKey), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("api_key: <redacted>"), std::string::npos) << r.output;
 
-  auto http = dir.write("http.yaml", "providers:\n  - plugin: braze\n    config:\n      endpoint: http://127.0.0.1:9\n"
-                                     "serve: {listen: '127.0.0.1:0'}\n");
+  auto http = dir.write("http.yaml",
+                        "providers:\n  - plugin: braze\n    config:\n      endpoint: http://127.0.0.1:9\n"
+                        "serve: {listen: '127.0.0.1:0'}\n");
   auto h = run_command({host_binary(), "--check-config", http.string()});
   EXPECT_EQ(h.exit_code, 78) << h.output;
   EXPECT_NE(h.output.find("http.yaml:4:17: endpoint: http:// needs allow_insecure_http: true"), std::string::npos)
@@ -96,9 +106,11 @@ TEST(BrazeEndToEnd, CheckConfigRedactsTheKeyAndRefusesPlainHttpWithoutOptIn) {
 }
 
 TEST(BrazeEndToEnd, DevBrazeConfigInTheRepositoryIsValid) {
-  auto r = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/dev/enclave-braze.yaml"},
-                       {{"NOTIFY_PLUGIN_DIR", plugin_dir()}, {"BRAZE_API_ENDPOINT", "https://rest.iad-01.braze.com"},
-                        {"BRAZE_API_KEY", kKey}});
+  auto r =
+      run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/dev/enclave-braze.yaml"},
+                  {{"NOTIFY_PLUGIN_DIR", plugin_dir()},
+                   {"BRAZE_API_ENDPOINT", "https://rest.iad-01.braze.com"},
+                   {"BRAZE_API_KEY", kKey}});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output.find(kKey), std::string::npos);
 }
@@ -112,32 +124,43 @@ TEST(BrazeEndToEnd, EgressThroughTheParentsRelayCarriesTlsEndToEnd) {
   FakeBraze fake(fo);
   const std::string upstream = "127.0.0.1:" + std::to_string(fake.port());
 
-  HostProcess relay_host("node: parent-relay\n"
-                         "relay:\n"
-                         "  listen_transport: tcp\n"
-                         "  upstream_transport: tcp\n"
-                         "  routes: [{listen: '127.0.0.1:0', upstream: '" + upstream + "'}]\n"
-                         "  allowlist: [{address: 127.0.0.1, port: " + std::to_string(fake.port()) + "}]\n");
+  HostProcess relay_host(
+      "node: parent-relay\n"
+      "relay:\n"
+      "  listen_transport: tcp\n"
+      "  upstream_transport: tcp\n"
+      "  routes: [{listen: '127.0.0.1:0', upstream: '" +
+      upstream +
+      "'}]\n"
+      "  allowlist: [{address: 127.0.0.1, port: " +
+      std::to_string(fake.port()) + "}]\n");
   auto relay_address = relay_host.wait_for(R"(relay listening on (\S+))", 20s);
   ASSERT_TRUE(relay_address) << relay_host.output();
 
-  HostProcess enclave("node: enclave-relay\n"
-                      "providers:\n"
-                      "  - plugin: braze\n"
-                      "    config:\n"
-                      "      endpoint: " + fake.url() + "\n"
-                      "      api_key: ${BRAZE_API_KEY}\n"
-                      "      ca_file: " + pki.ca_cert.string() + "\n"
-                      "      egress: {transport: tcp, address: '" + *relay_address + "'}\n"
-                      "serve: {transport: tcp, listen: '127.0.0.1:0'}\n",
-                      {{"BRAZE_API_KEY", kKey}});
+  HostProcess enclave(
+      "node: enclave-relay\n"
+      "providers:\n"
+      "  - plugin: braze\n"
+      "    config:\n"
+      "      endpoint: " +
+          fake.url() +
+          "\n"
+          "      api_key: ${BRAZE_API_KEY}\n"
+          "      ca_file: " +
+          pki.ca_cert.string() +
+          "\n"
+          "      egress: {transport: tcp, address: '" +
+          *relay_address +
+          "'}\n"
+          "serve: {transport: tcp, listen: '127.0.0.1:0'}\n",
+      {{"BRAZE_API_KEY", kKey}});
   auto address = enclave.wait_listening();
   ASSERT_TRUE(address) << enclave.output();
   HostProcess parent(parent_yaml(*address, 3));
   auto code = parent.wait(60s);
   ASSERT_TRUE(code);
-  EXPECT_EQ(parent.process().count("✅ Notification sent successfully!"), 4u) << parent.output() << enclave.output()
-                                                                               << relay_host.output();
+  EXPECT_EQ(parent.process().count("✅ Notification sent successfully!"), 4u)
+      << parent.output() << enclave.output() << relay_host.output();
   int authorized = 0;
   for (const auto& r : fake.requests()) authorized += r.authorized ? 1 : 0;
   EXPECT_EQ(authorized, 4);

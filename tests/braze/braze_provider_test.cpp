@@ -2,9 +2,9 @@
 // backoff, wrong key, certificate failures, stalls — and the key in no log line at any level.
 #include "braze_provider.hpp"
 #include "capturing_log.hpp"
-#include "runtime/secret_store.hpp"
 #include "fake_braze.hpp"
 #include "host_process.hpp"
+#include "runtime/secret_store.hpp"
 #include "tcp_transport.hpp"
 #include "test_pki.hpp"
 
@@ -62,7 +62,9 @@ struct Fixture {
     return o;
   }
 
-  std::unique_ptr<BrazeProvider> provider(BrazeOptions o) { return std::make_unique<BrazeProvider>(o, secrets, transports, log); }
+  std::unique_ptr<BrazeProvider> provider(BrazeOptions o) {
+    return std::make_unique<BrazeProvider>(o, secrets, transports, log);
+  }
   std::unique_ptr<BrazeProvider> provider() { return provider(options()); }
 };
 
@@ -109,12 +111,12 @@ TEST(BrazeProvider, DeliversOverTlsWithTheKeyBatchedByFifty) {
 
 TEST(BrazeProvider, RateLimitAndServerErrorsAreRetriedHonouringResetAndDeliveredOnce) {
   Fixture f;
-  const auto reset = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count() + 1;
+  const auto reset =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() + 1;
   FakeBraze::Injection limited;
   limited.status = 429;
-  limited.headers = {{"x-ratelimit-limit", "250000"}, {"x-ratelimit-remaining", "0"},
-                     {"x-ratelimit-reset", std::to_string(reset)}};
+  limited.headers = {
+      {"x-ratelimit-limit", "250000"}, {"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", std::to_string(reset)}};
   limited.body = R"({"message": "rate limited"})";
   f.fake->inject(limited);
   FakeBraze::Injection unavailable;
@@ -137,8 +139,9 @@ TEST(BrazeProvider, RateLimitAndServerErrorsAreRetriedHonouringResetAndDelivered
 
 TEST(BrazeProvider, LongRateLimitWindowIsHandedBackAsRetryAfter) {
   Fixture f;
-  const auto reset = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count() + 600;
+  const auto reset =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
+      600;
   FakeBraze::Injection limited;
   limited.status = 429;
   limited.headers = {{"X-RateLimit-Reset", std::to_string(reset)}};

@@ -1,9 +1,9 @@
 // The parent's HTTP ingress and durable queue, with real processes: validation, auth, limits, status, idempotency,
 // provider failures, dead letters, back-pressure — and nothing accepted is lost when either host is killed.
-#include "host_process.hpp"
-#include "held_port.hpp"
-#include "http_call.hpp"
 #include "fake_braze.hpp"
+#include "held_port.hpp"
+#include "host_process.hpp"
+#include "http_call.hpp"
 #include "redis_server.hpp"
 #include "test_pki.hpp"
 #include "wait_until.hpp"
@@ -51,17 +51,25 @@ std::string enclave_yaml(const std::string& out, const std::string& port = "0") 
   return "node: enclave-ingress\n"
          "providers:\n"
          "  - plugin: log\n"
-         "    config: {output: " + out + ", reject_user_ids: [bad-user], retry_user_ids: [flaky-user]}\n"
-         "serve: {transport: tcp, listen: '127.0.0.1:" + port + "'}\n";
+         "    config: {output: " +
+         out +
+         ", reject_user_ids: [bad-user], retry_user_ids: [flaky-user]}\n"
+         "serve: {transport: tcp, listen: '127.0.0.1:" +
+         port + "'}\n";
 }
 
 std::string parent_yaml(const std::string& enclave, const std::string& db, const std::string& extra_queue = "",
                         const std::string& listen = "127.0.0.1:0") {
   return "node: parent-ingress\n"
-         "forward: {transport: tcp, address: '" + enclave + "', request_timeout: 5s, backoff_initial: 20ms, backoff_max: 200ms}\n"
-         "queue: {path: '" + db + "', max_attempts: 2, backoff_initial: 50ms, backoff_max: 100ms, lease: 2s, poll_interval: 50ms" +
-         extra_queue + "}\n"
-         "ingress: {listen: '" + listen + "', token: '${INGRESS_TOKEN}', max_body_bytes: 65536}\n";
+         "forward: {transport: tcp, address: '" +
+         enclave +
+         "', request_timeout: 5s, backoff_initial: 20ms, backoff_max: 200ms}\n"
+         "queue: {path: '" +
+         db + "', max_attempts: 2, backoff_initial: 50ms, backoff_max: 100ms, lease: 2s, poll_interval: 50ms" +
+         extra_queue +
+         "}\n"
+         "ingress: {listen: '" +
+         listen + "', token: '${INGRESS_TOKEN}', max_body_bytes: 65536}\n";
 }
 
 std::multiset<std::string> delivered_ids(const std::filesystem::path& file) {
@@ -69,7 +77,8 @@ std::multiset<std::string> delivered_ids(const std::filesystem::path& file) {
   std::ifstream in(file);
   for (std::string line; std::getline(in, line);) {
     if (line.empty()) continue;
-    ids.insert(Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("request_id"));
+    ids.insert(
+        Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("request_id"));
   }
   return ids;
 }
@@ -82,8 +91,9 @@ struct Topology {
   explicit Topology(const std::string& extra_queue = "") {
     enclave = std::make_unique<HostProcess>(enclave_yaml(out.string()));
     enclave_address = enclave->wait_listening().value_or("");
-    parent = std::make_unique<HostProcess>(parent_yaml(enclave_address, (dir.path() / "queue.db").string(), extra_queue),
-                                           std::map<std::string, std::string>{{"INGRESS_TOKEN", kToken}});
+    parent =
+        std::make_unique<HostProcess>(parent_yaml(enclave_address, (dir.path() / "queue.db").string(), extra_queue),
+                                      std::map<std::string, std::string>{{"INGRESS_TOKEN", kToken}});
     ingress = parent->wait_for(R"(ingress listening on (\S+))", 20s).value_or("");
   }
 };
@@ -97,7 +107,8 @@ TEST(Ingress, AcceptsDurablyThenDeliversAndReportsStatus) {
                 R"({"notifications": [)" + one("a-1") + "," + one("a-2") + "," + one("a-3") + "]}");
   ASSERT_EQ(r.status, 202) << r.body;
   EXPECT_NE(r.body.find(R"("accepted":["a-1","a-2","a-3"])"), std::string::npos) << r.body;
-  for (const char* id : {"a-1", "a-2", "a-3"}) ASSERT_TRUE(wait_state(t.ingress, id, "delivered")) << id << t.parent->output();
+  for (const char* id : {"a-1", "a-2", "a-3"})
+    ASSERT_TRUE(wait_state(t.ingress, id, "delivered")) << id << t.parent->output();
   auto status = call(t.ingress, "GET", "/v1/notifications/a-2");
   EXPECT_NE(status.body.find(R"("reference":"log-)"), std::string::npos) << status.body;
   EXPECT_NE(status.body.find(R"("outcome":"delivered")"), std::string::npos) << status.body;
@@ -116,7 +127,8 @@ TEST(Ingress, AcceptsDurablyThenDeliversAndReportsStatus) {
   EXPECT_NE(metrics.body.find("notify_delivered_total 4"), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find("notify_link_up 1"), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find("notify_delivery_latency_seconds_count 4"), std::string::npos) << metrics.body;
-  EXPECT_NE(metrics.body.find(R"(notify_delivery_latency_seconds_bucket{le="+Inf"} 4)"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find(R"(notify_delivery_latency_seconds_bucket{le="+Inf"} 4)"), std::string::npos)
+      << metrics.body;
   EXPECT_EQ(t.parent->output().find(kToken), std::string::npos) << "token leaked into the log";
 }
 
@@ -136,11 +148,16 @@ TEST(Ingress, RefusesBadInputNamingTheField) {
       {R"({"request_id": "x", "external_user_ids": [], "message": "m"})", 400, "external_user_ids: must hold 1 to 50"},
       {R"({"request_id": "x", "external_user_ids": ["u", 3], "message": "m"})", 400, "external_user_ids[1]"},
       {R"({"request_id": "x", "external_user_id": "u"})", 400, "message: is required"},
-      {R"({"request_id": "x", "external_user_id": "u", "message": "m", "custom_data": {"k": 1}})", 400, "custom_data.k: must be a string"},
-      {R"({"request_id": "x", "external_user_id": "u", "message": "m", "trigger_properties": 5})", 400, "trigger_properties: must be an object"},
-      {R"({"request_id": "x", "external_user_id": "u", "message": "m", "colour": "red"})", 400, "colour: unknown field"},
-      {R"({"notifications": [{"request_id": "x", "external_user_id": "u", "message": "m"}, 7]})", 400, "notifications[1]: must be an object"},
-      {"{\"request_id\": \"x\", \"external_user_id\": \"u\", \"message\": \"" + std::string(70000, 'm') + "\"}", 413, "larger than 65536"},
+      {R"({"request_id": "x", "external_user_id": "u", "message": "m", "custom_data": {"k": 1}})", 400,
+       "custom_data.k: must be a string"},
+      {R"({"request_id": "x", "external_user_id": "u", "message": "m", "trigger_properties": 5})", 400,
+       "trigger_properties: must be an object"},
+      {R"({"request_id": "x", "external_user_id": "u", "message": "m", "colour": "red"})", 400,
+       "colour: unknown field"},
+      {R"({"notifications": [{"request_id": "x", "external_user_id": "u", "message": "m"}, 7]})", 400,
+       "notifications[1]: must be an object"},
+      {"{\"request_id\": \"x\", \"external_user_id\": \"u\", \"message\": \"" + std::string(70000, 'm') + "\"}", 413,
+       "larger than 65536"},
   };
   for (const auto& c : cases) {
     auto r = call(t.ingress, "POST", "/v1/notifications", c.body);
@@ -183,7 +200,8 @@ TEST(Ingress, FullQueueAnswers503AndStoresNothing) {
   auto ingress = parent.wait_for(R"(ingress listening on (\S+))", 20s);
   ASSERT_TRUE(ingress) << parent.output();
   EXPECT_EQ(call(*ingress, "POST", "/v1/notifications", one("f-1")).status, 202);
-  auto full = call(*ingress, "POST", "/v1/notifications", R"({"notifications": [)" + one("f-2") + "," + one("f-3") + "]}");
+  auto full =
+      call(*ingress, "POST", "/v1/notifications", R"({"notifications": [)" + one("f-2") + "," + one("f-3") + "]}");
   EXPECT_EQ(full.status, 503) << full.body;
   EXPECT_NE(full.body.find("queue full"), std::string::npos);
   EXPECT_EQ(call(*ingress, "GET", "/v1/notifications/f-2").status, 404);
@@ -267,16 +285,18 @@ TEST(Ingress, NothingAcceptedIsLostWhenEitherHostIsKilled) {
 TEST(NotifyCtlHttp, SendStatusHealthAndDeadThroughTheApi) {
   Topology t;
   ASSERT_FALSE(t.ingress.empty());
-  const std::map<std::string, std::string> env = {{"NOTIFY_HTTP_URL", "http://" + t.ingress}, {"NOTIFY_HTTP_TOKEN", kToken}};
-  auto sent = run_command({NOTIFY_CTL_BIN, "send", "--user", "user-9", "--title", "Hello", "--message", "From notify-ctl",
-                           "--request-id", "ctl-1", "--data", "priority=high,category=alert"},
+  const std::map<std::string, std::string> env = {{"NOTIFY_HTTP_URL", "http://" + t.ingress},
+                                                  {"NOTIFY_HTTP_TOKEN", kToken}};
+  auto sent = run_command({NOTIFY_CTL_BIN, "send", "--user", "user-9", "--title", "Hello", "--message",
+                           "From notify-ctl", "--request-id", "ctl-1", "--data", "priority=high,category=alert"},
                           env);
   EXPECT_EQ(sent.exit_code, 0) << sent.output;
   EXPECT_NE(sent.output.find("accepted: ctl-1"), std::string::npos) << sent.output;
   ASSERT_TRUE(wait_state(t.ingress, "ctl-1", "delivered"));
   auto status = run_command({NOTIFY_CTL_BIN, "status", "ctl-1"}, env);
   EXPECT_EQ(status.exit_code, 0) << status.output;
-  EXPECT_NE(status.output.find("ctl-1: delivered after 1 attempt(s), reference log-"), std::string::npos) << status.output;
+  EXPECT_NE(status.output.find("ctl-1: delivered after 1 attempt(s), reference log-"), std::string::npos)
+      << status.output;
   auto json = run_command({NOTIFY_CTL_BIN, "status", "ctl-1", "--json"}, env);
   EXPECT_NE(json.output.find(R"("state":"delivered")"), std::string::npos) << json.output;
   auto missing = run_command({NOTIFY_CTL_BIN, "status", "nope"}, env);
@@ -306,10 +326,14 @@ TEST(IngressRedis, TwoParentsOneStreamOneKilledEveryNotificationDeliveredOnce) {
   HostProcess enclave(enclave_yaml(out.string()));
   const auto enclave_address = enclave.wait_listening().value_or("");
   auto parent_with = [&](const std::string& consumer) {
-    return "node: " + consumer + "\n"
-           "forward: {transport: tcp, address: '" + enclave_address + "', request_timeout: 5s}\n"
-           "queue: {backend: redis, redis_address: '" + redis.socket() + "', redis_prefix: shared, redis_consumer: " +
-           consumer + ", lease: 1s, poll_interval: 20ms, batch_size: 25}\n"
+    return "node: " + consumer +
+           "\n"
+           "forward: {transport: tcp, address: '" +
+           enclave_address +
+           "', request_timeout: 5s}\n"
+           "queue: {backend: redis, redis_address: '" +
+           redis.socket() + "', redis_prefix: shared, redis_consumer: " + consumer +
+           ", lease: 1s, poll_interval: 20ms, batch_size: 25}\n"
            "ingress: {listen: '127.0.0.1:0', token: '${INGRESS_TOKEN}'}\n";
   };
   const std::map<std::string, std::string> env = {{"INGRESS_TOKEN", kToken}};
@@ -369,9 +393,12 @@ TEST(IngressBraze, DeadRetryDeliversOnceTheProviderRecovers) {
   outage.status = 503;
   outage.body = "maintenance";
   fake.inject(outage, 2);  // the plugin sends once per delivery and the queue tries twice: both fail
-  HostProcess enclave("providers:\n  - plugin: braze\n    config: {endpoint: '" + fake.url() + "', api_key: '${BRAZE_API_KEY}', "
-                      "ca_file: '" + pki.ca_cert.string() + "', max_attempts: 1}\n"
-                      "serve: {transport: tcp, listen: '127.0.0.1:0'}\n",
+  HostProcess enclave("providers:\n  - plugin: braze\n    config: {endpoint: '" + fake.url() +
+                          "', api_key: '${BRAZE_API_KEY}', "
+                          "ca_file: '" +
+                          pki.ca_cert.string() +
+                          "', max_attempts: 1}\n"
+                          "serve: {transport: tcp, listen: '127.0.0.1:0'}\n",
                       {{"BRAZE_API_KEY", fo.api_key}});
   auto address = enclave.wait_listening();
   ASSERT_TRUE(address);
@@ -385,7 +412,8 @@ TEST(IngressBraze, DeadRetryDeliversOnceTheProviderRecovers) {
   EXPECT_EQ(fake.requests().size(), 2u);
   // The outage is over (no more injected failures): an operator retries the dead notification.
   ASSERT_EQ(call(*ingress, "POST", "/v1/dead/outage-1/retry").status, 200);
-  ASSERT_TRUE(wait_state(*ingress, "outage-1", "delivered")) << call(*ingress, "GET", "/v1/notifications/outage-1").body;
+  ASSERT_TRUE(wait_state(*ingress, "outage-1", "delivered"))
+      << call(*ingress, "GET", "/v1/notifications/outage-1").body;
   int accepted = 0;
   for (const auto& r : fake.requests()) accepted += r.status == 201 ? 1 : 0;
   EXPECT_EQ(accepted, 1);  // delivered exactly once

@@ -40,8 +40,8 @@ struct Routing : ::testing::Test {
     ASSERT_TRUE(queue->enqueue(std::span<const Notification>(&n, 1)).ok());
     IngressOptions io;
     io.token.emplace(std::string("routing-test-token"));
-    ingress = std::make_unique<IngressService>(std::move(io), *queue, metrics, [] { return true; }, [] {},
-                                               std::make_shared<notify::testing::CapturingLog>());
+    ingress = std::make_unique<IngressService>(
+        std::move(io), *queue, metrics, [] { return true; }, [] {}, std::make_shared<notify::testing::CapturingLog>());
   }
 
   IngressService::Reply get(const std::string& target) { return ingress->handle("GET", target, kBearer, "", false); }

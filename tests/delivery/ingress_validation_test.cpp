@@ -21,7 +21,9 @@ TEST(IngressValidation, SeedFieldsMapOntoTheModel) {
 
 TEST(IngressValidation, BatchLimits) {
   std::string body = R"({"notifications": [)";
-  for (int i = 0; i < 501; ++i) body += std::string(i ? "," : "") + R"({"request_id": "r)" + std::to_string(i) + R"(", "external_user_id": "u", "message": "m"})";
+  for (int i = 0; i < 501; ++i)
+    body += std::string(i ? "," : "") + R"({"request_id": "r)" + std::to_string(i) +
+            R"(", "external_user_id": "u", "message": "m"})";
   body += "]}";
   auto r = parse_notifications(body);
   ASSERT_FALSE(r.ok());

@@ -33,7 +33,7 @@ TEST_P(QueueContract, LeaseCompleteDeliveredKeepsReferenceAndHistory) {
   ASSERT_EQ(leased->size(), 1u);
   EXPECT_EQ((*leased)[0].notification.custom_data.at("k"), "v");  // stored and read back whole
   EXPECT_EQ((*leased)[0].accepted_ms, clock_->epoch_ms());        // accepted "now", by the queue's clock
-  EXPECT_TRUE(q->lease(10)->empty());                              // in flight: not leased twice
+  EXPECT_TRUE(q->lease(10)->empty());                             // in flight: not leased twice
   EXPECT_EQ(q->status("a").value()->state, State::in_flight);
   ASSERT_TRUE(q->complete("a", DeliveryResult::delivered("d-1")).ok());
   auto s = q->status("a").value();

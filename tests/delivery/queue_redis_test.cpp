@@ -20,19 +20,18 @@ notify::testing::RedisServer& redis_server() {
   return server;
 }
 
-const QueueBackend kRedis{
-    "redis",
-    [](const QueueOptions& o, const std::filesystem::path& /*dir*/, const std::string& place,
-       const std::string& consumer) -> std::unique_ptr<NotificationQueue> {
-      RedisOptions r;
-      r.address = redis_server().socket();
-      r.prefix = place;
-      r.consumer = consumer;
-      auto q = RedisQueue::open(r, o);
-      EXPECT_TRUE(q.ok()) << (q.ok() ? "" : q.error().message);
-      return q.ok() ? std::move(q.value()) : nullptr;
-    },
-    /*takeover_by_clock=*/false};
+const QueueBackend kRedis{"redis",
+                          [](const QueueOptions& o, const std::filesystem::path& /*dir*/, const std::string& place,
+                             const std::string& consumer) -> std::unique_ptr<NotificationQueue> {
+                            RedisOptions r;
+                            r.address = redis_server().socket();
+                            r.prefix = place;
+                            r.consumer = consumer;
+                            auto q = RedisQueue::open(r, o);
+                            EXPECT_TRUE(q.ok()) << (q.ok() ? "" : q.error().message);
+                            return q.ok() ? std::move(q.value()) : nullptr;
+                          },
+                          /*takeover_by_clock=*/false};
 
 }  // namespace
 
@@ -65,7 +64,7 @@ TEST(RedisQueue, TwoConsumersOneCrashesEveryNotificationCompletedOnce) {
   ASSERT_TRUE((*a)->enqueue(batch).ok());
   auto held = (*a)->lease(30);  // parent-a takes 30 ...
   ASSERT_EQ(held->size(), 30u);
-  a->reset();                   // ... and dies without completing them
+  a->reset();  // ... and dies without completing them
   std::map<std::string, int> completed;
   const bool all = notify::testing::wait_until(
       [&] {

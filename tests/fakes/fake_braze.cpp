@@ -75,7 +75,8 @@ std::string validate(const std::string& path, const Object& body, std::vector<st
     auto ids = body.getArray("external_user_ids");
     if (!ids) return "external_user_ids is required";
     if (ids->size() == 0) return "external_user_ids must not be empty";
-    if (ids->size() > 50) return "external_user_ids has " + std::to_string(ids->size()) + " entries; at most 50 allowed";
+    if (ids->size() > 50)
+      return "external_user_ids has " + std::to_string(ids->size()) + " entries; at most 50 allowed";
     if (auto e = strings(*ids, "external_user_ids"); !e.empty()) return e;
     auto messages = body.getObject("messages");
     if (!messages) return "messages is required";
@@ -85,10 +86,12 @@ std::string validate(const std::string& path, const Object& body, std::vector<st
       auto p = messages->getObject(platform);
       if (!p) return std::string(platform) + " must be an object";
       const std::size_t limit = std::string(platform) == "apple_push" ? 1912 : 4000;
-      if (json_size(messages->get(platform)) > limit) return std::string(platform) + " is over " + std::to_string(limit) + " bytes";
+      if (json_size(messages->get(platform)) > limit)
+        return std::string(platform) + " is over " + std::to_string(limit) + " bytes";
       if (!p->has("alert")) return std::string(platform) + ".alert is required";
       if (auto extra = p->getObject("extra")) {
-        if (extra->has("ab") || extra->has("aps")) return std::string(platform) + ".extra uses a reserved key (ab, aps)";
+        if (extra->has("ab") || extra->has("aps"))
+          return std::string(platform) + ".extra uses a reserved key (ab, aps)";
       }
     }
     return {};
@@ -232,7 +235,8 @@ void FakeBraze::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerR
     return send(404, json_message("no such endpoint: " + rec.path));
   }
   if (!rec.authorized) return send(401, json_message("Invalid API key"));
-  if (rec.content_type.rfind("application/json", 0) != 0) return send(400, json_message("Content-Type must be application/json"));
+  if (rec.content_type.rfind("application/json", 0) != 0)
+    return send(400, json_message("Content-Type must be application/json"));
   Object::Ptr body;
   try {
     auto v = Poco::JSON::Parser().parse(rec.body);

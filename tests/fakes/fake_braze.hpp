@@ -32,7 +32,7 @@ class FakeBraze {
   struct Options {
     std::string api_key = "test-braze-key";
     bool tls = true;
-    std::uint16_t port = 0;  // 0 = ephemeral (tests); fixed only for the CLI demo
+    std::uint16_t port = 0;                     // 0 = ephemeral (tests); fixed only for the CLI demo
     std::filesystem::path cert_file, key_file;  // required when tls
     int threads = 16;
 
@@ -58,7 +58,7 @@ class FakeBraze {
     std::map<std::string, std::string> headers;
     std::string body;
     std::chrono::milliseconds delay{0};
-    bool stall = false;  // hold the request until the server stops (or 60 s)
+    bool stall = false;                     // hold the request until the server stops (or 60 s)
     std::vector<std::string> minor_errors;  // on a normal 201, add these as "errors"
   };
 

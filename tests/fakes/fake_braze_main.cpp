@@ -29,9 +29,12 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--api-key") opts.api_key = next();
-    else if (a == "--http") opts.tls = false;
-    else if (a == "--tls") opts.tls = true;
+    if (a == "--api-key")
+      opts.api_key = next();
+    else if (a == "--http")
+      opts.tls = false;
+    else if (a == "--tls")
+      opts.tls = true;
     else if (a == "--port") {
       const std::string v = next();
       char* end = nullptr;
@@ -41,9 +44,10 @@ int main(int argc, char** argv) {
         return 64;
       }
       opts.port = static_cast<std::uint16_t>(port);
-    }
-    else if (a == "--pki-dir") pki_dir = next();
-    else if (a == "--url-file") url_file = next();
+    } else if (a == "--pki-dir")
+      pki_dir = next();
+    else if (a == "--url-file")
+      url_file = next();
     else {
       std::cerr << "usage: fake-braze [--port N] [--tls|--http] [--api-key K] [--pki-dir DIR] [--url-file F]\n";
       return 64;

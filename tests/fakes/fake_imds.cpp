@@ -170,8 +170,7 @@ void FakeImds::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRe
     const std::string ttl_text = req.get("X-aws-ec2-metadata-token-ttl-seconds", "");
     int ttl = 0;
     auto [ptr, ec] = std::from_chars(ttl_text.data(), ttl_text.data() + ttl_text.size(), ttl);
-    if (ttl_text.empty() || ec != std::errc{} || ptr != ttl_text.data() + ttl_text.size() || ttl < 1 ||
-        ttl > 21600) {
+    if (ttl_text.empty() || ec != std::errc{} || ptr != ttl_text.data() + ttl_text.size() || ttl < 1 || ttl > 21600) {
       return send(400, "");
     }
     const std::string token = random_token();
@@ -190,9 +189,8 @@ void FakeImds::handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerRe
     const std::string presented = req.get("X-aws-ec2-metadata-token", "");
     const auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(mu_);
-    live = !presented.empty() && std::any_of(tokens_.begin(), tokens_.end(), [&](const Token& t) {
-      return t.value == presented && t.expires > now;
-    });
+    live = !presented.empty() && std::any_of(tokens_.begin(), tokens_.end(),
+                                             [&](const Token& t) { return t.value == presented && t.expires > now; });
   }
   if (!live) return send(401, "");
 

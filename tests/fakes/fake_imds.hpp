@@ -37,10 +37,10 @@ class FakeImds {
     int threads = 4;
   };
   struct Counts {
-    int token_puts = 0;        ///< PUT /latest/api/token answered with a token
-    int role_listings = 0;     ///< GET .../security-credentials/ answered 200
-    int credential_gets = 0;   ///< GET .../security-credentials/<role> answered 200
-    int unauthorized = 0;      ///< requests answered 401
+    int token_puts = 0;       ///< PUT /latest/api/token answered with a token
+    int role_listings = 0;    ///< GET .../security-credentials/ answered 200
+    int credential_gets = 0;  ///< GET .../security-credentials/<role> answered 200
+    int unauthorized = 0;     ///< requests answered 401
     int total = 0;
   };
   struct Recorded {

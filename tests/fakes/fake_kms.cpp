@@ -98,7 +98,8 @@ std::optional<std::vector<std::byte>> unb64(const std::string& text) {
 
 std::string random_hex(std::size_t bytes) {
   std::vector<unsigned char> raw(bytes);
-  if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1) throw std::runtime_error("fake kms: RAND_bytes failed");
+  if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1)
+    throw std::runtime_error("fake kms: RAND_bytes failed");
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (unsigned char c : raw) {
@@ -192,9 +193,7 @@ FakeKms::Answer access_denied(const std::string& caller, const std::string& acti
                        " because no resource-based policy allows the " + action + " action");
 }
 
-FakeKms::Answer validation(const std::string& message) {
-  return aws_error(400, "ValidationException", message);
-}
+FakeKms::Answer validation(const std::string& message) { return aws_error(400, "ValidationException", message); }
 
 FakeKms::Answer invalid_signature(const std::string& message) {
   return aws_error(400, "InvalidSignatureException", message);
@@ -212,7 +211,8 @@ FakeKms::FakeKms(Options options) : options_(std::move(options)) {
     } else {
       unsigned int len = 32;
       if (HMAC(EVP_sha256(), options_.key_seed.data(), static_cast<int>(options_.key_seed.size()),
-               reinterpret_cast<const unsigned char*>(k.id.data()), k.id.size(), state.secret.data(), &len) == nullptr) {
+               reinterpret_cast<const unsigned char*>(k.id.data()), k.id.size(), state.secret.data(),
+               &len) == nullptr) {
         throw std::runtime_error("fake kms: HMAC failed");
       }
     }
@@ -438,7 +438,8 @@ FakeKms::Answer FakeKms::process(Poco::Net::HTTPServerRequest& req, const std::s
                                  const Injection& injection) {
   // ---- authentication (before anything about the operation, as AWS's front end does) ----------------------------
   const std::string authorization = req.get("Authorization", "");
-  if (authorization.empty()) return aws_error(400, "MissingAuthenticationTokenException", "Missing Authentication Token");
+  if (authorization.empty())
+    return aws_error(400, "MissingAuthenticationTokenException", "Missing Authentication Token");
   auto auth = notify::aws::parse_authorization(authorization);
   if (!auth) return aws_error(400, "IncompleteSignatureException", auth.error().message);
   rec.access_key_id = auth->access_key_id;
@@ -491,8 +492,10 @@ FakeKms::Answer FakeKms::process(Poco::Net::HTTPServerRequest& req, const std::s
                              " (" + amz(now) + " + " + skew_text + ")");
   }
   if (auth->date != date_text.substr(0, 8)) {
-    return invalid_signature("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from "
-                             "HTTP: '" + auth->date + "' != '" + date_text.substr(0, 8) + "', from '" + date_text + "'.");
+    return invalid_signature(
+        "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from "
+        "HTTP: '" +
+        auth->date + "' != '" + date_text.substr(0, 8) + "', from '" + date_text + "'.");
   }
   if (auth->region != options_.region) return invalid_signature("Credential should be scoped to a valid region. ");
   if (auth->service != "kms") return invalid_signature("Credential should be scoped to correct service: 'kms'. ");
@@ -538,9 +541,10 @@ FakeKms::Answer FakeKms::process(Poco::Net::HTTPServerRequest& req, const std::s
   auto expected = notify::aws::sign_with_header(unsigned_request, credentials, params);
   if (!expected || expected->signature.size() != auth->signature.size() ||
       CRYPTO_memcmp(expected->signature.data(), auth->signature.data(), auth->signature.size()) != 0) {
-    return invalid_signature("The request signature we calculated does not match the signature you provided. Check "
-                             "your AWS Secret Access Key and signing method. Consult the service documentation for "
-                             "details.");
+    return invalid_signature(
+        "The request signature we calculated does not match the signature you provided. Check "
+        "your AWS Secret Access Key and signing method. Consult the service documentation for "
+        "details.");
   }
   rec.signature_valid = true;
 
@@ -564,8 +568,9 @@ FakeKms::Answer FakeKms::encrypt_call(const std::string& body, const std::string
   const Object& doc = *parsed.doc;
   const auto key_id = string_field(doc, "KeyId");
   if (!key_id) {
-    return validation("1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must "
-                      "not be null");
+    return validation(
+        "1 validation error detected: Value null at 'keyId' failed to satisfy constraint: Member must "
+        "not be null");
   }
   rec.key_id = *key_id;
   const auto context = context_of(doc);
@@ -574,8 +579,9 @@ FakeKms::Answer FakeKms::encrypt_call(const std::string& body, const std::string
   const auto encoded = string_field(doc, "Plaintext");
   auto plaintext = encoded ? unb64(*encoded) : std::nullopt;
   if (!plaintext || plaintext->empty() || plaintext->size() > kMaxPlaintextBytes) {
-    return validation("1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must "
-                      "have length less than or equal to 4096 and greater than or equal to 1");
+    return validation(
+        "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must "
+        "have length less than or equal to 4096 and greater than or equal to 1");
   }
   std::string id;
   {
@@ -609,14 +615,16 @@ FakeKms::Answer FakeKms::decrypt(const std::string& body, const std::string& cal
 
   const auto encoded_blob = string_field(doc, "CiphertextBlob");
   if (!encoded_blob) {
-    return validation("1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: "
-                      "Member must not be null");
+    return validation(
+        "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: "
+        "Member must not be null");
   }
   const auto blob = unb64(*encoded_blob);
   if (!blob) return aws_error(400, "SerializationException", "CiphertextBlob is not base64");
   if (blob->empty() || blob->size() > kMaxBlobBytes) {
-    return validation("1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member "
-                      "must have length less than or equal to 6144 and greater than or equal to 1");
+    return validation(
+        "1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member "
+        "must have length less than or equal to 6144 and greater than or equal to 1");
   }
   if (auto key_id = string_field(doc, "KeyId")) rec.key_id = *key_id;
   const auto context = context_of(doc);
@@ -631,21 +639,22 @@ FakeKms::Answer FakeKms::decrypt(const std::string& body, const std::string& cal
     rec.had_recipient = true;
     const auto algorithm = string_field(*recipient, "KeyEncryptionAlgorithm");
     if (!algorithm || *algorithm != "RSAES_OAEP_SHA_256") {
-      return validation("1 validation error detected: Value at 'recipient.keyEncryptionAlgorithm' failed to satisfy "
-                        "constraint: Member must satisfy enum value set: [RSAES_OAEP_SHA_256]");
+      return validation(
+          "1 validation error detected: Value at 'recipient.keyEncryptionAlgorithm' failed to satisfy "
+          "constraint: Member must satisfy enum value set: [RSAES_OAEP_SHA_256]");
     }
     const auto encoded_document = string_field(*recipient, "AttestationDocument");
     attestation_document = encoded_document ? unb64(*encoded_document) : std::nullopt;
     if (!attestation_document || attestation_document->empty()) {
-      return validation("1 validation error detected: Value at 'recipient.attestationDocument' failed to satisfy "
-                        "constraint: Member must not be null");
+      return validation(
+          "1 validation error detected: Value at 'recipient.attestationDocument' failed to satisfy "
+          "constraint: Member must not be null");
     }
   }
 
   // The blob names its key: magic | key id | iv | ciphertext | tag.
   const std::size_t overhead = kMagic.size() + kKeyIdBytes + kIvBytes + kTagBytes;
-  if (blob->size() < overhead ||
-      std::memcmp(blob->data(), kMagic.data(), kMagic.size()) != 0) {
+  if (blob->size() < overhead || std::memcmp(blob->data(), kMagic.data(), kMagic.size()) != 0) {
     return aws_error(400, "InvalidCiphertextException", "", false);
   }
   const std::string blob_key(reinterpret_cast<const char*>(blob->data()) + kMagic.size(), kKeyIdBytes);
@@ -691,7 +700,8 @@ FakeKms::Answer FakeKms::decrypt(const std::string& body, const std::string& cal
     }
     for (const auto& [index, expected] : key.recipient_pcrs) {
       auto it = verdict->document.pcrs.find(index);
-      if (it == verdict->document.pcrs.end() || it->second != expected) return access_denied(caller, "kms:Decrypt", arn);
+      if (it == verdict->document.pcrs.end() || it->second != expected)
+        return access_denied(caller, "kms:Decrypt", arn);
     }
     recipient_key = *verdict->document.public_key;
   } else if (!key.recipient_pcrs.empty()) {

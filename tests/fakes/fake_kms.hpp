@@ -49,7 +49,7 @@ class FakeKms {
   static constexpr std::string_view kDefaultKeyId = "1234abcd-12ab-34cd-56ef-1234567890ab";  // AWS's doc example
 
   struct Key {
-    std::string id;  ///< a UUID; the ARN is arn:aws:kms:<region>:111122223333:key/<id>
+    std::string id;             ///< a UUID; the ARN is arn:aws:kms:<region>:111122223333:key/<id>
     bool allow_decrypt = true;  ///< the key policy lets the configured principals call kms:Decrypt
     bool allow_encrypt = true;
     /// kms:RecipientAttestation:PCR<n> conditions on Decrypt: when not empty, Decrypt needs a Recipient whose
@@ -107,9 +107,9 @@ class FakeKms {
     std::chrono::milliseconds delay{0};
     bool stall = false;  ///< hold the request until the fake stops (or 60 s), then drop the connection
     // On normal processing of a successful Decrypt:
-    std::string answer_key_id;     ///< not empty: the answer's KeyId says this instead (a lying endpoint)
-    bool add_plaintext = false;    ///< also answer Plaintext beside CiphertextForRecipient
-    bool truncate = false;         ///< declare the full Content-Length, send half, close
+    std::string answer_key_id;   ///< not empty: the answer's KeyId says this instead (a lying endpoint)
+    bool add_plaintext = false;  ///< also answer Plaintext beside CiphertextForRecipient
+    bool truncate = false;       ///< declare the full Content-Length, send half, close
   };
 
   struct Answer;  // an HTTP answer (status, JSON body, error type); defined in fake_kms.cpp

@@ -19,9 +19,9 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <sstream>
 #include <map>
 #include <span>
+#include <sstream>
 #include <thread>
 
 namespace {
@@ -65,10 +65,10 @@ std::string env_or(const char* name, const std::string& fallback) {
 int main(int argc, char** argv) {
   notify::testing::FakeKms::Options opts;
   opts.principals.clear();
-  notify::testing::FakeKms::Principal principal{env_or("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
-                                               env_or("AWS_SECRET_ACCESS_KEY",
-                                                      "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-                                               env_or("AWS_SESSION_TOKEN", ""), false};
+  notify::testing::FakeKms::Principal principal{
+      env_or("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE"),
+      env_or("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"), env_or("AWS_SESSION_TOKEN", ""),
+      false};
   std::string key_id(notify::testing::FakeKms::kDefaultKeyId);
   std::map<std::uint32_t, std::vector<std::byte>> pcrs;
   std::map<std::string, std::string> context;

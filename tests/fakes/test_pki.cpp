@@ -13,9 +13,15 @@
 namespace notify::testing {
 namespace {
 
-struct KeyFree { void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); } };
-struct CertFree { void operator()(X509* c) const { X509_free(c); } };
-struct FileClose { void operator()(std::FILE* f) const { std::fclose(f); } };
+struct KeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct CertFree {
+  void operator()(X509* c) const { X509_free(c); }
+};
+struct FileClose {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
 using Key = std::unique_ptr<EVP_PKEY, KeyFree>;
 using Cert = std::unique_ptr<X509, CertFree>;
 
@@ -39,7 +45,8 @@ void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
   X509_EXTENSION_free(ext);
 }
 
-Cert make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, const char* san, bool is_ca, long serial) {
+Cert make_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, const char* san, bool is_ca,
+               long serial) {
   Cert c(X509_new());
   check(c != nullptr, "X509_new");
   X509_set_version(c.get(), 2);
@@ -82,13 +89,15 @@ TestPki make_test_pki(const std::filesystem::path& dir) {
   auto ca_key = make_key();
   auto ca = make_cert(ca_key.get(), "Enclave Notify Test CA", nullptr, nullptr, nullptr, true, 1);
   auto server_key = make_key();
-  auto server = make_cert(server_key.get(), "127.0.0.1", ca.get(), ca_key.get(), "IP:127.0.0.1,DNS:localhost", false, 2);
+  auto server =
+      make_cert(server_key.get(), "127.0.0.1", ca.get(), ca_key.get(), "IP:127.0.0.1,DNS:localhost", false, 2);
   auto wrong_key = make_key();
   auto wrong = make_cert(wrong_key.get(), "wrong.example", ca.get(), ca_key.get(), "DNS:wrong.example", false, 3);
   auto rogue_ca_key = make_key();
   auto rogue_ca = make_cert(rogue_ca_key.get(), "Rogue CA", nullptr, nullptr, nullptr, true, 4);
   auto rogue_key = make_key();
-  auto rogue = make_cert(rogue_key.get(), "127.0.0.1", rogue_ca.get(), rogue_ca_key.get(), "IP:127.0.0.1,DNS:localhost", false, 5);
+  auto rogue = make_cert(rogue_key.get(), "127.0.0.1", rogue_ca.get(), rogue_ca_key.get(), "IP:127.0.0.1,DNS:localhost",
+                         false, 5);
 
   pki.ca_cert = dir / "ca.pem";
   pki.server_cert = dir / "server.pem";

@@ -7,11 +7,11 @@
 namespace notify::testing {
 
 struct TestPki {
-  std::filesystem::path ca_cert;           // trust this
-  std::filesystem::path server_cert, server_key;         // SAN: IP 127.0.0.1, DNS localhost
-  std::filesystem::path wrong_host_cert, wrong_host_key; // SAN: DNS wrong.example (signed by the test CA)
+  std::filesystem::path ca_cert;                          // trust this
+  std::filesystem::path server_cert, server_key;          // SAN: IP 127.0.0.1, DNS localhost
+  std::filesystem::path wrong_host_cert, wrong_host_key;  // SAN: DNS wrong.example (signed by the test CA)
   std::filesystem::path rogue_ca_cert;
-  std::filesystem::path rogue_cert, rogue_key;           // SAN 127.0.0.1 but signed by the rogue CA
+  std::filesystem::path rogue_cert, rogue_key;  // SAN 127.0.0.1 but signed by the rogue CA
 };
 
 /// Writes all files into `dir` (which must exist). Throws std::runtime_error on any OpenSSL failure.

@@ -1,9 +1,9 @@
 // libFuzzer target: the attestation document path — COSE_Sign1 and payload decoding (libcbor), certificate parsing
 // and verification, the NSM response decoders, and the sealed-envelope (ENS2) header parser that reads what a parent
 // hands over. Invariant: every input ends in a verdict or a named error.
-#include "enclave/identity/nsm_device.hpp"
 #include "attestation/sealing.hpp"
 #include "attestation/verifier.hpp"
+#include "enclave/identity/nsm_device.hpp"
 
 #include <cstddef>
 #include <cstdint>

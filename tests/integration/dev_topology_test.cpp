@@ -21,24 +21,32 @@ namespace {
 // enclave declares and may receive; an enclave accepts only the secret names its providers declare.
 std::string enclave_yaml(const std::string& output, bool allow_plaintext = true, bool with_braze = false) {
   return "node: enclave-test\n"
-         "secrets: {allow_plaintext: " + std::string(allow_plaintext ? "true" : "false") + "}\n"
+         "secrets: {allow_plaintext: " +
+         std::string(allow_plaintext ? "true" : "false") +
+         "}\n"
          "providers:\n"
          "  - name: log\n"
          "    plugin: log\n"
          "    default: true\n"
-         "    config: {output: " + output + "}\n" +
+         "    config: {output: " +
+         output + "}\n" +
          (with_braze ? "  - {name: braze, plugin: braze, config: {endpoint: 'https://127.0.0.1:9'}}\n" : "") +
          "serve: {transport: tcp, listen: '127.0.0.1:0'}\n";
 }
 
 std::string parent_yaml(const std::string& address, int count, const std::string& init_value = "") {
   return "node: parent-test\n"
-         "forward: {transport: tcp, address: '" + address + "', request_timeout: 10s, backoff_initial: 20ms, backoff_max: 200ms}\n"
+         "forward: {transport: tcp, address: '" +
+         address +
+         "', request_timeout: 10s, backoff_initial: 20ms, backoff_max: 200ms}\n"
          "demo:\n"
          "  interval: 20ms\n"
-         "  count: " + std::to_string(count) + "\n"
+         "  count: " +
+         std::to_string(count) +
+         "\n"
          "  exit_when_done: true\n"
-         "  initialize: {value: '" + init_value + "'}\n";
+         "  initialize: {value: '" +
+         init_value + "'}\n";
 }
 
 std::vector<std::string> lines_of(const std::filesystem::path& p) {
@@ -156,7 +164,8 @@ TEST(DevTopology, TheEnclaveInstallsOnlySecretNamesItsConfigDeclares) {
   HostProcess parent(parent_yaml(*address, 1, "value-for-an-undeclared-name"), {{"NOTIFY_LOG", "trace"}});
   ASSERT_TRUE(parent.wait(60s).has_value());
   EXPECT_NE(parent.output().find("'braze.api_key' is not a secret enclave-test's providers declare (none)"),
-            std::string::npos) << parent.output();
+            std::string::npos)
+      << parent.output();
   EXPECT_NE(enclave.output().find("refused provisioning of an undeclared secret name"), std::string::npos);
   EXPECT_EQ(enclave.output().find("INSECURE: secret"), std::string::npos) << enclave.output();
 }
@@ -202,8 +211,10 @@ TEST(HostCli, ListPluginsShowsTheBuiltPlugins) {
 TEST(HostCli, DevConfigsInTheRepositoryAreValid) {
   for (const char* f : {"config/dev/enclave.yaml", "config/dev/parent.yaml", "config/dev/enclave-kms.yaml"}) {
     auto r = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/" + f},
-                         {{"NOTIFY_PLUGIN_DIR", plugin_dir()}, {"NOTIFY_HTTP_TOKEN", "dev-token-abcdef123"},
-                          {"KMS_ENDPOINT", "https://127.0.0.1:4443"}, {"KMS_KEY_ID", "1234abcd-12ab-34cd-56ef-1234567890ab"},
+                         {{"NOTIFY_PLUGIN_DIR", plugin_dir()},
+                          {"NOTIFY_HTTP_TOKEN", "dev-token-abcdef123"},
+                          {"KMS_ENDPOINT", "https://127.0.0.1:4443"},
+                          {"KMS_KEY_ID", "1234abcd-12ab-34cd-56ef-1234567890ab"},
                           {"BRAZE_API_ENDPOINT", "https://127.0.0.1:4444"}});
     EXPECT_EQ(r.exit_code, 0) << f << "\n" << r.output;
     EXPECT_EQ(r.output.find("dev-token-abcdef123"), std::string::npos) << r.output;
@@ -235,7 +246,8 @@ TEST(HostCli, ProductionConfigsAreValidAndKeepTheKeyOffTheParent) {
     auto r = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/" + f}, env);
     EXPECT_EQ(r.exit_code, 0) << f << "\n" << r.output;
   }
-  auto parent = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/parent.yaml"}, env);
+  auto parent =
+      run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/parent.yaml"}, env);
   // No key field anywhere on the parent (the secret's *name* appears, as the ciphertext's label; never a value).
   EXPECT_EQ(parent.output.find("api_key:"), std::string::npos) << parent.output;
   EXPECT_EQ(parent.output.find("BRAZE_API_KEY"), std::string::npos) << parent.output;
@@ -245,7 +257,8 @@ TEST(HostCli, ProductionConfigsAreValidAndKeepTheKeyOffTheParent) {
   EXPECT_NE(parent.output.find("- name: braze.api_key\n      ciphertext_file: "), std::string::npos) << parent.output;
   EXPECT_NE(parent.output.find("aws_credentials: imds"), std::string::npos) << parent.output;
   EXPECT_NE(parent.output.find("upstream: kms.us-east-1.amazonaws.com:443"), std::string::npos) << parent.output;
-  auto enclave = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/enclave.yaml"}, env);
+  auto enclave =
+      run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/enclave.yaml"}, env);
   EXPECT_NE(enclave.output.find("allow_plaintext: false"), std::string::npos) << enclave.output;
   EXPECT_NE(enclave.output.find("address: 3:8080"), std::string::npos) << enclave.output;
   EXPECT_NE(enclave.output.find("address: 3:8000"), std::string::npos) << enclave.output;
@@ -258,8 +271,9 @@ TEST(HostCli, ProductionConfigsAreValidAndKeepTheKeyOffTheParent) {
 
 TEST(HostCli, RunningWithNsmAttestationOutsideAnEnclaveFailsClearly) {
   TempDir dir;
-  HostProcess host("providers: [{plugin: log, config: {output: /dev/null}}]\n"
-                   "serve: {transport: tcp, listen: '127.0.0.1:0', attestation: nsm}\n");
+  HostProcess host(
+      "providers: [{plugin: log, config: {output: /dev/null}}]\n"
+      "serve: {transport: tcp, listen: '127.0.0.1:0', attestation: nsm}\n");
   auto code = host.wait(20s);
   ASSERT_TRUE(code);
   EXPECT_EQ(*code, 78) << host.output();

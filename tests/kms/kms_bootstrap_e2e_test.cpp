@@ -32,7 +32,8 @@ namespace {
 
 const std::string kBrazeKey = "kms-braze-key-7d1e9a2b4c6f8e0d";
 const std::string kIngressToken = "kms-ingress-token-0a1b2c3d";
-const FakeKms::Principal kPrincipal{"ASIAKMSTESTPARENT001", "kms-test-secret-access-key-1f2e3d4c5b6a", "kms-test-session-token-9z8y7x", false};
+const FakeKms::Principal kPrincipal{"ASIAKMSTESTPARENT001", "kms-test-secret-access-key-1f2e3d4c5b6a",
+                                    "kms-test-session-token-9z8y7x", false};
 
 std::string b64(std::span<const std::byte> bytes) {
   std::ostringstream os;
@@ -72,29 +73,44 @@ std::string enclave_yaml(const FakeKms& kms, const FakeBraze& braze, const TestP
                          const std::string& context = "{secret: braze.api_key}") {
   return "node: enclave-kms\n"
          "secrets:\n"
-         "  kms: {region: us-east-1, key_id: '" + kms.key_arn() + "', endpoint: '" + kms.url() + "', ca_file: '" +
-         pki.ca_cert.string() + "', egress: {transport: tcp}, request_timeout: 5s}\n"
+         "  kms: {region: us-east-1, key_id: '" +
+         kms.key_arn() + "', endpoint: '" + kms.url() + "', ca_file: '" + pki.ca_cert.string() +
+         "', egress: {transport: tcp}, request_timeout: 5s}\n"
          "  sources:\n"
-         "    - {name: braze.api_key, kms: {encryption_context: " + context + "}}\n"
+         "    - {name: braze.api_key, kms: {encryption_context: " +
+         context +
+         "}}\n"
          "providers:\n"
          "  - plugin: braze\n"
-         "    config: {endpoint: '" + braze.url() + "', ca_file: '" + pki.ca_cert.string() + "'}\n"
-         "serve: {transport: tcp, listen: '127.0.0.1:" + port + "', attestation: development}\n";
+         "    config: {endpoint: '" +
+         braze.url() + "', ca_file: '" + pki.ca_cert.string() +
+         "'}\n"
+         "serve: {transport: tcp, listen: '127.0.0.1:" +
+         port + "', attestation: development}\n";
 }
 
 std::string parent_yaml(const std::string& enclave, const std::filesystem::path& db,
                         const std::filesystem::path& ciphertext, const std::string& credentials = "env",
                         const std::string& extra_provision = "") {
   return "node: parent-kms\n"
-         "forward: {transport: tcp, address: '" + enclave + "', request_timeout: 5s, backoff_initial: 20ms, backoff_max: 200ms}\n"
-         "queue: {path: '" + db.string() + "', max_attempts: 100, backoff_initial: 100ms, backoff_max: 400ms, lease: 5s, poll_interval: 50ms}\n"
+         "forward: {transport: tcp, address: '" +
+         enclave +
+         "', request_timeout: 5s, backoff_initial: 20ms, backoff_max: 200ms}\n"
+         "queue: {path: '" +
+         db.string() +
+         "', max_attempts: 100, backoff_initial: 100ms, backoff_max: 400ms, lease: 5s, poll_interval: 50ms}\n"
          "ingress: {listen: '127.0.0.1:0', token: '${INGRESS_TOKEN}'}\n"
          "provision:\n"
-         "  kms: [{name: braze.api_key, ciphertext_file: '" + ciphertext.string() + "'}]\n"
-         "  aws_credentials: " + credentials + "\n"
+         "  kms: [{name: braze.api_key, ciphertext_file: '" +
+         ciphertext.string() +
+         "'}]\n"
+         "  aws_credentials: " +
+         credentials +
+         "\n"
          "  check_interval: 200ms\n"
          "  retry_initial: 100ms\n"
-         "  retry_max: 500ms\n" + extra_provision;
+         "  retry_max: 500ms\n" +
+         extra_provision;
 }
 
 std::map<std::string, std::string> parent_env(const FakeKms::Principal& p = kPrincipal) {
@@ -124,9 +140,7 @@ struct World {
   }
   World() : World(default_kms()) {}
 
-  void write_ciphertext(std::span<const std::byte> blob) const {
-    std::ofstream(ciphertext_file) << b64(blob) << "\n";
-  }
+  void write_ciphertext(std::span<const std::byte> blob) const { std::ofstream(ciphertext_file) << b64(blob) << "\n"; }
   static FakeKms::Options default_kms() {
     FakeKms::Options o;
     o.principals = {kPrincipal};
@@ -206,10 +220,10 @@ TEST(KmsBootstrap, KeyReachesBrazeThroughKmsAndNeverCrossesTheParentInClear) {
   EXPECT_EQ(d.access_key_id, kPrincipal.access_key_id);
   EXPECT_EQ(d.encryption_context, (std::map<std::string, std::string>{{"secret", "braze.api_key"}}));
 
-  auto r = http_call(*ingress, "POST", "/v1/notifications",
-                     R"({"notifications": [)" + notification("k-1", "kms-user-1") + "," +
-                         notification("k-2", "kms-user-2") + "]}",
-                     kIngressToken);
+  auto r = http_call(
+      *ingress, "POST", "/v1/notifications",
+      R"({"notifications": [)" + notification("k-1", "kms-user-1") + "," + notification("k-2", "kms-user-2") + "]}",
+      kIngressToken);
   ASSERT_EQ(r.status, 202) << r.body;
   ASSERT_TRUE(wait_until([&] { return w.braze.accepted_recipients().size() == 2; }, 30s)) << parent.output();
   for (const auto& req : w.braze.requests()) EXPECT_TRUE(req.authorized) << "Braze saw another key";
@@ -242,7 +256,9 @@ TEST(KmsBootstrap, EnclaveRestartBootstrapsAgainUnattendedAndDeliversWhatWasAcce
   auto ingress = parent.wait_for(R"(ingress listening on (\S+))", 20s);
   ASSERT_TRUE(ingress) << parent.output();
   ASSERT_TRUE(enclave->wait_for("installed from AWS KMS", 30s)) << enclave->output() << parent.output();
-  ASSERT_EQ(http_call(*ingress, "POST", "/v1/notifications", notification("r-0", "restart-user-0"), kIngressToken).status, 202);
+  ASSERT_EQ(
+      http_call(*ingress, "POST", "/v1/notifications", notification("r-0", "restart-user-0"), kIngressToken).status,
+      202);
   ASSERT_TRUE(wait_until([&] { return w.braze.accepted_recipients().count("restart-user-0") == 1; }, 30s));
 
   // The enclave dies (its memory, and the key in it, with it). Work accepted meanwhile must not be lost.
@@ -342,8 +358,8 @@ TEST(KmsBootstrap, CiphertextOfAnotherContextOrAnotherKeyIsRefused) {
 
   // A name the enclave does not source from KMS: refused by the enclave, KMS never asked.
   const int decrypts = w.kms.calls("Decrypt");
-  auto not_sourced = hand_over(w.kms.encrypt(FakeKms::kDefaultKeyId, bytes_of("x"), {{"secret", "ingress.token"}}),
-                               "ingress.token");
+  auto not_sourced =
+      hand_over(w.kms.encrypt(FakeKms::kDefaultKeyId, bytes_of("x"), {{"secret", "ingress.token"}}), "ingress.token");
   ASSERT_TRUE(not_sourced);
   EXPECT_FALSE(not_sourced->outcomes.at(0).installed);
   EXPECT_NE(not_sourced->outcomes.at(0).detail.find("not a KMS source"), std::string::npos);

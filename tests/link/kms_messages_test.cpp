@@ -50,7 +50,8 @@ TEST(KmsMessages, HostileProvisionRequestsAreRefusedNamingTheField) {
     std::string field;
   };
   auto many = sample_request();
-  for (int i = 0; i < 40; ++i) many.ciphertexts.push_back({"n" + std::to_string(i), std::vector<std::byte>(1, std::byte{1})});
+  for (int i = 0; i < 40; ++i)
+    many.ciphertexts.push_back({"n" + std::to_string(i), std::vector<std::byte>(1, std::byte{1})});
   auto big_blob = sample_request();
   big_blob.ciphertexts[0].blob.assign(6145, std::byte{1});
   auto long_name = sample_request();

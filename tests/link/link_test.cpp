@@ -191,9 +191,12 @@ TEST(Link, ThousandPipelinedRequestsOnOneConnectionAllMatched) {
       for (int i = 0; i < kPerThread; ++i) {
         auto n = make(std::to_string(t) + "-" + std::to_string(i));
         auto r = client.deliver(std::span(&n, 1));
-        if (!r.ok()) ++failed;
-        else if ((*r)[0].reference == "ref-" + n.request_id) ++matched;
-        else ++mismatched;
+        if (!r.ok())
+          ++failed;
+        else if ((*r)[0].reference == "ref-" + n.request_id)
+          ++matched;
+        else
+          ++mismatched;
       }
     });
   }

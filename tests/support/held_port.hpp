@@ -43,8 +43,8 @@ class HeldPort {
   Result<std::unique_ptr<Listener>> listen(int backlog) {
     if (!fd_.valid()) return Error{Errc::invalid_argument, "HeldPort " + address_ + ": already listening"};
     if (::listen(fd_.get(), backlog) != 0) return posix::socket_error("listen on", address_, errno);
-    return std::unique_ptr<Listener>(std::make_unique<posix::FdListener>(
-        std::move(fd_), address_, &format_peer, [](int fd) {
+    return std::unique_ptr<Listener>(
+        std::make_unique<posix::FdListener>(std::move(fd_), address_, &format_peer, [](int fd) {
           int one = 1;
           ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }));

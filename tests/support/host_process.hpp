@@ -74,7 +74,9 @@ class HostProcess {
   /// Waits for "listening on ADDRESS" and returns ADDRESS.
   std::optional<std::string> wait_listening(std::chrono::milliseconds timeout = std::chrono::seconds(20)) const;
   void signal(int sig) const { child_->signal(sig); }
-  std::optional<int> wait(std::chrono::milliseconds timeout = std::chrono::seconds(30)) { return child_->wait(timeout); }
+  std::optional<int> wait(std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    return child_->wait(timeout);
+  }
 
  private:
   TempDir dir_;

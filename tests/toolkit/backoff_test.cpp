@@ -25,7 +25,8 @@ TEST(BackoffPolicy, NeverOverflowsHoweverManyAttempts) {
   EXPECT_EQ(p.ceiling(0), 7'000'000ms);
   const BackoffPolicy q{300'000ms, std::chrono::milliseconds(std::numeric_limits<std::int64_t>::max())};
   EXPECT_EQ(q.ceiling(62), std::chrono::milliseconds(std::numeric_limits<std::int64_t>::max()));
-  EXPECT_EQ(q.ceiling(std::numeric_limits<int>::max()), std::chrono::milliseconds(std::numeric_limits<std::int64_t>::max()));
+  EXPECT_EQ(q.ceiling(std::numeric_limits<int>::max()),
+            std::chrono::milliseconds(std::numeric_limits<std::int64_t>::max()));
   EXPECT_EQ(BackoffPolicy({1ms, 10'000ms}).ceiling(1000), 10'000ms);
 }
 

@@ -29,9 +29,9 @@ TEST(HostPort, ReadsNamesV4AndBracketedV6) {
 }
 
 TEST(HostPort, RefusesMalformedNamingTheSettingAndTheText) {
-  for (const char* bad : {"127.0.0.1", "::1:80", "[::1]80", "[::1]:", "[::1", "[nothost]:80", "host:70000", "host:-1",
-                          ":80", "host:http", "host:", "host: 80", "ho st:80", "host/path:80", "a%2:80", "host:+80",
-                          "", "[]:80"}) {
+  for (const char* bad :
+       {"127.0.0.1", "::1:80", "[::1]80", "[::1]:", "[::1", "[nothost]:80", "host:70000", "host:-1", ":80", "host:http",
+        "host:", "host: 80", "ho st:80", "host/path:80", "a%2:80", "host:+80", "", "[]:80"}) {
     auto r = parse_host_port(bad, "queue.redis_address");
     ASSERT_FALSE(r.ok()) << "'" << bad << "'";
     EXPECT_EQ(r.error().code, Errc::invalid_argument);

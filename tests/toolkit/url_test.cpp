@@ -40,9 +40,9 @@ TEST(EndpointUrl, ReadsABracketedIpv6Host) {
 }
 
 TEST(EndpointUrl, RefusesWhatIsNotAServerNamingTheSettingAndTheUrl) {
-  for (const char* bad : {"ftp://x", "https://x/messages/send", "https://x?debug=1", "https://x/#frag",
-                          "https://x:99999", "https://x:0", "https://[::1", "https://[zz]:443", "https://", "x",
-                          "https:x", "https://a%20b", "//x:443"}) {
+  for (const char* bad :
+       {"ftp://x", "https://x/messages/send", "https://x?debug=1", "https://x/#frag", "https://x:99999", "https://x:0",
+        "https://[::1", "https://[zz]:443", "https://", "x", "https:x", "https://a%20b", "//x:443"}) {
     auto r = parse_endpoint_url(bad, {"https"}, "braze endpoint");
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code, Errc::invalid_argument);

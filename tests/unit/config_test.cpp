@@ -1,9 +1,9 @@
 // Config: interpolation, schema validation (unknown/wrong type/missing, each with file:line), defaults, redaction.
+#include "host/host_schema.hpp"
 #include "runtime/config/config_document.hpp"
 #include "runtime/config/duration.hpp"
 #include "runtime/config/interpolate.hpp"
 #include "runtime/config/yaml_config_view.hpp"
-#include "host/host_schema.hpp"
 
 #include <gtest/gtest.h>
 
@@ -131,15 +131,16 @@ TEST(ConfigDocument, MissingRequiredKeysIncludingNested) {
 }
 
 TEST(ConfigView, DefaultsTypedValuesAndLocations) {
-  auto doc = parse_ok("name: svc\ncount: 3\ntarget: {address: example.com}\nroutes: [{address: a}, {address: b, port: 8}]\n");
+  auto doc =
+      parse_ok("name: svc\ncount: 3\ntarget: {address: example.com}\nroutes: [{address: a}, {address: b, port: 8}]\n");
   ASSERT_TRUE(doc->validate(doc->root(), kSchema, "").ok());
   YamlConfigView view(doc, doc->root(), kSchema, "", "svc");
   EXPECT_EQ(view.get_string("name"), "svc");
   EXPECT_EQ(view.get_int("count"), 3);
-  EXPECT_EQ(view.get_bool("enabled"), true);                     // default
+  EXPECT_EQ(view.get_bool("enabled"), true);                           // default
   EXPECT_EQ(view.get_duration("interval"), std::chrono::seconds(30));  // default
   EXPECT_EQ(view.get_string_list("tags"), (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(view.get_object("target")->get_int("port"), 443);    // nested default
+  EXPECT_EQ(view.get_object("target")->get_int("port"), 443);  // nested default
   auto routes = view.get_object_list("routes");
   ASSERT_EQ(routes.size(), 2u);
   EXPECT_EQ(routes[1]->get_int("port"), 8);

@@ -1,6 +1,6 @@
 // The log provider: one JSON line per notification, one result per notification, simulated failures.
-#include "capturing_log.hpp"
 #include "log_provider.hpp"
+#include "capturing_log.hpp"
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -40,10 +40,14 @@ TEST(LogProvider, WritesOneLinePerDeliveredAndMapsSimulatedFailures) {
   auto p = LogProvider::open(opts, log);
   ASSERT_TRUE(p.ok());
   std::vector<Notification> batch(4);
-  batch[0].request_id = "a"; batch[0].external_user_ids = {"u"};
-  batch[1].request_id = "b"; batch[1].external_user_ids = {"bad"};
-  batch[2].request_id = "c"; batch[2].external_user_ids = {"flaky"};
-  batch[3].request_id = "d"; batch[3].external_user_ids = {};
+  batch[0].request_id = "a";
+  batch[0].external_user_ids = {"u"};
+  batch[1].request_id = "b";
+  batch[1].external_user_ids = {"bad"};
+  batch[2].request_id = "c";
+  batch[2].external_user_ids = {"flaky"};
+  batch[3].request_id = "d";
+  batch[3].external_user_ids = {};
   auto r = p.value()->deliver(batch);
   ASSERT_EQ(r.size(), 4u);
   EXPECT_EQ(r[0].outcome, Outcome::delivered);

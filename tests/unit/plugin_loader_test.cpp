@@ -28,9 +28,8 @@ struct Env {
   explicit Env(const std::string& yaml, const std::filesystem::path& dir = plugins()) : registry({dir}) {
     auto d = config::ConfigDocument::parse(yaml, "loader.yaml", config::process_env());
     doc = d.value();
-    set = std::make_unique<PluginSet>(doc, registry, secrets, [](const std::string&) {
-      return std::make_shared<notify::testing::CapturingLog>();
-    });
+    set = std::make_unique<PluginSet>(
+        doc, registry, secrets, [](const std::string&) { return std::make_shared<notify::testing::CapturingLog>(); });
   }
 };
 
@@ -44,8 +43,8 @@ std::vector<std::string> all_plugin_files() {
 
 bool same(const BuildFingerprint& a, const BuildFingerprint& b) {
   auto eq = [](const char* x, const char* y) { return x && y && std::strcmp(x, y) == 0; };
-  return eq(a.compiler, b.compiler) && eq(a.standard_library, b.standard_library) &&
-         eq(a.sdk_headers, b.sdk_headers) && eq(a.sanitizers, b.sanitizers);
+  return eq(a.compiler, b.compiler) && eq(a.standard_library, b.standard_library) && eq(a.sdk_headers, b.sdk_headers) &&
+         eq(a.sanitizers, b.sanitizers);
 }
 
 }  // namespace
@@ -213,7 +212,8 @@ TEST(PluginRegistry, FactoryExceptionBecomesAnErrorNamingThePlugin) {
   auto d = config::ConfigDocument::parse("{}", "x.yaml", config::process_env());
   secrets::MemorySecretStore secrets;
   PluginRegistry reg({fixtures()});
-  PluginSet set(d.value(), reg, secrets, [](const std::string&) { return std::make_shared<notify::testing::CapturingLog>(); });
+  PluginSet set(d.value(), reg, secrets,
+                [](const std::string&) { return std::make_shared<notify::testing::CapturingLog>(); });
   auto loaded = reg.load(PluginKind::provider, "throwing");
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
   notify::testing::CapturingLog log;

@@ -1,7 +1,7 @@
 // The tcp transport against real sockets: address forms, clean errors naming the address, timeouts, EOF.
+#include "tcp_transport.hpp"
 #include "held_port.hpp"
 #include "tcp_address.hpp"
-#include "tcp_transport.hpp"
 #include "wait_until.hpp"
 
 #include <gtest/gtest.h>

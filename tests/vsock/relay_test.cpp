@@ -1,8 +1,8 @@
 // Relay: real relaying over TCP (TLS carried untouched, refusal of a destination not on the allowlist, 200 concurrent
 // connections); the allowlist's decisions alone are in relay_allowlist_test.cpp. The same relay over real AF_VSOCK
 // runs in tests/vm, where NOTIFY_VSOCK_LOOPBACK is set.
-#include "parent/relay/relay_service.hpp"
 #include "capturing_log.hpp"
+#include "parent/relay/relay_service.hpp"
 #include "tcp_transport.hpp"
 #include "test_pki.hpp"
 #include "tls_echo.hpp"
@@ -27,8 +27,8 @@ struct RelayFixture : ::testing::Test {
   std::shared_ptr<Transport> tcp = std::make_shared<tcp::TcpTransport>();
 
   void SetUp() override {
-    dir = std::filesystem::temp_directory_path() /
-          ("notify-relay-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir = std::filesystem::temp_directory_path() / ("notify-relay-" + std::to_string(::getpid()) + "-" +
+                                                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir);
     pki = notify::testing::make_test_pki(dir);
   }
@@ -124,7 +124,8 @@ TEST_F(RelayFixture, TwoHundredConcurrentConnectionsAllComplete) {
   std::vector<std::future<bool>> results;
   for (int i = 0; i < kConnections; ++i) {
     results.push_back(std::async(std::launch::async, [&, i] {
-      const std::string msg = "connection " + std::to_string(i) + ":" + std::string(20000 + i, static_cast<char>('a' + i % 26));
+      const std::string msg =
+          "connection " + std::to_string(i) + ":" + std::string(20000 + i, static_cast<char>('a' + i % 26));
       if (!streams[i]->write_all(std::as_bytes(std::span(msg)), 10s)) return false;
       std::string got;
       std::array<std::byte, 8192> buf{};

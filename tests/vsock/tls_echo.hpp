@@ -120,7 +120,8 @@ inline std::string tls_round_trip(Stream& s, const std::filesystem::path& ca, co
   char buf[4096];
   for (std::size_t sent = 0; sent < msg.size();) {
     const int len = static_cast<int>(std::min(kPiece, msg.size() - sent));
-    if (SSL_write(ssl.get(), msg.data() + sent, len) != len) return "write failed after " + std::to_string(sent) + " bytes";
+    if (SSL_write(ssl.get(), msg.data() + sent, len) != len)
+      return "write failed after " + std::to_string(sent) + " bytes";
     sent += static_cast<std::size_t>(len);
     while (got.size() < sent) {
       const int n = SSL_read(ssl.get(), buf, sizeof buf);

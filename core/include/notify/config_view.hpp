@@ -23,7 +23,7 @@ namespace notify {
 
 enum class FieldType : std::uint8_t {
   string = 0,
-  integer = 1,      ///< 64-bit signed
+  integer = 1,  ///< 64-bit signed
   boolean = 2,
   duration = 3,     ///< "250ms", "30s", "5m", "1h", or a bare integer of milliseconds
   string_list = 4,  ///< YAML sequence of scalars

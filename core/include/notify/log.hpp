@@ -17,11 +17,21 @@ class NOTIFY_API Log {
   [[nodiscard]] virtual bool enabled(LogLevel level) const noexcept = 0;
   virtual void write(LogLevel level, std::string_view message) noexcept = 0;
 
-  void trace(std::string_view m) noexcept { if (enabled(LogLevel::trace)) write(LogLevel::trace, m); }
-  void debug(std::string_view m) noexcept { if (enabled(LogLevel::debug)) write(LogLevel::debug, m); }
-  void info(std::string_view m) noexcept { if (enabled(LogLevel::info)) write(LogLevel::info, m); }
-  void warning(std::string_view m) noexcept { if (enabled(LogLevel::warning)) write(LogLevel::warning, m); }
-  void error(std::string_view m) noexcept { if (enabled(LogLevel::error)) write(LogLevel::error, m); }
+  void trace(std::string_view m) noexcept {
+    if (enabled(LogLevel::trace)) write(LogLevel::trace, m);
+  }
+  void debug(std::string_view m) noexcept {
+    if (enabled(LogLevel::debug)) write(LogLevel::debug, m);
+  }
+  void info(std::string_view m) noexcept {
+    if (enabled(LogLevel::info)) write(LogLevel::info, m);
+  }
+  void warning(std::string_view m) noexcept {
+    if (enabled(LogLevel::warning)) write(LogLevel::warning, m);
+  }
+  void error(std::string_view m) noexcept {
+    if (enabled(LogLevel::error)) write(LogLevel::error, m);
+  }
 };
 
 }  // namespace notify

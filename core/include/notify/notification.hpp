@@ -40,9 +40,12 @@ enum class Outcome : std::uint8_t {
 
 constexpr const char* outcome_name(Outcome o) noexcept {
   switch (o) {
-    case Outcome::delivered: return "delivered";
-    case Outcome::rejected: return "rejected";
-    case Outcome::retryable: return "retryable";
+    case Outcome::delivered:
+      return "delivered";
+    case Outcome::rejected:
+      return "rejected";
+    case Outcome::retryable:
+      return "retryable";
   }
   return "unknown";
 }

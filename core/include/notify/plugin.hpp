@@ -43,8 +43,10 @@ enum class PluginKind : std::uint32_t { transport = 1, provider = 2 };
 
 constexpr const char* plugin_kind_name(PluginKind k) noexcept {
   switch (k) {
-    case PluginKind::transport: return "transport";
-    case PluginKind::provider: return "provider";
+    case PluginKind::transport:
+      return "transport";
+    case PluginKind::provider:
+      return "provider";
   }
   return "unknown";
 }
@@ -89,25 +91,29 @@ constexpr std::span<const FieldSpec> schema_of(std::nullptr_t) noexcept { return
 #define NOTIFY_ABI_VERSION_NUMBER 2
 static_assert(NOTIFY_ABI_VERSION_NUMBER == notify::kAbiVersion, "NOTIFY_ABI_VERSION_NUMBER out of sync");
 
-#define NOTIFY_PLUGIN_IMPL_(kind_enum, kind_word, name_, version_, summary_, schema_, factory_)                   \
-  namespace notify_plugin_export {                                                                              \
-  static const ::notify::PluginDescriptor descriptor = {                                                       \
-      ::notify::kAbiVersion, NOTIFY_BUILD_FINGERPRINT, ::notify::PluginKind::kind_enum, name_, version_,        \
-      summary_, ::notify::schema_of(schema_).data(), ::notify::schema_of(schema_).size()};                      \
-  static ::notify::kind_word##Factory* const factory = &(factory_);                                             \
-  static ::notify::Result<std::unique_ptr<::notify::kind_word>> make(const ::notify::PluginContext& ctx) {    \
-    try {                                                                                                       \
-      return factory(ctx);                                                                                      \
-    } catch (const std::exception& e) {                                                                         \
-      return ::notify::Error{::notify::Errc::internal, std::string("factory threw: ") + e.what()};             \
-    } catch (...) {                                                                                             \
-      return ::notify::Error{::notify::Errc::internal, "factory threw a non-standard exception"};              \
-    }                                                                                                           \
-  }                                                                                                             \
-  }                                                                                                             \
-  BOOST_DLL_ALIAS(notify_plugin_export::descriptor, notify_plugin_descriptor)                                  \
-  BOOST_DLL_ALIAS(notify_plugin_export::make,                                                                   \
-                  NOTIFY_PP_CAT(notify_##kind_enum##_factory_v, NOTIFY_ABI_VERSION_NUMBER))
+#define NOTIFY_PLUGIN_IMPL_(kind_enum, kind_word, name_, version_, summary_, schema_, factory_)            \
+  namespace notify_plugin_export {                                                                         \
+  static const ::notify::PluginDescriptor descriptor = {::notify::kAbiVersion,                             \
+                                                        NOTIFY_BUILD_FINGERPRINT,                          \
+                                                        ::notify::PluginKind::kind_enum,                   \
+                                                        name_,                                             \
+                                                        version_,                                          \
+                                                        summary_,                                          \
+                                                        ::notify::schema_of(schema_).data(),               \
+                                                        ::notify::schema_of(schema_).size()};              \
+  static ::notify::kind_word##Factory* const factory = &(factory_);                                        \
+  static ::notify::Result<std::unique_ptr<::notify::kind_word>> make(const ::notify::PluginContext& ctx) { \
+    try {                                                                                                  \
+      return factory(ctx);                                                                                 \
+    } catch (const std::exception& e) {                                                                    \
+      return ::notify::Error{::notify::Errc::internal, std::string("factory threw: ") + e.what()};         \
+    } catch (...) {                                                                                        \
+      return ::notify::Error{::notify::Errc::internal, "factory threw a non-standard exception"};          \
+    }                                                                                                      \
+  }                                                                                                        \
+  }                                                                                                        \
+  BOOST_DLL_ALIAS(notify_plugin_export::descriptor, notify_plugin_descriptor)                              \
+  BOOST_DLL_ALIAS(notify_plugin_export::make, NOTIFY_PP_CAT(notify_##kind_enum##_factory_v, NOTIFY_ABI_VERSION_NUMBER))
 
 /// Exports a transport plugin. `factory_` has the signature notify::TransportFactory. Exceptions it throws are
 /// turned into an Error at the library boundary.

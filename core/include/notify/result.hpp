@@ -15,34 +15,46 @@ namespace notify {
 /// Broad class of a failure: callers branch on it (retry or not), operators read the message.
 enum class Errc : int {
   ok = 0,
-  invalid_argument,   ///< caller's input is malformed (bad address, bad config value)
-  not_found,          ///< a named thing does not exist (plugin, secret, host name)
-  timed_out,          ///< a deadline passed
-  refused,            ///< the peer actively refused (ECONNREFUSED, allowlist, 401)
-  unreachable,        ///< no route, network down, address not available
-  closed,             ///< the peer closed the stream or the object was shut down
-  io_error,           ///< any other OS-level I/O failure
-  protocol_error,     ///< the peer spoke something we do not accept
-  unsupported,        ///< the kernel or build lacks a feature (e.g. no AF_VSOCK)
-  resource_exhausted, ///< a limit was hit (connections, queue, frame size)
-  internal,           ///< a bug or an unexpected exception
+  invalid_argument,    ///< caller's input is malformed (bad address, bad config value)
+  not_found,           ///< a named thing does not exist (plugin, secret, host name)
+  timed_out,           ///< a deadline passed
+  refused,             ///< the peer actively refused (ECONNREFUSED, allowlist, 401)
+  unreachable,         ///< no route, network down, address not available
+  closed,              ///< the peer closed the stream or the object was shut down
+  io_error,            ///< any other OS-level I/O failure
+  protocol_error,      ///< the peer spoke something we do not accept
+  unsupported,         ///< the kernel or build lacks a feature (e.g. no AF_VSOCK)
+  resource_exhausted,  ///< a limit was hit (connections, queue, frame size)
+  internal,            ///< a bug or an unexpected exception
 };
 
 /// A short, stable name for an Errc, for logs and metrics.
 constexpr const char* errc_name(Errc code) noexcept {
   switch (code) {
-    case Errc::ok: return "ok";
-    case Errc::invalid_argument: return "invalid_argument";
-    case Errc::not_found: return "not_found";
-    case Errc::timed_out: return "timed_out";
-    case Errc::refused: return "refused";
-    case Errc::unreachable: return "unreachable";
-    case Errc::closed: return "closed";
-    case Errc::io_error: return "io_error";
-    case Errc::protocol_error: return "protocol_error";
-    case Errc::unsupported: return "unsupported";
-    case Errc::resource_exhausted: return "resource_exhausted";
-    case Errc::internal: return "internal";
+    case Errc::ok:
+      return "ok";
+    case Errc::invalid_argument:
+      return "invalid_argument";
+    case Errc::not_found:
+      return "not_found";
+    case Errc::timed_out:
+      return "timed_out";
+    case Errc::refused:
+      return "refused";
+    case Errc::unreachable:
+      return "unreachable";
+    case Errc::closed:
+      return "closed";
+    case Errc::io_error:
+      return "io_error";
+    case Errc::protocol_error:
+      return "protocol_error";
+    case Errc::unsupported:
+      return "unsupported";
+    case Errc::resource_exhausted:
+      return "resource_exhausted";
+    case Errc::internal:
+      return "internal";
   }
   return "unknown";
 }
@@ -75,8 +87,8 @@ class NOTIFY_API Status {
 template <class T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}            // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}        // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
   Result(Errc code, std::string message) : v_(Error{code, std::move(message)}) {}
 
   [[nodiscard]] bool ok() const noexcept { return v_.index() == 0; }

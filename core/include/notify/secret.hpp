@@ -57,18 +57,22 @@ class NOTIFY_API Secret {
 
 /// Where a secret came from; reported (never the value) by health and logs.
 enum class SecretOrigin : int {
-  config = 0,          ///< from the host's YAML / environment (dev)
-  insecure_link = 1,   ///< sent in plaintext by the parent (seed's Initialize; dev only)
-  sealed = 2,          ///< opened inside the enclave from a blob sealed to its attested key
-  kms = 3,             ///< decrypted by AWS KMS for this attested enclave (CiphertextForRecipient)
+  config = 0,         ///< from the host's YAML / environment (dev)
+  insecure_link = 1,  ///< sent in plaintext by the parent (seed's Initialize; dev only)
+  sealed = 2,         ///< opened inside the enclave from a blob sealed to its attested key
+  kms = 3,            ///< decrypted by AWS KMS for this attested enclave (CiphertextForRecipient)
 };
 
 constexpr const char* secret_origin_name(SecretOrigin o) noexcept {
   switch (o) {
-    case SecretOrigin::config: return "config";
-    case SecretOrigin::insecure_link: return "insecure-link";
-    case SecretOrigin::sealed: return "sealed";
-    case SecretOrigin::kms: return "kms";
+    case SecretOrigin::config:
+      return "config";
+    case SecretOrigin::insecure_link:
+      return "insecure-link";
+    case SecretOrigin::sealed:
+      return "sealed";
+    case SecretOrigin::kms:
+      return "kms";
   }
   return "unknown";
 }

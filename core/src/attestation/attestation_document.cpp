@@ -47,7 +47,8 @@ Result<CoseSign1> decode_cose_sign1(std::span<const std::byte> data) {
   if (!root) return bad("cose: " + why);
   const cbor_item_t* item = root.get();
   if (cbor_isa_tag(item)) {
-    if (cbor_tag_value(item) != 18) return bad("cose: tag " + std::to_string(cbor_tag_value(item)) + " is not COSE_Sign1 (18)");
+    if (cbor_tag_value(item) != 18)
+      return bad("cose: tag " + std::to_string(cbor_tag_value(item)) + " is not COSE_Sign1 (18)");
     item = cbor_tag_item(item);
     root.reset(const_cast<cbor_item_t*>(item));  // cbor_tag_item took a reference; the tag itself is released
   }
@@ -78,8 +79,10 @@ Result<CoseSign1> decode_cose_sign1(std::span<const std::byte> data) {
   for (std::size_t i = 0; i < cbor_map_size(header.get()); ++i) {
     auto key = cbor_uint(pairs[i].key);
     if (key && *key == 1) {
-      if (cbor_isa_negint(pairs[i].value)) out.algorithm = -1 - static_cast<std::int64_t>(cbor_get_int(pairs[i].value));
-      else if (cbor_isa_uint(pairs[i].value)) out.algorithm = static_cast<std::int64_t>(cbor_get_int(pairs[i].value));
+      if (cbor_isa_negint(pairs[i].value))
+        out.algorithm = -1 - static_cast<std::int64_t>(cbor_get_int(pairs[i].value));
+      else if (cbor_isa_uint(pairs[i].value))
+        out.algorithm = static_cast<std::int64_t>(cbor_get_int(pairs[i].value));
     }
   }
   if (out.algorithm == 0) return bad("cose: protected header has no algorithm (label 1)");
@@ -114,7 +117,8 @@ Result<AttestationDocument> decode_attestation_document(std::span<const std::byt
   for (std::size_t i = 0; i < cbor_map_size(pcrs); ++i) {
     auto index = cbor_uint(pp[i].key);
     auto value = cbor_bytes(pp[i].value);
-    if (!index || *index > kMaxPcrIndex) return bad("document.pcrs: key " + std::to_string(i) + " is not a PCR index 0..31");
+    if (!index || *index > kMaxPcrIndex)
+      return bad("document.pcrs: key " + std::to_string(i) + " is not a PCR index 0..31");
     if (!value || (value->size() != 32 && value->size() != 48 && value->size() != 64)) {
       return bad("document.pcrs[" + std::to_string(*index) + "]: must be 32, 48 or 64 bytes");
     }
@@ -134,8 +138,8 @@ Result<AttestationDocument> decode_attestation_document(std::span<const std::byt
     if (!c || c->empty()) return bad("document.cabundle[" + std::to_string(i) + "]: not bytes");
     d.cabundle.push_back(*c);
   }
-  for (auto [key, field] : {std::pair{"public_key", &d.public_key}, std::pair{"user_data", &d.user_data},
-                            std::pair{"nonce", &d.nonce}}) {
+  for (auto [key, field] :
+       {std::pair{"public_key", &d.public_key}, std::pair{"user_data", &d.user_data}, std::pair{"nonce", &d.nonce}}) {
     const cbor_item_t* v = cbor_map_find(m, key);
     if (v == nullptr || cbor_is_null_item(v)) continue;
     auto b = cbor_bytes(v);
@@ -150,7 +154,8 @@ Bytes sig_structure(const CoseSign1& cose) {
   CborItem arr(cbor_new_definite_array(4));
   auto push = [&](cbor_item_t* item) { cbor_array_push(arr.get(), cbor_move(item)); };
   push(cbor_build_string("Signature1"));
-  push(cbor_build_bytestring(reinterpret_cast<const unsigned char*>(cose.protected_header.data()), cose.protected_header.size()));
+  push(cbor_build_bytestring(reinterpret_cast<const unsigned char*>(cose.protected_header.data()),
+                             cose.protected_header.size()));
   static const unsigned char kNothing = 0;  // libcbor copies from the pointer even for length 0
   push(cbor_build_bytestring(&kNothing, 0));
   push(cbor_build_bytestring(reinterpret_cast<const unsigned char*>(cose.payload.data()), cose.payload.size()));

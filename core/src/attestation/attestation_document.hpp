@@ -22,7 +22,7 @@ using Bytes = std::vector<std::byte>;
 struct CoseSign1 {
   Bytes protected_header;  // the serialised protected header map, as signed
   Bytes payload;
-  Bytes signature;         // raw r||s (96 bytes for ES384)
+  Bytes signature;             // raw r||s (96 bytes for ES384)
   std::int64_t algorithm = 0;  // COSE alg from the protected header (-35 = ES384)
 };
 

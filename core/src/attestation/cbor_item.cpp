@@ -1,7 +1,7 @@
 #include "attestation/cbor_item.hpp"
 
-#include <cstdlib>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace notify::attestation {
@@ -16,11 +16,10 @@ struct StringApi {
   cbor_item_t** (*chunks)(const cbor_item_t*);
   std::size_t (*chunk_count)(const cbor_item_t*);
 };
-constexpr StringApi kByteString{cbor_isa_bytestring,          cbor_bytestring_is_definite, cbor_bytestring_handle,
-                                cbor_bytestring_length,       cbor_bytestring_chunks_handle,
-                                cbor_bytestring_chunk_count};
-constexpr StringApi kTextString{cbor_isa_string,          cbor_string_is_definite,  cbor_string_handle,
-                                cbor_string_length,       cbor_string_chunks_handle, cbor_string_chunk_count};
+constexpr StringApi kByteString{cbor_isa_bytestring,    cbor_bytestring_is_definite,   cbor_bytestring_handle,
+                                cbor_bytestring_length, cbor_bytestring_chunks_handle, cbor_bytestring_chunk_count};
+constexpr StringApi kTextString{cbor_isa_string,    cbor_string_is_definite,   cbor_string_handle,
+                                cbor_string_length, cbor_string_chunks_handle, cbor_string_chunk_count};
 
 // A definite string's content, or an indefinite one's chunks concatenated (RFC 8949 §3.2.3). Chunks are definite
 // strings of the same type: cbor_bounds_problem and libcbor's loader both insist, and it is checked again here.
@@ -83,13 +82,26 @@ enum class Kind { integer, bytes, text, array, map, tag, simple };
 std::string describe(Kind kind, bool indefinite) {
   const char* name = "simple value";
   switch (kind) {
-    case Kind::integer: name = "integer"; break;
-    case Kind::bytes: name = "byte string"; break;
-    case Kind::text: name = "text string"; break;
-    case Kind::array: name = "array"; break;
-    case Kind::map: name = "map"; break;
-    case Kind::tag: name = "tag"; break;
-    case Kind::simple: break;
+    case Kind::integer:
+      name = "integer";
+      break;
+    case Kind::bytes:
+      name = "byte string";
+      break;
+    case Kind::text:
+      name = "text string";
+      break;
+    case Kind::array:
+      name = "array";
+      break;
+    case Kind::map:
+      name = "map";
+      break;
+    case Kind::tag:
+      name = "tag";
+      break;
+    case Kind::simple:
+      break;
   }
   return indefinite ? std::string("indefinite-length ") + name : std::string(name);
 }
@@ -108,7 +120,7 @@ struct BoundsState {
   std::size_t remaining = 0;  // bytes after the header being decoded
   std::vector<Frame> open;    // innermost last; a definite frame here always waits for at least one element
   std::size_t items = 0;
-  bool done = false;          // one complete top-level item was read
+  bool done = false;  // one complete top-level item was read
   std::optional<std::string> problem;
 };
 
@@ -130,8 +142,8 @@ bool begin(BoundsState& s, Kind kind, bool indefinite) {
       return false;
     }
     if (++parent.count > s.limits->max_chunks) {
-      s.problem = "an " + describe(parent.kind, true) + " has more than " + std::to_string(s.limits->max_chunks) +
-                  " chunks";
+      s.problem =
+          "an " + describe(parent.kind, true) + " has more than " + std::to_string(s.limits->max_chunks) + " chunks";
       return false;
     }
   } else if (parent.indefinite) {
@@ -160,8 +172,8 @@ void definite_container(void* ctx, Kind kind, std::uint64_t elements) {
   if (!begin(s, kind, false)) return;
   const std::string what = describe(kind, false);
   if (elements > s.remaining) {
-    s.problem = what + " declares " + std::to_string(elements) + " elements but only " +
-                std::to_string(s.remaining) + " bytes follow";
+    s.problem = what + " declares " + std::to_string(elements) + " elements but only " + std::to_string(s.remaining) +
+                " bytes follow";
     return;
   }
   if (elements > s.limits->max_items - s.items) {  // s.items <= max_items here

@@ -28,18 +28,24 @@ int no_passphrase(char*, int, int, void*) { return 0; }
 
 std::string key_kind(EVP_PKEY* key) {
   switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_RSA: return "an RSA key";
-    case EVP_PKEY_RSA_PSS: return "an RSA-PSS key";
-    case EVP_PKEY_DSA: return "a DSA key";
-    case EVP_PKEY_ED448: return "an Ed448 key";
-    case EVP_PKEY_X25519: return "an X25519 key";
+    case EVP_PKEY_RSA:
+      return "an RSA key";
+    case EVP_PKEY_RSA_PSS:
+      return "an RSA-PSS key";
+    case EVP_PKEY_DSA:
+      return "a DSA key";
+    case EVP_PKEY_ED448:
+      return "an Ed448 key";
+    case EVP_PKEY_X25519:
+      return "an X25519 key";
     case EVP_PKEY_EC: {
       char group[64] = {};
       std::size_t len = 0;
       if (EVP_PKEY_get_group_name(key, group, sizeof group, &len) != 1) return "an EC key on an unnamed curve";
       return std::string("an EC key on ") + group;
     }
-    default: return "a key of an unsupported type";
+    default:
+      return "a key of an unsupported type";
   }
 }
 
@@ -47,9 +53,12 @@ std::string key_kind(EVP_PKEY* key) {
 
 const char* signature_algorithm_name(SignatureAlgorithm algorithm) noexcept {
   switch (algorithm) {
-    case SignatureAlgorithm::none: return "none";
-    case SignatureAlgorithm::ecdsa_p256_sha256: return "ecdsa-p256-sha256";
-    case SignatureAlgorithm::ed25519: return "ed25519";
+    case SignatureAlgorithm::none:
+      return "none";
+    case SignatureAlgorithm::ecdsa_p256_sha256:
+      return "ecdsa-p256-sha256";
+    case SignatureAlgorithm::ed25519:
+      return "ed25519";
   }
   return "unknown";
 }
@@ -99,12 +108,13 @@ Result<std::vector<Provisioner>> provisioners_from_config(const ConfigView& secr
     const auto& e = *entries[i];
     const std::string path = "secrets.provisioners[" + std::to_string(i) + "]";
     const std::string name = e.get_string("name").value_or("");
-    if (name.empty()) return Error{Errc::invalid_argument, e.location("name") + ": " + path + ".name: must not be empty"};
+    if (name.empty())
+      return Error{Errc::invalid_argument, e.location("name") + ": " + path + ".name: must not be empty"};
     const bool inline_key = e.has("public_key");
     const bool file_key = e.has("public_key_file");
     if (inline_key == file_key) {
-      return Error{Errc::invalid_argument, e.location("") + ": " + path + ": give exactly one of public_key and " +
-                                               "public_key_file"};
+      return Error{Errc::invalid_argument,
+                   e.location("") + ": " + path + ": give exactly one of public_key and " + "public_key_file"};
     }
     const std::string key_field = inline_key ? "public_key" : "public_key_file";
     std::string pem;
@@ -113,15 +123,22 @@ Result<std::vector<Provisioner>> provisioners_from_config(const ConfigView& secr
     } else {
       const std::string file = e.get_string("public_key_file").value_or("");
       std::ifstream in(file, std::ios::binary);
-      if (!in) return Error{Errc::invalid_argument, e.location(key_field) + ": " + path + ".public_key_file: cannot read '" + file + "'"};
+      if (!in)
+        return Error{Errc::invalid_argument,
+                     e.location(key_field) + ": " + path + ".public_key_file: cannot read '" + file + "'"};
       pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     auto p = provisioner_from_pem(name, pem);
-    if (!p) return Error{Errc::invalid_argument, e.location(key_field) + ": " + path + "." + key_field + ": " + p.error().message};
+    if (!p)
+      return Error{Errc::invalid_argument,
+                   e.location(key_field) + ": " + path + "." + key_field + ": " + p.error().message};
     for (const auto& other : out) {
-      if (other.name == name) return Error{Errc::invalid_argument, e.location("name") + ": " + path + ".name: '" + name + "' is listed twice"};
+      if (other.name == name)
+        return Error{Errc::invalid_argument,
+                     e.location("name") + ": " + path + ".name: '" + name + "' is listed twice"};
       if (other.key_id == p->key_id) {
-        return Error{Errc::invalid_argument, e.location(key_field) + ": " + path + ": the same key as provisioner '" + other.name + "'"};
+        return Error{Errc::invalid_argument,
+                     e.location(key_field) + ": " + path + ": the same key as provisioner '" + other.name + "'"};
       }
     }
     out.push_back(std::move(*p));

@@ -20,9 +20,15 @@ constexpr std::size_t kKey = 32;
 constexpr std::size_t kMaxWrappedKey = 1024;  // RSA-8192
 constexpr std::size_t kMaxSignature = 256;
 
-struct PkeyCtxFree { void operator()(EVP_PKEY_CTX* p) const noexcept { EVP_PKEY_CTX_free(p); } };
-struct CipherCtxFree { void operator()(EVP_CIPHER_CTX* p) const noexcept { EVP_CIPHER_CTX_free(p); } };
-struct MdCtxFree { void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); } };
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* p) const noexcept { EVP_PKEY_CTX_free(p); }
+};
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* p) const noexcept { EVP_CIPHER_CTX_free(p); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
+};
 using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
 using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
@@ -96,8 +102,9 @@ Result<Parsed> parse(std::span<const std::byte> env) {
     return refused(std::to_string(env.size()) + " bytes; an envelope has at most " + std::to_string(kMaxEnvelopeBytes));
   }
   if (env.size() >= 4 && std::memcmp(env.data(), kOldMagic.data(), 4) == 0) {
-    return refused("ENS1 envelopes are no longer accepted (not bound to a secret name or a provisioning nonce); "
-                   "seal again with notify-ctl attest / seal");
+    return refused(
+        "ENS1 envelopes are no longer accepted (not bound to a secret name or a provisioning nonce); "
+        "seal again with notify-ctl attest / seal");
   }
   if (env.size() < 4 || std::memcmp(env.data(), kMagic.data(), 4) != 0) return refused("not an ENS2 envelope");
   Parsed p;
@@ -150,7 +157,8 @@ Result<Bytes> sign(EVP_PKEY* key, SignatureAlgorithm algorithm, std::span<const 
   std::size_t len = signature.size();
   const EVP_MD* digest = algorithm == SignatureAlgorithm::ecdsa_p256_sha256 ? EVP_sha256() : nullptr;
   if (!md || EVP_DigestSignInit(md.get(), nullptr, digest, nullptr, key) != 1 ||
-      EVP_DigestSign(md.get(), reinterpret_cast<unsigned char*>(signature.data()), &len, uc(message), message.size()) != 1 ||
+      EVP_DigestSign(md.get(), reinterpret_cast<unsigned char*>(signature.data()), &len, uc(message), message.size()) !=
+          1 ||
       len == 0 || len > kMaxSignature) {
     return bad_seal(std::string("signing with the ") + signature_algorithm_name(algorithm) + " key failed");
   }
@@ -242,7 +250,8 @@ Result<Bytes> seal_secret(std::string_view value, std::string_view name, std::sp
   PkeyCtxPtr pctx(EVP_PKEY_CTX_new(pub.get(), nullptr));
   std::size_t wrapped_len = 0;
   if (!pctx || EVP_PKEY_encrypt_init(pctx.get()) <= 0 || !oaep(pctx.get()) ||
-      EVP_PKEY_encrypt(pctx.get(), nullptr, &wrapped_len, key.bytes.data(), kKey) <= 0 || wrapped_len > kMaxWrappedKey) {
+      EVP_PKEY_encrypt(pctx.get(), nullptr, &wrapped_len, key.bytes.data(), kKey) <= 0 ||
+      wrapped_len > kMaxWrappedKey) {
     return Error{Errc::internal, "seal: RSA-OAEP setup failed"};
   }
   Bytes wrapped(wrapped_len);
@@ -319,12 +328,13 @@ Result<OpenedSecret> open_sealed_secret(std::span<const std::byte> envelope, EVP
   int m = 0;
   if (!c || EVP_DecryptInit_ex(c.get(), EVP_aes_256_gcm(), nullptr, key.bytes.data(), uc(p.iv)) != 1 ||
       EVP_DecryptUpdate(c.get(), nullptr, &n, uc(p.additional_data), static_cast<int>(p.additional_data.size())) != 1 ||
-      EVP_DecryptUpdate(c.get(), plain.bytes.data(), &n, uc(p.ciphertext), static_cast<int>(p.ciphertext.size())) != 1 ||
+      EVP_DecryptUpdate(c.get(), plain.bytes.data(), &n, uc(p.ciphertext), static_cast<int>(p.ciphertext.size())) !=
+          1 ||
       EVP_CIPHER_CTX_ctrl(c.get(), EVP_CTRL_GCM_SET_TAG, kTag, tag.data()) != 1 ||
       EVP_DecryptFinal_ex(c.get(), plain.bytes.data() + n, &m) != 1) {
     return refused("authentication failed (the envelope was altered)");
   }
-  const auto size = static_cast<std::size_t>(n + m);
+  const auto size = static_cast<std::size_t>(n) + static_cast<std::size_t>(m);  // both >= 0 once Final succeeded
   if (size == 0) return refused("the value is empty");
   OpenedSecret opened{Secret(std::string_view(reinterpret_cast<const char*>(plain.bytes.data()), size)),
                       SealedHeader{std::string(p.name), Bytes(p.nonce.begin(), p.nonce.end()), p.algorithm,

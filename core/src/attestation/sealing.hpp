@@ -65,7 +65,7 @@ Result<SealedHeader> inspect_sealed_secret(std::span<const std::byte> envelope);
 
 /// What the opener requires of an envelope.
 struct OpenPolicy {
-  std::string expected_name;               ///< the blob must be sealed for this secret name
+  std::string expected_name;                  ///< the blob must be sealed for this secret name
   std::span<const Provisioner> provisioners;  ///< non-empty: a valid signature by one of them is required
   /// Called last, once the envelope has passed every other check: retires the nonce, or refuses it (unknown, used,
   /// expired). Required.

@@ -108,7 +108,8 @@ Status check_signature(const CoseSign1& cose, X509* leaf) {
     return fail("signature", "expected 96 bytes (ES384 r||s), got " + std::to_string(cose.signature.size()));
   }
   EVP_PKEY* key = X509_get0_pubkey(leaf);
-  if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return fail("signature", "leaf certificate has no EC key");
+  if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
+    return fail("signature", "leaf certificate has no EC key");
   // ES384 is ECDSA on P-384 with SHA-384 (RFC 8152 §8.1); a key on another curve is not ES384 whatever it signs.
   char curve[64] = {};
   if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, curve, sizeof curve, nullptr) != 1 ||
@@ -162,13 +163,15 @@ Result<Verdict> verify_attestation(std::span<const std::byte> document, const Ve
     (void)c.release();  // the stack owns it now
   }
   X509* bundle_root = sk_X509_num(untrusted.get()) > 0 ? sk_X509_value(untrusted.get(), 0) : nullptr;
-  verdict.development = subject_of(leaf.get()).find(kDevelopmentMarker) != std::string::npos ||
-                        (bundle_root != nullptr && subject_of(bundle_root).find(kDevelopmentMarker) != std::string::npos);
+  verdict.development =
+      subject_of(leaf.get()).find(kDevelopmentMarker) != std::string::npos ||
+      (bundle_root != nullptr && subject_of(bundle_root).find(kDevelopmentMarker) != std::string::npos);
   X509Ptr trusted;
   if (verdict.development) {
     if (!options.allow_development) {
-      return fail("development", "development attestation (self-signed, not AWS Nitro): refused unless "
-                                 "development documents are explicitly allowed");
+      return fail("development",
+                  "development attestation (self-signed, not AWS Nitro): refused unless "
+                  "development documents are explicitly allowed");
     }
     if (bundle_root == nullptr) return fail("development", "development document without a cabundle root");
     trusted.reset(X509_dup(bundle_root));
@@ -225,8 +228,9 @@ Result<Verdict> verify_attestation(std::span<const std::byte> document, const Ve
   auto pcr0 = d.pcrs.find(0);
   verdict.debug_mode = pcr0 != d.pcrs.end() && all_zero(pcr0->second);
   if (verdict.debug_mode && !options.allow_debug && !verdict.development) {
-    return fail("debug", "PCR0 is all zeros: the enclave runs in debug mode, where the parent can read its memory "
-                         "(allow only for development)");
+    return fail("debug",
+                "PCR0 is all zeros: the enclave runs in debug mode, where the parent can read its memory "
+                "(allow only for development)");
   }
 
   for (const auto& [index, expected] : options.expected_pcrs) {
@@ -263,7 +267,8 @@ Status check_provisioning_pcr_policy(const std::map<std::uint32_t, Bytes>& expec
 Result<std::map<std::uint32_t, Bytes>> parse_pcr_policy(std::string_view json) {
   try {
     auto v = Poco::JSON::Parser().parse(std::string(json));
-    if (v.type() != typeid(Poco::JSON::Object::Ptr)) return Error{Errc::invalid_argument, "pcr policy: not a JSON object"};
+    if (v.type() != typeid(Poco::JSON::Object::Ptr))
+      return Error{Errc::invalid_argument, "pcr policy: not a JSON object"};
     auto o = v.extract<Poco::JSON::Object::Ptr>();
     if (o->has("Measurements")) o = o->getObject("Measurements");  // nitro-cli build-enclave output
     if (!o) return Error{Errc::invalid_argument, "pcr policy: Measurements is not an object"};

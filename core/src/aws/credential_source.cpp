@@ -37,7 +37,8 @@ class EnvCredentialSource final : public CredentialSource {
     const char* id = std::getenv("AWS_ACCESS_KEY_ID");
     const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
     const char* token = std::getenv("AWS_SESSION_TOKEN");
-    if (id == nullptr || *id == '\0') return Error{Errc::not_found, "credentials from env: AWS_ACCESS_KEY_ID is not set"};
+    if (id == nullptr || *id == '\0')
+      return Error{Errc::not_found, "credentials from env: AWS_ACCESS_KEY_ID is not set"};
     if (secret == nullptr || *secret == '\0') {
       return Error{Errc::not_found, "credentials from env: AWS_SECRET_ACCESS_KEY is not set"};
     }
@@ -60,8 +61,7 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
     return ec == std::errc{} && p == s.data() + pos + len;
   };
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
-      s[16] != ':') {
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':') {
     return std::nullopt;
   }
   if (!number(0, 4, year) || !number(5, 2, month) || !number(8, 2, day) || !number(11, 2, hour) ||
@@ -136,8 +136,8 @@ class ImdsCredentialSource final : public CredentialSource {
 
     std::string role = options_.role;
     if (role.empty()) {
-      auto listing = call(session, Poco::Net::HTTPRequest::HTTP_GET, std::string(kCredentialsPath), &*token,
-                          kMaxRoleListBytes);
+      auto listing =
+          call(session, Poco::Net::HTTPRequest::HTTP_GET, std::string(kCredentialsPath), &*token, kMaxRoleListBytes);
       if (!listing) return listing.error();
       std::string_view first = listing->reveal();
       first = first.substr(0, first.find('\n'));
@@ -206,7 +206,8 @@ class ImdsCredentialSource final : public CredentialSource {
       if (status != 200) return fail(Errc::protocol_error, method, path, "HTTP " + std::to_string(status));
       return secret;
     } catch (const Poco::TimeoutException&) {
-      return fail(Errc::timed_out, method, path, "no answer within " + std::to_string(options_.timeout.count()) + " ms");
+      return fail(Errc::timed_out, method, path,
+                  "no answer within " + std::to_string(options_.timeout.count()) + " ms");
     } catch (const Poco::Net::ConnectionRefusedException&) {
       return fail(Errc::unreachable, method, path, "connection refused");
     } catch (const Poco::Net::NoMessageException&) {

@@ -29,7 +29,7 @@ std::unique_ptr<CredentialSource> make_env_credential_source();
 
 struct ImdsOptions {
   std::string endpoint = "http://169.254.169.254";  ///< tests point it at a fake on 127.0.0.1
-  std::string role;  ///< empty: the first role IMDS lists
+  std::string role;                                 ///< empty: the first role IMDS lists
   std::chrono::milliseconds timeout{2000};
   std::chrono::seconds token_ttl{21600};
 };

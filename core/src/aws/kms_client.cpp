@@ -3,8 +3,8 @@
 #include "aws/cms_enveloped.hpp"
 
 #include <notify/toolkit/tls_client.hpp>
-#include <notify/toolkit/url.hpp>
 #include <notify/toolkit/unique_fd.hpp>
+#include <notify/toolkit/url.hpp>
 
 #include <Poco/Base64Decoder.h>
 #include <Poco/Base64Encoder.h>
@@ -121,9 +121,8 @@ bool valid_key_id(std::string_view id) {
 
 bool valid_region(std::string_view r) {
   if (r.empty() || r.size() > 32 || std::isalpha(static_cast<unsigned char>(r.front())) == 0) return false;
-  return std::all_of(r.begin(), r.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
+  return std::all_of(r.begin(), r.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
 }
 
 struct KeyArn {
@@ -141,10 +140,10 @@ std::optional<KeyArn> parse_key_arn(std::string_view arn) {
     start = colon + 1;
   }
   const std::string_view resource = arn.substr(start);
-  if (parts[0] != "arn" || !(parts[1] == "aws" || parts[1].starts_with("aws-")) || parts[2] != "kms") return std::nullopt;
-  if (!valid_region(parts[3]) || parts[4].size() != 12 || !std::all_of(parts[4].begin(), parts[4].end(), [](char c) {
-        return c >= '0' && c <= '9';
-      })) {
+  if (parts[0] != "arn" || !(parts[1] == "aws" || parts[1].starts_with("aws-")) || parts[2] != "kms")
+    return std::nullopt;
+  if (!valid_region(parts[3]) || parts[4].size() != 12 ||
+      !std::all_of(parts[4].begin(), parts[4].end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
   if (!resource.starts_with("key/") || !valid_key_id(resource.substr(4))) return std::nullopt;
@@ -164,8 +163,8 @@ std::string base64(std::span<const std::byte> bytes) {
 std::optional<std::vector<std::byte>> unbase64(const std::string& text) {
   if (text.size() % 4 != 0) return std::nullopt;
   const auto first_pad = text.find('=');
-  if (first_pad != std::string::npos && (first_pad + 2 < text.size() ||
-                                         text.find_first_not_of('=', first_pad) != std::string::npos)) {
+  if (first_pad != std::string::npos &&
+      (first_pad + 2 < text.size() || text.find_first_not_of('=', first_pad) != std::string::npos)) {
     return std::nullopt;
   }
   for (std::size_t i = 0; i < std::min(first_pad, text.size()); ++i) {
@@ -224,8 +223,9 @@ Status validate_kms_options(const KmsOptions& options) {
   }
   const std::string& key = options.key_id;
   if (key.starts_with("alias/") || key.find(":alias/") != std::string::npos) {
-    return Error{Errc::invalid_argument, "key_id '" + key + "': an alias cannot be pinned (its target can change); "
-                                                            "use the key ARN or the key id"};
+    return Error{Errc::invalid_argument, "key_id '" + key +
+                                             "': an alias cannot be pinned (its target can change); "
+                                             "use the key ARN or the key id"};
   }
   if (key.starts_with("arn:")) {
     const auto arn = parse_key_arn(key);
@@ -265,14 +265,13 @@ KmsClient::KmsClient(std::shared_ptr<Transport> egress, KmsOptions options, Log&
     return;
   }
   impl_->endpoint = parse_endpoint(options_.endpoint).value();
-  impl_->egress_address = options_.egress_address.empty()
-                              ? impl_->endpoint.parsed.authority()
-                              : options_.egress_address;
+  impl_->egress_address =
+      options_.egress_address.empty() ? impl_->endpoint.parsed.authority() : options_.egress_address;
   try {
     impl_->tls = toolkit::make_tls_client_context(options_.ca_file);
   } catch (const Poco::Exception& e) {
-    impl_->config_error = Error{Errc::invalid_argument, "kms: TLS setup with ca_file '" + options_.ca_file +
-                                                            "' failed: " + e.displayText()};
+    impl_->config_error = Error{Errc::invalid_argument,
+                                "kms: TLS setup with ca_file '" + options_.ca_file + "' failed: " + e.displayText()};
   }
 }
 
@@ -299,8 +298,8 @@ Result<DecryptForRecipientResponse> KmsClient::decrypt_for_recipient(const Decry
   std::size_t context_bytes = 0;
   for (const auto& [k, v] : request.encryption_context) context_bytes += k.size() + v.size();
   if (context_bytes > kMaxEncryptionContextBytes) {
-    return Error{Errc::invalid_argument, where + ": the encryption context is over " +
-                                             std::to_string(kMaxEncryptionContextBytes) + " bytes"};
+    return Error{Errc::invalid_argument,
+                 where + ": the encryption context is over " + std::to_string(kMaxEncryptionContextBytes) + " bytes"};
   }
 
   // ---- the request ------------------------------------------------------------------------------------------------
@@ -309,7 +308,8 @@ Result<DecryptForRecipientResponse> KmsClient::decrypt_for_recipient(const Decry
     Poco::JSON::Object doc(Poco::JSON_PRESERVE_KEY_ORDER);
     doc.set("CiphertextBlob", base64(request.ciphertext_blob));
     doc.set("KeyId", options_.key_id);
-    Poco::JSON::Object::Ptr context = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);  // NOLINT: Poco's SharedPtr
+    Poco::JSON::Object::Ptr context =
+        new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);  // NOLINT: Poco's SharedPtr
     for (const auto& [k, v] : request.encryption_context) context->set(k, v);
     doc.set("EncryptionContext", context);
     Poco::JSON::Object::Ptr recipient = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);  // NOLINT
@@ -451,8 +451,8 @@ Result<DecryptForRecipientResponse> KmsClient::decrypt_for_recipient(const Decry
     if (!raw_type && !header_error_type.empty()) raw_type = header_error_type;
     if (!doc || !raw_type) {
       return Error{Errc::protocol_error, where + ": HTTP " + std::to_string(status) + " with " +
-                                             (doc ? "no error type" : "a body that is not AWS JSON") +
-                                             " (" + std::to_string(answer.size()) + " bytes)"};
+                                             (doc ? "no error type" : "a body that is not AWS JSON") + " (" +
+                                             std::to_string(answer.size()) + " bytes)"};
     }
     KmsFailure f;
     f.http_status = status;
@@ -492,7 +492,8 @@ Result<DecryptForRecipientResponse> KmsClient::decrypt_for_recipient(const Decry
                                            std::to_string(kMaxCiphertextForRecipientBytes) + " bytes"};
   }
   auto decoded = unbase64(*encoded);
-  if (!decoded || decoded->empty()) return Error{Errc::protocol_error, where + ": CiphertextForRecipient is not base64"};
+  if (!decoded || decoded->empty())
+    return Error{Errc::protocol_error, where + ": CiphertextForRecipient is not base64"};
 
   DecryptForRecipientResponse out;
   out.key_arn = *key_id;

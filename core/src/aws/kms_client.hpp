@@ -38,9 +38,9 @@ struct KmsOptions {
 };
 
 struct DecryptForRecipientRequest {
-  std::vector<std::byte> ciphertext_blob;                  ///< what `aws kms encrypt` printed (decoded)
-  std::map<std::string, std::string> encryption_context;   ///< from the enclave's config
-  std::vector<std::byte> attestation_document;             ///< COSE_Sign1 binding the recipient public key
+  std::vector<std::byte> ciphertext_blob;                 ///< what `aws kms encrypt` printed (decoded)
+  std::map<std::string, std::string> encryption_context;  ///< from the enclave's config
+  std::vector<std::byte> attestation_document;            ///< COSE_Sign1 binding the recipient public key
 };
 
 /// What KMS said when it refused: its error type (e.g. "AccessDeniedException") and message, and the HTTP status.
@@ -51,7 +51,7 @@ struct KmsFailure {
 };
 
 struct DecryptForRecipientResponse {
-  std::string key_arn;                      ///< KMS's KeyId (always the key ARN)
+  std::string key_arn;  ///< KMS's KeyId (always the key ARN)
   std::vector<std::byte> ciphertext_for_recipient;
 };
 

@@ -19,7 +19,7 @@ namespace notify::aws {
 struct Credentials {
   std::string access_key_id;
   Secret secret_access_key;
-  Secret session_token;  ///< empty for long-term keys
+  Secret session_token;                                             ///< empty for long-term keys
   std::optional<std::chrono::system_clock::time_point> expiration;  ///< when temporary credentials stop working
 };
 
@@ -76,7 +76,7 @@ std::optional<std::chrono::system_clock::time_point> parse_amz_date(std::string_
 /// A parsed Authorization header of the AWS4-HMAC-SHA256 scheme, for verifiers (the fake KMS).
 struct AuthorizationHeader {
   std::string access_key_id;
-  std::string date;     ///< credential scope date, "20150830"
+  std::string date;  ///< credential scope date, "20150830"
   std::string region;
   std::string service;
   std::vector<std::string> signed_headers;  ///< lowercase, as listed

@@ -12,8 +12,12 @@ constexpr std::size_t kMaxProvisionedSecretBytes = 72 * 1024;
 EnclaveHandler::EnclaveHandler(plugin::PluginSet& plugins, secrets::MemorySecretStore& secrets,
                                EnclaveHandlerOptions options, std::unique_ptr<AttestationBackend> attestation,
                                std::unique_ptr<DeliveryMemory> memory, Log& log)
-    : plugins_(plugins), secrets_(secrets), options_(std::move(options)), attestation_(std::move(attestation)),
-      memory_(std::move(memory)), log_(log) {}
+    : plugins_(plugins),
+      secrets_(secrets),
+      options_(std::move(options)),
+      attestation_(std::move(attestation)),
+      memory_(std::move(memory)),
+      log_(log) {}
 
 link::HealthInfo EnclaveHandler::health() {
   link::HealthInfo info;
@@ -30,7 +34,8 @@ link::HealthInfo EnclaveHandler::health() {
   const auto installed = secrets_.list();
   for (const auto& p : plugins_.providers()) {
     for (const auto& name : p.secret_names) {
-      const bool listed = std::any_of(info.secrets.begin(), info.secrets.end(), [&](const auto& s) { return s.name == name; });
+      const bool listed =
+          std::any_of(info.secrets.begin(), info.secrets.end(), [&](const auto& s) { return s.name == name; });
       if (listed) continue;
       link::SecretStatus st;
       st.name = name;
@@ -44,7 +49,8 @@ link::HealthInfo EnclaveHandler::health() {
 }
 
 Result<link::KmsProvisionReply> EnclaveHandler::kms_provision(const link::KmsProvisionRequest& request) {
-  if (!kms_) return Error{Errc::unsupported, options_.node + " fetches no secrets from KMS (no secrets.kms in its config)"};
+  if (!kms_)
+    return Error{Errc::unsupported, options_.node + " fetches no secrets from KMS (no secrets.kms in its config)"};
   return kms_->provision(request);
 }
 
@@ -128,13 +134,15 @@ Status EnclaveHandler::provision(const link::ProvisionRequest& request) {
     std::string_view bytes(reinterpret_cast<const char*>(request.payload.data()), request.payload.size());
     auto st = secrets_.put(request.secret_name, Secret(bytes), SecretOrigin::insecure_link);
     if (st) {
-      log_.warning("INSECURE: secret '" + request.secret_name + "' (" + std::to_string(bytes.size()) +
-                   " bytes) was received in plaintext from the parent; dev only, use sealed provisioning in production");
+      log_.warning(
+          "INSECURE: secret '" + request.secret_name + "' (" + std::to_string(bytes.size()) +
+          " bytes) was received in plaintext from the parent; dev only, use sealed provisioning in production");
     }
     return st;
   }
   if (!attestation_) {
-    return Error{Errc::unsupported, "sealed provisioning needs serve.attestation: nsm or development on " + options_.node};
+    return Error{Errc::unsupported,
+                 "sealed provisioning needs serve.attestation: nsm or development on " + options_.node};
   }
   auto opened = attestation_->open_sealed(request.secret_name, request.payload);
   if (!opened) {
@@ -143,12 +151,14 @@ Status EnclaveHandler::provision(const link::ProvisionRequest& request) {
   }
   const auto size = opened->size();
   auto st = secrets_.put(request.secret_name, std::move(opened.value()), SecretOrigin::sealed);
-  if (st) log_.info("secret '" + request.secret_name + "' installed from a sealed blob (" + std::to_string(size) + " bytes)");
+  if (st)
+    log_.info("secret '" + request.secret_name + "' installed from a sealed blob (" + std::to_string(size) + " bytes)");
   return st;
 }
 
 Result<link::AttestReply> EnclaveHandler::attest(const link::AttestRequest& request) {
-  if (!attestation_) return Error{Errc::unsupported, "attestation is disabled on " + options_.node + " (serve.attestation: none)"};
+  if (!attestation_)
+    return Error{Errc::unsupported, "attestation is disabled on " + options_.node + " (serve.attestation: none)"};
   return attestation_->attest(request);
 }
 

@@ -2,10 +2,10 @@
 // What the enclave does with link requests: route deliveries to provider instances (remembering request_ids so a
 // retried delivery is answered without a second push), report health, install provisioned secrets, attest.
 
-#include "runtime/plugin/plugin_set.hpp"
-#include "runtime/secret_store.hpp"
 #include "enclave/kms_secret_loader.hpp"
 #include "link/link_server.hpp"
+#include "runtime/plugin/plugin_set.hpp"
+#include "runtime/secret_store.hpp"
 
 #include <notify/log.hpp>
 

@@ -6,7 +6,11 @@ namespace notify::enclave {
 
 KmsSecretLoader::KmsSecretLoader(std::unique_ptr<aws::KmsClient> client, std::vector<KmsSecretSource> sources,
                                  RecipientIdentity& identity, secrets::MemorySecretStore& store, Log& log, Clock clock)
-    : client_(std::move(client)), sources_(std::move(sources)), identity_(identity), store_(store), log_(log),
+    : client_(std::move(client)),
+      sources_(std::move(sources)),
+      identity_(identity),
+      store_(store),
+      log_(log),
       clock_(std::move(clock)) {}
 
 bool KmsSecretLoader::is_source(std::string_view name) const {
@@ -32,8 +36,10 @@ link::KmsProvisionReply KmsSecretLoader::provision(const link::KmsProvisionReque
     const auto it = std::find_if(sources_.begin(), sources_.end(), [&](const auto& s) { return s.name == c.name; });
     if (it == sources_.end()) {
       // Not ours to fetch: a parent cannot make the enclave install a secret its config does not source from KMS.
-      reply.outcomes.push_back({c.name, false, "'" + c.name + "' is not a KMS source in this enclave's config "
-                                                              "(secrets.sources)"});
+      reply.outcomes.push_back({c.name, false,
+                                "'" + c.name +
+                                    "' is not a KMS source in this enclave's config "
+                                    "(secrets.sources)"});
       log_.warning("kms: refused a ciphertext for '" + c.name + "': not listed in secrets.sources");
       continue;
     }

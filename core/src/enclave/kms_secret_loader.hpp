@@ -10,8 +10,8 @@
 // says so).
 
 #include "aws/kms_client.hpp"
-#include "runtime/secret_store.hpp"
 #include "link/messages.hpp"
+#include "runtime/secret_store.hpp"
 
 #include <notify/log.hpp>
 #include <notify/secret.hpp>
@@ -47,7 +47,8 @@ class KmsSecretLoader {
   using Clock = std::function<std::chrono::system_clock::time_point()>;
 
   KmsSecretLoader(std::unique_ptr<aws::KmsClient> client, std::vector<KmsSecretSource> sources,
-                  RecipientIdentity& identity, secrets::MemorySecretStore& store, Log& log, Clock clock = std::chrono::system_clock::now);
+                  RecipientIdentity& identity, secrets::MemorySecretStore& store, Log& log,
+                  Clock clock = std::chrono::system_clock::now);
 
   /// Fetches every listed secret; one outcome per ciphertext, in order. Calls are serialised: a second request
   /// waits for the first (a KMS call is bounded by the client's request timeout).

@@ -5,8 +5,11 @@ namespace notify::services {
 ServeService::ServeService(std::shared_ptr<Transport> transport, std::string listen_address,
                            link::ServerOptions options, std::unique_ptr<EnclaveHandler> handler,
                            std::shared_ptr<Log> log)
-    : transport_(std::move(transport)), listen_address_(std::move(listen_address)), options_(std::move(options)),
-      handler_(std::move(handler)), log_(std::move(log)) {}
+    : transport_(std::move(transport)),
+      listen_address_(std::move(listen_address)),
+      options_(std::move(options)),
+      handler_(std::move(handler)),
+      log_(std::move(log)) {}
 
 ServeService::~ServeService() { stop(); }
 

@@ -2,8 +2,8 @@
 // `serve:` — the enclave side. Listens on a transport and answers link requests with an EnclaveHandler.
 
 #include "enclave/enclave_handler.hpp"
-#include "runtime/service.hpp"
 #include "link/link_server.hpp"
+#include "runtime/service.hpp"
 
 #include <notify/config_view.hpp>
 

@@ -6,25 +6,39 @@ namespace notify::link {
 
 const char* message_type_name(MessageType t) noexcept {
   switch (t) {
-    case MessageType::hello: return "hello";
-    case MessageType::hello_ok: return "hello_ok";
-    case MessageType::health_request: return "health_request";
-    case MessageType::health_reply: return "health_reply";
-    case MessageType::deliver_request: return "deliver_request";
-    case MessageType::deliver_reply: return "deliver_reply";
-    case MessageType::provision_request: return "provision_request";
-    case MessageType::provision_reply: return "provision_reply";
-    case MessageType::attest_request: return "attest_request";
-    case MessageType::attest_reply: return "attest_reply";
-    case MessageType::error_reply: return "error_reply";
-    case MessageType::kms_provision_request: return "kms_provision_request";
-    case MessageType::kms_provision_reply: return "kms_provision_reply";
+    case MessageType::hello:
+      return "hello";
+    case MessageType::hello_ok:
+      return "hello_ok";
+    case MessageType::health_request:
+      return "health_request";
+    case MessageType::health_reply:
+      return "health_reply";
+    case MessageType::deliver_request:
+      return "deliver_request";
+    case MessageType::deliver_reply:
+      return "deliver_reply";
+    case MessageType::provision_request:
+      return "provision_request";
+    case MessageType::provision_reply:
+      return "provision_reply";
+    case MessageType::attest_request:
+      return "attest_request";
+    case MessageType::attest_reply:
+      return "attest_reply";
+    case MessageType::error_reply:
+      return "error_reply";
+    case MessageType::kms_provision_request:
+      return "kms_provision_request";
+    case MessageType::kms_provision_reply:
+      return "kms_provision_reply";
   }
   return "unknown";
 }
 
 bool is_known_message_type(std::uint8_t t) noexcept {
-  return t >= static_cast<std::uint8_t>(MessageType::hello) && t <= static_cast<std::uint8_t>(MessageType::kms_provision_reply);
+  return t >= static_cast<std::uint8_t>(MessageType::hello) &&
+         t <= static_cast<std::uint8_t>(MessageType::kms_provision_reply);
 }
 
 std::array<std::byte, kHeaderSize> encode_header(const FrameHeader& h) noexcept {

@@ -29,8 +29,8 @@ inline constexpr std::uint8_t kProtocolMinor = 0;
 inline constexpr std::size_t kHeaderSize = 20;
 
 enum class MessageType : std::uint8_t {
-  hello = 1,            ///< client → server, first frame: node name and version
-  hello_ok = 2,         ///< server → client
+  hello = 1,     ///< client → server, first frame: node name and version
+  hello_ok = 2,  ///< server → client
   health_request = 3,
   health_reply = 4,
   deliver_request = 5,  ///< a batch of notifications
@@ -39,7 +39,7 @@ enum class MessageType : std::uint8_t {
   provision_reply = 8,
   attest_request = 9,
   attest_reply = 10,
-  error_reply = 11,     ///< any request failed: an Errc name and a message
+  error_reply = 11,            ///< any request failed: an Errc name and a message
   kms_provision_request = 12,  ///< AWS credentials + CiphertextBlobs, so the enclave can ask KMS itself
   kms_provision_reply = 13,
 };

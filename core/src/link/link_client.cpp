@@ -20,7 +20,9 @@ struct LinkClient::Pending {
 };
 
 LinkClient::LinkClient(std::shared_ptr<Transport> transport, ClientOptions options, Log& log)
-    : transport_(std::move(transport)), options_(std::move(options)), log_(log),
+    : transport_(std::move(transport)),
+      options_(std::move(options)),
+      log_(log),
       backoff_(options_.backoff_initial, options_.backoff_max) {}
 
 LinkClient::~LinkClient() { stop(); }
@@ -111,9 +113,9 @@ Result<Frame> LinkClient::call(MessageType type, std::string payload, bool sensi
   pending_.erase(id);
   if (sensitive) explicit_bzero(p->payload.data(), p->payload.size());
   if (!p->outcome) {
-    return Error{Errc::timed_out, std::string(message_type_name(type)) + " to " + options_.address + ": no reply within " +
-                                      std::to_string(options_.request_timeout.count()) + " ms after " +
-                                      std::to_string(p->attempts) + " attempt(s)" +
+    return Error{Errc::timed_out, std::string(message_type_name(type)) + " to " + options_.address +
+                                      ": no reply within " + std::to_string(options_.request_timeout.count()) +
+                                      " ms after " + std::to_string(p->attempts) + " attempt(s)" +
                                       (connected_ ? std::string() : "; link down: " + last_error_)};
   }
   return std::move(*p->outcome);
@@ -167,8 +169,8 @@ bool LinkClient::connect_once() {
     return fail(e.message, e.code == Errc::protocol_error);
   }
   if (reply->header.type != MessageType::hello_ok || reply->header.major != kProtocolMajor) {
-    return fail(std::string("unexpected handshake reply ") + message_type_name(reply->header.type) +
-                    " of protocol " + std::to_string(reply->header.major),
+    return fail(std::string("unexpected handshake reply ") + message_type_name(reply->header.type) + " of protocol " +
+                    std::to_string(reply->header.major),
                 true);
   }
   auto peer = decode_hello(reply->payload);
@@ -264,12 +266,13 @@ Result<std::vector<DeliveryResult>> LinkClient::deliver(std::span<const Notifica
   if (batch.empty()) return std::vector<DeliveryResult>{};
   auto f = call(MessageType::deliver_request, encode_deliver_request(batch));
   if (!f) return f.error();
-  if (f->header.type != MessageType::deliver_reply) return Error{Errc::protocol_error, "deliver: unexpected reply type"};
+  if (f->header.type != MessageType::deliver_reply)
+    return Error{Errc::protocol_error, "deliver: unexpected reply type"};
   auto results = decode_deliver_reply(f->payload);
   if (!results) return results.error();
   if (results->size() != batch.size()) {
     return Error{Errc::protocol_error, "deliver: " + std::to_string(results->size()) + " results for " +
-                                          std::to_string(batch.size()) + " notifications"};
+                                           std::to_string(batch.size()) + " notifications"};
   }
   return results;
 }
@@ -277,7 +280,8 @@ Result<std::vector<DeliveryResult>> LinkClient::deliver(std::span<const Notifica
 Status LinkClient::provision(const ProvisionRequest& request) {
   auto f = call(MessageType::provision_request, encode_provision_request(request), /*sensitive=*/true);
   if (!f) return f.error();
-  if (f->header.type != MessageType::provision_reply) return Error{Errc::protocol_error, "provision: unexpected reply type"};
+  if (f->header.type != MessageType::provision_reply)
+    return Error{Errc::protocol_error, "provision: unexpected reply type"};
   return {};
 }
 

@@ -23,8 +23,11 @@ struct LinkServer::Connection {
 };
 
 LinkServer::LinkServer(std::unique_ptr<Listener> listener, RequestHandler& handler, ServerOptions options, Log& log)
-    : listener_(std::move(listener)), local_address_(listener_->local_address()), handler_(handler),
-      options_(std::move(options)), log_(log) {}
+    : listener_(std::move(listener)),
+      local_address_(listener_->local_address()),
+      handler_(handler),
+      options_(std::move(options)),
+      log_(log) {}
 
 LinkServer::~LinkServer() { stop(); }
 
@@ -136,8 +139,8 @@ bool LinkServer::handshake(Connection& c) {
     return false;
   }
   if (f->header.type != MessageType::hello) {
-    log_.warning("closing link connection from " + c.peer + ": first frame is " +
-                 message_type_name(f->header.type) + ", expected hello");
+    log_.warning("closing link connection from " + c.peer + ": first frame is " + message_type_name(f->header.type) +
+                 ", expected hello");
     return false;
   }
   auto hello = decode_hello(f->payload);

@@ -41,7 +41,9 @@ Object::Ptr parse_object(std::string_view json, const char* what) {
   }
 }
 
-std::string field_name(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+std::string field_name(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
 
 Poco::Dynamic::Var require(const Object& o, const std::string& path, const std::string& key) {
   if (!o.has(key)) throw DecodeError{field_name(path, key) + ": missing"};
@@ -159,7 +161,8 @@ Notification notification_from_json(const Object& o, const std::string& path) {
   auto users = get_array(o, path, "external_user_ids");
   for (std::size_t i = 0; i < users->size(); ++i) {
     const auto v = users->get(static_cast<unsigned>(i));
-    if (!v.isString()) throw DecodeError{field_name(path, "external_user_ids") + "[" + std::to_string(i) + "]: expected a string"};
+    if (!v.isString())
+      throw DecodeError{field_name(path, "external_user_ids") + "[" + std::to_string(i) + "]: expected a string"};
     n.external_user_ids.push_back(v.extract<std::string>());
   }
   n.title = get_string(o, path, "title");
@@ -247,7 +250,8 @@ Result<HealthInfo> decode_health(std::string_view json) {
     for (std::size_t i = 0; i < providers->size(); ++i) {
       const std::string path = "providers[" + std::to_string(i) + "]";
       auto po = object_at(*providers, i, "providers");
-      h.providers.push_back({get_string(*po, path, "name"), get_bool(*po, path, "ready"), get_string(*po, path, "detail")});
+      h.providers.push_back(
+          {get_string(*po, path, "name"), get_bool(*po, path, "ready"), get_string(*po, path, "detail")});
     }
     // Optional: an enclave of protocol 1.0 without secret reporting answers without it.
     auto secrets = get_array(*o, "", "secrets", true);
@@ -257,10 +261,14 @@ Result<HealthInfo> decode_health(std::string_view json) {
       SecretStatus sec;
       sec.name = get_string(*so, path, "name");
       const auto state = get_string(*so, path, "state");
-      if (state == "installed") sec.state = SecretState::installed;
-      else if (state == "missing") sec.state = SecretState::missing;
-      else if (state == "failing") sec.state = SecretState::failing;
-      else throw DecodeError{path + ".state: '" + state + "' is not installed, missing or failing"};
+      if (state == "installed")
+        sec.state = SecretState::installed;
+      else if (state == "missing")
+        sec.state = SecretState::missing;
+      else if (state == "failing")
+        sec.state = SecretState::failing;
+      else
+        throw DecodeError{path + ".state: '" + state + "' is not installed, missing or failing"};
       sec.origin = get_string(*so, path, "origin", true);
       sec.source = get_string(*so, path, "source", true);
       sec.detail = get_string(*so, path, "detail", true);
@@ -319,10 +327,14 @@ Result<std::vector<DeliveryResult>> decode_deliver_reply(std::string_view json) 
       auto ro = object_at(*list, i, "results");
       DeliveryResult r;
       const auto outcome = get_string(*ro, path, "outcome");
-      if (outcome == "delivered") r.outcome = Outcome::delivered;
-      else if (outcome == "rejected") r.outcome = Outcome::rejected;
-      else if (outcome == "retryable") r.outcome = Outcome::retryable;
-      else throw DecodeError{path + ".outcome: '" + outcome + "' is not delivered, rejected or retryable"};
+      if (outcome == "delivered")
+        r.outcome = Outcome::delivered;
+      else if (outcome == "rejected")
+        r.outcome = Outcome::rejected;
+      else if (outcome == "retryable")
+        r.outcome = Outcome::retryable;
+      else
+        throw DecodeError{path + ".outcome: '" + outcome + "' is not delivered, rejected or retryable"};
       r.reference = get_string(*ro, path, "reference", true);
       r.reason = get_string(*ro, path, "reason", true);
       if (ro->has("retry_after_ms")) {
@@ -348,9 +360,12 @@ Result<ProvisionRequest> decode_provision_request(std::string_view json) {
     ProvisionRequest r;
     r.secret_name = get_string(*o, "", "secret_name");
     const auto mode = get_string(*o, "", "mode");
-    if (mode == "sealed") r.mode = ProvisionMode::sealed;
-    else if (mode == "plaintext_insecure") r.mode = ProvisionMode::plaintext_insecure;
-    else throw DecodeError{"mode: '" + mode + "' is not sealed or plaintext_insecure"};
+    if (mode == "sealed")
+      r.mode = ProvisionMode::sealed;
+    else if (mode == "plaintext_insecure")
+      r.mode = ProvisionMode::plaintext_insecure;
+    else
+      throw DecodeError{"mode: '" + mode + "' is not sealed or plaintext_insecure"};
     r.payload = unb64(get_string(*o, "", "payload"), "payload");
     return r;
   });
@@ -370,8 +385,10 @@ Result<AttestRequest> decode_attest_request(std::string_view json) {
     r.nonce = unb64(get_string(*o, "", "nonce"), "nonce");
     // Absent in protocol 1.0 clients' requests: those asked for a verifier's document.
     const auto purpose = o->has("purpose") ? get_string(*o, "", "purpose") : std::string("verify");
-    if (purpose == "provisioning") r.purpose = AttestPurpose::provisioning;
-    else if (purpose != "verify") throw DecodeError{"purpose: '" + purpose + "' is not verify or provisioning"};
+    if (purpose == "provisioning")
+      r.purpose = AttestPurpose::provisioning;
+    else if (purpose != "verify")
+      throw DecodeError{"purpose: '" + purpose + "' is not verify or provisioning"};
     return r;
   });
 }
@@ -412,9 +429,12 @@ std::string bounded_string(const Object& o, const std::string& path, const std::
 
 const char* secret_state_name(SecretState s) noexcept {
   switch (s) {
-    case SecretState::installed: return "installed";
-    case SecretState::missing: return "missing";
-    case SecretState::failing: return "failing";
+    case SecretState::installed:
+      return "installed";
+    case SecretState::missing:
+      return "missing";
+    case SecretState::failing:
+      return "failing";
   }
   return "unknown";
 }
@@ -499,8 +519,8 @@ Result<KmsProvisionReply> decode_kms_provision_reply(std::string_view json) {
     for (std::size_t i = 0; i < list->size(); ++i) {
       const std::string path = "outcomes[" + std::to_string(i) + "]";
       auto xo = object_at(*list, i, "outcomes");
-      r.outcomes.push_back({get_string(*xo, path, "name"), get_bool(*xo, path, "installed"),
-                            get_string(*xo, path, "detail", true)});
+      r.outcomes.push_back(
+          {get_string(*xo, path, "name"), get_bool(*xo, path, "installed"), get_string(*xo, path, "detail", true)});
     }
     return r;
   });

@@ -63,7 +63,8 @@ enum class AttestPurpose : std::uint8_t { verify = 0, provisioning = 1 };
 
 struct AttestRequest {
   std::vector<std::byte> nonce;
-  AttestPurpose purpose = AttestPurpose::verify;  ///< JSON "purpose": "verify" (the default when absent) or "provisioning"
+  AttestPurpose purpose =
+      AttestPurpose::verify;  ///< JSON "purpose": "verify" (the default when absent) or "provisioning"
 };
 
 struct AttestReply {
@@ -74,8 +75,8 @@ struct AttestReply {
 /// What the parent hands the enclave so it can fetch its KMS-sourced secrets itself: AWS credentials (which only let
 /// the enclave ask KMS) and each secret's CiphertextBlob. Neither reveals a secret.
 struct KmsCiphertext {
-  std::string name;              ///< a secret named in the enclave's secrets.sources
-  std::vector<std::byte> blob;   ///< KMS CiphertextBlob
+  std::string name;             ///< a secret named in the enclave's secrets.sources
+  std::vector<std::byte> blob;  ///< KMS CiphertextBlob
 };
 struct KmsProvisionRequest {
   std::string access_key_id;

@@ -78,7 +78,8 @@ void DemoService::run() {
     link::ProvisionRequest req;
     req.secret_name = options_.init_secret_name;
     req.mode = link::ProvisionMode::plaintext_insecure;
-    req.payload.assign(reinterpret_cast<const std::byte*>(v.data()), reinterpret_cast<const std::byte*>(v.data() + v.size()));
+    req.payload.assign(reinterpret_cast<const std::byte*>(v.data()),
+                       reinterpret_cast<const std::byte*>(v.data() + v.size()));
     auto st = client_.provision(req);
     explicit_bzero(req.payload.data(), req.payload.size());
     if (!st) {

@@ -2,8 +2,8 @@
 // `demo:` — the seed worker's behaviour, kept line for line: initialise the enclave, check its health, send one test
 // notification, then one every `interval`. Used as the dev topology's traffic and as a smoke test in production.
 
-#include "runtime/service.hpp"
 #include "link/link_client.hpp"
+#include "runtime/service.hpp"
 
 #include <notify/secret.hpp>
 #include <notify/toolkit/stoppable_thread.hpp>

@@ -4,7 +4,8 @@ namespace notify::services {
 
 ForwardService::ForwardService(std::shared_ptr<Transport> transport, link::ClientOptions options,
                                std::shared_ptr<Log> log)
-    : options_(options), log_(std::move(log)),
+    : options_(options),
+      log_(std::move(log)),
       client_(std::make_unique<link::LinkClient>(std::move(transport), std::move(options), *log_)) {}
 
 ForwardService::~ForwardService() { stop(); }

@@ -1,8 +1,8 @@
 #pragma once
 // `forward:` — the parent side's link client to the enclave. Other services (demo, the dispatcher) send through it.
 
-#include "runtime/service.hpp"
 #include "link/link_client.hpp"
+#include "runtime/service.hpp"
 
 #include <memory>
 

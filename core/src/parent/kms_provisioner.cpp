@@ -37,8 +37,9 @@ Result<std::vector<std::byte>> read_ciphertext_file(const std::filesystem::path&
   for (char c : text) {
     if (std::isspace(static_cast<unsigned char>(c))) continue;
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) {
-      return Error{Errc::invalid_argument, file.string() + ": not base64 (expected what `aws kms encrypt --output "
-                                                           "text --query CiphertextBlob` prints)"};
+      return Error{Errc::invalid_argument, file.string() +
+                                               ": not base64 (expected what `aws kms encrypt --output "
+                                               "text --query CiphertextBlob` prints)"};
     }
     b64.push_back(c);
   }
@@ -68,10 +69,11 @@ Status KmsProvisioner::start() {
   for (const auto& e : options_.secrets) {
     auto blob = read_ciphertext_file(e.ciphertext_file);
     if (!blob) return Error{blob.error().code, e.location + ": provision.kms[" + e.name + "]: " + blob.error().message};
-    tracked_.push_back({e, std::move(blob.value()), toolkit::Backoff(options_.retry_initial, options_.retry_max), {}, false});
+    tracked_.push_back(
+        {e, std::move(blob.value()), toolkit::Backoff(options_.retry_initial, options_.retry_max), {}, false});
   }
-  log_->info("KMS provisioning of " + std::to_string(tracked_.size()) + " secret(s) to the enclave, AWS credentials from " +
-             source_->describe());
+  log_->info("KMS provisioning of " + std::to_string(tracked_.size()) +
+             " secret(s) to the enclave, AWS credentials from " + source_->describe());
   thread_.start([this] { run(); });
   return {};
 }

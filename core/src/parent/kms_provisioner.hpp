@@ -7,8 +7,8 @@
 // enclave reports them expired.
 
 #include "aws/credential_source.hpp"
-#include "runtime/service.hpp"
 #include "link/link_client.hpp"
+#include "runtime/service.hpp"
 
 #include <notify/log.hpp>
 #include <notify/toolkit/backoff.hpp>

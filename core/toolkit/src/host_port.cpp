@@ -61,7 +61,8 @@ Result<HostPort> parse_host_port(std::string_view text, std::string_view what, P
   const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   const unsigned lowest = rule == PortRule::nonzero ? 1 : 0;
   if (ec != std::errc{} || end != port.data() + port.size() || value < lowest || value > 65535) {
-    return bad(what, text, "port must be a number from " + std::to_string(lowest) + " to 65535" + std::string(kExpected));
+    return bad(what, text,
+               "port must be a number from " + std::to_string(lowest) + " to 65535" + std::string(kExpected));
   }
   return HostPort{std::string(split->host), static_cast<std::uint16_t>(value)};
 }

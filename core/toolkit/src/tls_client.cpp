@@ -11,7 +11,8 @@ namespace {
 struct SslRuntime {
   explicit SslRuntime(const Poco::Net::Context::Ptr& ctx) {
     Poco::Net::initializeSSL();
-    Poco::Net::SSLManager::InvalidCertificateHandlerPtr reject(new Poco::Net::RejectCertificateHandler(false));  // NOLINT
+    Poco::Net::SSLManager::InvalidCertificateHandlerPtr reject(
+        new Poco::Net::RejectCertificateHandler(false));  // NOLINT
     Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, ctx);
   }
   ~SslRuntime() { Poco::Net::uninitializeSSL(); }
@@ -33,7 +34,8 @@ Poco::Net::Context::Ptr make_tls_client_context(const std::string& ca_file) {
   params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
   params.verificationDepth = 9;
   params.cipherList = "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES";
-  Poco::Net::Context::Ptr ctx = new Poco::Net::Context(Poco::Net::Context::CLIENT_USE, params);  // NOLINT: AutoPtr owns it
+  Poco::Net::Context::Ptr ctx =
+      new Poco::Net::Context(Poco::Net::Context::CLIENT_USE, params);  // NOLINT: AutoPtr owns it
   ctx->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
   init_tls_client_once(ctx);
   return ctx;

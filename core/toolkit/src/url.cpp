@@ -55,7 +55,8 @@ Result<UrlEndpoint> parse_endpoint_url(std::string_view url, std::initializer_li
     e.scheme = uri.getScheme();  // Poco lower-cases it
     if (std::find(schemes.begin(), schemes.end(), e.scheme) == schemes.end()) return bad("must be " + expected);
     if (!uri.getUserInfo().empty()) return bad("must not carry user info (credentials do not belong in a URL)");
-    if (!(uri.getPath().empty() || uri.getPath() == "/")) return bad("must not contain a path (expected " + expected + ")");
+    if (!(uri.getPath().empty() || uri.getPath() == "/"))
+      return bad("must not contain a path (expected " + expected + ")");
     if (!uri.getQuery().empty() || !uri.getFragment().empty()) return bad("must not contain a query or fragment");
     if (uri.getHost().empty()) return bad("no host (expected " + expected + ")");
     if (!valid_host(uri.getHost())) return bad("the host is not a name or an IP address");

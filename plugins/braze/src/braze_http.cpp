@@ -37,7 +37,9 @@ struct BrazeHttpClient::Connection {
 };
 
 BrazeHttpClient::BrazeHttpClient(TransportRegistry& transports, HttpOptions options, Log& log)
-    : transports_(transports), options_(std::move(options)), log_(log),
+    : transports_(transports),
+      options_(std::move(options)),
+      log_(log),
       slots_(static_cast<std::ptrdiff_t>(std::clamp<std::size_t>(options_.pool_size, 1, 1024))) {
   if (options_.egress_address.empty()) {
     options_.egress_address = options_.endpoint.authority();
@@ -92,8 +94,8 @@ Result<std::unique_ptr<BrazeHttpClient::Connection>> BrazeHttpClient::open() {
     c->session->setKeepAlive(true);
     c->session->setTimeout(to_timespan(options_.request_timeout));
   } catch (const Poco::TimeoutException&) {
-    return Error{Errc::timed_out, "TLS handshake with " + options_.endpoint.host + " via " + options_.egress_address +
-                                      " timed out"};
+    return Error{Errc::timed_out,
+                 "TLS handshake with " + options_.endpoint.host + " via " + options_.egress_address + " timed out"};
   } catch (const Poco::Net::SSLException& e) {
     return Error{Errc::refused, "TLS with " + options_.endpoint.host + " via " + options_.egress_address +
                                     " failed: " + e.displayText()};
@@ -108,8 +110,8 @@ Result<HttpResponse> BrazeHttpClient::post(const std::string& path, const std::s
                                            bool& maybe_delivered) {
   maybe_delivered = false;
   if (!slots_.try_acquire_for(options_.request_timeout)) {
-    return Error{Errc::timed_out, "POST " + path + ": all " + std::to_string(options_.pool_size) +
-                                      " connections to " + options_.endpoint.host + " stayed busy for " +
+    return Error{Errc::timed_out, "POST " + path + ": all " + std::to_string(options_.pool_size) + " connections to " +
+                                      options_.endpoint.host + " stayed busy for " +
                                       std::to_string(options_.request_timeout.count()) + " ms"};
   }
   struct Release {
@@ -164,7 +166,8 @@ Result<HttpResponse> BrazeHttpClient::post(const std::string& path, const std::s
         maybe_delivered = false;
         continue;
       }
-      return Error{Errc::closed, "POST " + path + ": connection closed by " + options_.endpoint.host + " without a response"};
+      return Error{Errc::closed,
+                   "POST " + path + ": connection closed by " + options_.endpoint.host + " without a response"};
     } catch (const Poco::TimeoutException&) {
       return Error{Errc::timed_out, "POST " + path + " to " + options_.endpoint.host + ": " +
                                         (sent ? "no response within " : "could not send within ") +

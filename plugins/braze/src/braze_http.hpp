@@ -36,7 +36,7 @@ struct HttpOptions {
   std::string egress_transport = "tcp";
   std::string egress_address;  // default: endpoint host:port
   std::string ca_file;         // empty: the system store
-  std::size_t pool_size = 8;  // connections to Braze at most, in use or idle (1..1024)
+  std::size_t pool_size = 8;   // connections to Braze at most, in use or idle (1..1024)
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds tls_timeout{10000};
   std::chrono::milliseconds request_timeout{30000};

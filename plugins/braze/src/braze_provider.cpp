@@ -19,7 +19,10 @@ std::string without(std::string text, std::string_view secret) {
 }  // namespace
 
 BrazeProvider::BrazeProvider(BrazeOptions options, SecretStore& secrets, TransportRegistry& transports, Log& log)
-    : options_(std::move(options)), secrets_(secrets), log_(log), http_(transports, options_.http, log),
+    : options_(std::move(options)),
+      secrets_(secrets),
+      log_(log),
+      http_(transports, options_.http, log),
       limiter_(options_.rate_limit_per_hour) {}
 
 ProviderHealth BrazeProvider::health() const noexcept {
@@ -41,7 +44,11 @@ BrazeProvider::Sent BrazeProvider::send_call(const BrazeCall& call, const Secret
   for (int attempt = 1;; ++attempt) {
     if (auto wait = limiter_.reserve(); wait.count() > 0) {
       if (wait > options_.max_retry_wait) {
-        sent.outcome = {Outcome::retryable, {}, "client-side rate limit: next slot in " + std::to_string(wait.count()) + " ms", wait, {}};
+        sent.outcome = {Outcome::retryable,
+                        {},
+                        "client-side rate limit: next slot in " + std::to_string(wait.count()) + " ms",
+                        wait,
+                        {}};
         return sent;
       }
       std::this_thread::sleep_for(wait);
@@ -53,8 +60,9 @@ BrazeProvider::Sent BrazeProvider::send_call(const BrazeCall& call, const Secret
       const auto rl = rate_limit_headers(*response);
       if (rl.limit && rl.remaining && rl.reset_epoch_seconds) {
         const auto reset = std::chrono::system_clock::time_point(std::chrono::seconds(*rl.reset_epoch_seconds));
-        limiter_.observe(*rl.limit, *rl.remaining,
-                         std::chrono::duration_cast<std::chrono::milliseconds>(reset - std::chrono::system_clock::now()));
+        limiter_.observe(
+            *rl.limit, *rl.remaining,
+            std::chrono::duration_cast<std::chrono::milliseconds>(reset - std::chrono::system_clock::now()));
       }
       sent.outcome = map_response(*response, std::chrono::system_clock::now());
       log_.debug("POST " + call.path + " (" + std::to_string(call.recipients.size()) + " recipients): HTTP " +
@@ -98,7 +106,8 @@ std::vector<DeliveryResult> BrazeProvider::deliver(std::span<const Notification>
       std::vector<std::future<Sent>> running;
       const auto end = std::min(built.calls.size(), start + width);
       for (std::size_t i = start; i < end; ++i) {
-        running.push_back(std::async(std::launch::async, [this, &built, &key, i] { return send_call(built.calls[i], *key); }));
+        running.push_back(
+            std::async(std::launch::async, [this, &built, &key, i] { return send_call(built.calls[i], *key); }));
       }
       for (std::size_t i = start; i < end; ++i) outcomes[i] = running[i - start].get();
     }
@@ -117,7 +126,8 @@ std::vector<DeliveryResult> BrazeProvider::deliver(std::span<const Notification>
         const auto& o = outcomes[c].outcome;
         if (o.outcome == Outcome::rejected && !rejected) rejected = DeliveryResult::rejected(o.reason);
         if (o.outcome == Outcome::retryable) {
-          if (!retryable || o.retry_after > retryable->retry_after) retryable = DeliveryResult::retryable(o.reason, o.retry_after);
+          if (!retryable || o.retry_after > retryable->retry_after)
+            retryable = DeliveryResult::retryable(o.reason, o.retry_after);
         }
         if (o.outcome == Outcome::delivered) {
           // A 2XX with minor errors naming this notification's recipients: Braze did not send those.
@@ -133,9 +143,12 @@ std::vector<DeliveryResult> BrazeProvider::deliver(std::span<const Notification>
           }
         }
       }
-      if (rejected) results[n] = *rejected;
-      else if (retryable) results[n] = *retryable;
-      else results[n] = DeliveryResult::delivered(dispatch);
+      if (rejected)
+        results[n] = *rejected;
+      else if (retryable)
+        results[n] = *retryable;
+      else
+        results[n] = DeliveryResult::delivered(dispatch);
     }
   } catch (const std::exception& e) {
     for (auto& r : results) r = DeliveryResult::retryable(std::string("braze provider: ") + e.what());

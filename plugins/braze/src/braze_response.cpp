@@ -60,7 +60,8 @@ CallOutcome map_response(const HttpResponse& r, std::chrono::system_clock::time_
       auto v = Poco::JSON::Parser().parse(r.body);
       if (v.type() == typeid(Poco::JSON::Object::Ptr)) {
         auto o = v.extract<Poco::JSON::Object::Ptr>();
-        if (o->has("dispatch_id") && o->get("dispatch_id").isString()) out.dispatch_id = o->getValue<std::string>("dispatch_id");
+        if (o->has("dispatch_id") && o->get("dispatch_id").isString())
+          out.dispatch_id = o->getValue<std::string>("dispatch_id");
         if (o->has("errors")) {
           if (auto errors = o->getArray("errors")) {
             for (std::size_t i = 0; i < errors->size(); ++i) out.minor_errors.push_back(errors->get(i).toString());

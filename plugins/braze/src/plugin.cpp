@@ -39,14 +39,16 @@ notify::Result<std::unique_ptr<notify::Provider>> make_braze(const notify::Plugi
   const auto& c = ctx.config;
   notify::braze::BrazeOptions o;
   auto endpoint = notify::braze::parse_endpoint(c.get_string("endpoint").value_or(""));
-  if (!endpoint) return notify::Error{endpoint.error().code, c.location("endpoint") + ": endpoint: " + endpoint.error().message};
+  if (!endpoint)
+    return notify::Error{endpoint.error().code, c.location("endpoint") + ": endpoint: " + endpoint.error().message};
   const bool insecure_ok = c.get_bool("allow_insecure_http").value_or(false);
   if (endpoint->scheme == "http" && !insecure_ok) {
     return notify::Error{notify::Errc::invalid_argument,
                          c.location("endpoint") + ": endpoint: http:// needs allow_insecure_http: true (dev only)"};
   }
   if (endpoint->scheme == "http") {
-    ctx.log.warning("INSECURE: Braze endpoint is plain http (allow_insecure_http); the API key crosses the wire in clear");
+    ctx.log.warning(
+        "INSECURE: Braze endpoint is plain http (allow_insecure_http); the API key crosses the wire in clear");
   }
   o.http.endpoint = *endpoint;
   auto egress = c.get_object("egress");
@@ -59,9 +61,13 @@ notify::Result<std::unique_ptr<notify::Provider>> make_braze(const notify::Plugi
   o.http.request_timeout = c.get_duration("request_timeout").value_or(std::chrono::seconds(30));
   o.content.apple = o.content.android = false;
   for (const auto& p : c.get_string_list("platforms")) {
-    if (p == "apple") o.content.apple = true;
-    else if (p == "android") o.content.android = true;
-    else return notify::Error{notify::Errc::invalid_argument, c.location("platforms") + ": platforms: unknown '" + p + "' (apple, android)"};
+    if (p == "apple")
+      o.content.apple = true;
+    else if (p == "android")
+      o.content.android = true;
+    else
+      return notify::Error{notify::Errc::invalid_argument,
+                           c.location("platforms") + ": platforms: unknown '" + p + "' (apple, android)"};
   }
   o.content.default_campaign_id = c.get_string("campaign_id").value_or("");
   o.content.default_canvas_id = c.get_string("canvas_id").value_or("");

@@ -5,8 +5,11 @@
 namespace notify::braze {
 
 RateLimiter::RateLimiter(double requests_per_hour, double burst)
-    : rate_per_ms_(requests_per_hour / 3'600'000.0), burst_(std::max(1.0, burst)), tokens_(burst_),
-      last_(Clock::now()), next_allowed_(Clock::now()) {}
+    : rate_per_ms_(requests_per_hour / 3'600'000.0),
+      burst_(std::max(1.0, burst)),
+      tokens_(burst_),
+      last_(Clock::now()),
+      next_allowed_(Clock::now()) {}
 
 std::chrono::milliseconds RateLimiter::reserve() {
   std::lock_guard lock(mu_);

@@ -16,7 +16,8 @@ Result<std::unique_ptr<LogProvider>> LogProvider::open(LogProviderOptions option
   } else {
     out.reset(std::fopen(options.output.c_str(), "a"));
     if (!out) {
-      return Error{Errc::invalid_argument, "log provider: cannot open output " + options.output + ": " + std::strerror(errno)};
+      return Error{Errc::invalid_argument,
+                   "log provider: cannot open output " + options.output + ": " + std::strerror(errno)};
     }
   }
   return std::unique_ptr<LogProvider>(new LogProvider(std::move(options), std::move(out), log));
@@ -78,7 +79,8 @@ std::vector<DeliveryResult> LogProvider::deliver(std::span<const Notification> b
       line += '\n';
       std::lock_guard lock(mu_);
       if (std::fwrite(line.data(), 1, line.size(), out_.get()) != line.size() || std::fflush(out_.get()) != 0) {
-        results.push_back(DeliveryResult::retryable(std::string("log provider: write failed: ") + std::strerror(errno)));
+        results.push_back(
+            DeliveryResult::retryable(std::string("log provider: write failed: ") + std::strerror(errno)));
         continue;
       }
       ++written_;

@@ -17,8 +17,8 @@ bool parse_u32(std::string_view s, std::uint32_t& out) {
 Result<VsockAddress> parse_vsock_address(std::string_view address) {
   constexpr std::string_view kExpected = " (expected CID:PORT, CID a number or any, local, host, parent)";
   auto bad = [&](std::string_view why) {
-    return Error{Errc::invalid_argument, "vsock address '" + std::string(address) + "': " + std::string(why) +
-                                             std::string(kExpected)};
+    return Error{Errc::invalid_argument,
+                 "vsock address '" + std::string(address) + "': " + std::string(why) + std::string(kExpected)};
   };
   // The host:port splitter, then vsock's own reading of both halves: named CIDs, 32-bit ports.
   auto split = toolkit::split_host_port(address, "vsock address");
@@ -26,10 +26,14 @@ Result<VsockAddress> parse_vsock_address(std::string_view address) {
   const std::string_view cid = split->host;
   const std::string_view port = split->port;
   VsockAddress a;
-  if (cid == "any") a.cid = kCidAny;
-  else if (cid == "local") a.cid = kCidLocal;
-  else if (cid == "host" || cid == "parent") a.cid = kCidParent;
-  else if (!parse_u32(cid, a.cid)) return bad("CID is not a number or a known name");
+  if (cid == "any")
+    a.cid = kCidAny;
+  else if (cid == "local")
+    a.cid = kCidLocal;
+  else if (cid == "host" || cid == "parent")
+    a.cid = kCidParent;
+  else if (!parse_u32(cid, a.cid))
+    return bad("CID is not a number or a known name");
   if (!parse_u32(port, a.port)) return bad("PORT is not a number");
   return a;
 }

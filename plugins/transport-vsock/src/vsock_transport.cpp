@@ -46,7 +46,8 @@ Result<std::unique_ptr<Stream>> VsockTransport::connect(std::string_view address
   try {
     auto a = parse_vsock_address(address);
     if (!a) return a.error();
-    if (a->cid == kCidAny) return Error{Errc::invalid_argument, "vsock " + std::string(address) + ": cannot connect to CID any"};
+    if (a->cid == kCidAny)
+      return Error{Errc::invalid_argument, "vsock " + std::string(address) + ": cannot connect to CID any"};
     auto fd = make_socket(address);
     if (!fd) return fd.error();
     const auto sa = to_sockaddr(*a);

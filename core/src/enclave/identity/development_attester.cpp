@@ -12,10 +12,18 @@
 namespace notify::attestation {
 namespace {
 
-struct KeyFree { void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); } };
-struct CertFree { void operator()(X509* c) const noexcept { X509_free(c); } };
-struct MdFree { void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); } };
-struct SigFree { void operator()(ECDSA_SIG* s) const noexcept { ECDSA_SIG_free(s); } };
+struct KeyFree {
+  void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
+};
+struct CertFree {
+  void operator()(X509* c) const noexcept { X509_free(c); }
+};
+struct MdFree {
+  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
+};
+struct SigFree {
+  void operator()(ECDSA_SIG* s) const noexcept { ECDSA_SIG_free(s); }
+};
 using Key = std::unique_ptr<EVP_PKEY, KeyFree>;
 using Cert = std::unique_ptr<X509, CertFree>;
 
@@ -37,16 +45,19 @@ Cert make_cert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PKEY* iss
   X509_gmtime_adj(X509_getm_notAfter(c.get()), 30L * 24 * 3600);
   X509_set_pubkey(c.get(), key);
   X509_NAME* name = X509_get_subject_name(c.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Enclave Notify"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Enclave Notify"), -1, -1,
+                             0);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   X509_set_issuer_name(c.get(), issuer ? X509_get_subject_name(issuer) : name);
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer ? issuer : c.get(), c.get(), nullptr, nullptr, 0);
-  X509_EXTENSION* bc = X509V3_EXT_conf_nid(nullptr, &ctx, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+  X509_EXTENSION* bc =
+      X509V3_EXT_conf_nid(nullptr, &ctx, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
   X509_add_ext(c.get(), bc, -1);
   X509_EXTENSION_free(bc);
-  X509_EXTENSION* ku = X509V3_EXT_conf_nid(nullptr, &ctx, NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+  X509_EXTENSION* ku = X509V3_EXT_conf_nid(nullptr, &ctx, NID_key_usage,
+                                           ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
   X509_add_ext(c.get(), ku, -1);
   X509_EXTENSION_free(ku);
   if (X509_sign(c.get(), issuer_key ? issuer_key : key, EVP_sha384()) <= 0) return nullptr;
@@ -67,7 +78,8 @@ Result<std::unique_ptr<DevelopmentAttester>> DevelopmentAttester::create() {
   if (!root_key || !leaf_key) return Error{Errc::internal, "development attester: key generation failed"};
   const std::string marker(kDevelopmentMarker);
   auto root = make_cert(root_key.get(), "enclave-notify " + marker + " (root)", nullptr, nullptr, true, 1);
-  auto leaf = root ? make_cert(leaf_key.get(), "enclave-notify " + marker, root.get(), root_key.get(), false, 2) : nullptr;
+  auto leaf =
+      root ? make_cert(leaf_key.get(), "enclave-notify " + marker, root.get(), root_key.get(), false, 2) : nullptr;
   if (!root || !leaf) return Error{Errc::internal, "development attester: certificate creation failed"};
   a->root_der_ = der_of(root.get());
   a->leaf_der_ = der_of(leaf.get());
@@ -80,8 +92,9 @@ Result<Bytes> DevelopmentAttester::attest(std::span<const std::byte> public_key,
   if (public_key.size() > 1024 || (nonce && nonce->size() > 1024)) {
     return Error{Errc::invalid_argument, "attest: public_key and nonce are limited to 1024 bytes"};
   }
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   CborItem payload(cbor_new_definite_map(9));
   auto add = [&](const char* key, cbor_item_t* value) {
     cbor_map_add(payload.get(), {cbor_move(cbor_build_string(key)), cbor_move(value)});
@@ -111,11 +124,13 @@ Result<Bytes> DevelopmentAttester::attest(std::span<const std::byte> public_key,
   std::unique_ptr<EVP_MD_CTX, MdFree> md(EVP_MD_CTX_new());
   std::size_t der_len = 0;
   if (EVP_DigestSignInit(md.get(), nullptr, EVP_sha384(), nullptr, leaf_key_.get()) != 1 ||
-      EVP_DigestSign(md.get(), nullptr, &der_len, reinterpret_cast<const unsigned char*>(tbs.data()), tbs.size()) != 1) {
+      EVP_DigestSign(md.get(), nullptr, &der_len, reinterpret_cast<const unsigned char*>(tbs.data()), tbs.size()) !=
+          1) {
     return Error{Errc::internal, "development attester: signing failed"};
   }
   std::vector<unsigned char> der(der_len);
-  if (EVP_DigestSign(md.get(), der.data(), &der_len, reinterpret_cast<const unsigned char*>(tbs.data()), tbs.size()) != 1) {
+  if (EVP_DigestSign(md.get(), der.data(), &der_len, reinterpret_cast<const unsigned char*>(tbs.data()), tbs.size()) !=
+      1) {
     return Error{Errc::internal, "development attester: signing failed"};
   }
   const unsigned char* p = der.data();

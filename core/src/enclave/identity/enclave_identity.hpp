@@ -4,9 +4,9 @@
 // used to open secrets sealed to it.
 
 #include "attestation/attestation_document.hpp"
+#include "attestation/sealing.hpp"
 #include "enclave/identity/development_attester.hpp"
 #include "enclave/identity/nsm_device.hpp"
-#include "attestation/sealing.hpp"
 
 #include <notify/log.hpp>
 #include <notify/result.hpp>

@@ -99,7 +99,8 @@ Result<Bytes> NsmDevice::call(const Bytes& request) {
   msg.request.iov_len = request.size();
   msg.response.iov_base = response.data();
   msg.response.iov_len = response.size();
-  if (::ioctl(fd_.get(), kNsmIoctl, &msg) != 0) return Error{Errc::io_error, std::string("nsm ioctl: ") + std::strerror(errno)};
+  if (::ioctl(fd_.get(), kNsmIoctl, &msg) != 0)
+    return Error{Errc::io_error, std::string("nsm ioctl: ") + std::strerror(errno)};
   response.resize(msg.response.iov_len);
   return response;
 }

@@ -45,20 +45,25 @@ Status ProvisioningNonces::consume(std::span<const std::byte> nonce) {
   const auto now = options_.clock();
   std::lock_guard lock(mu_);
   expire_locked(now);
-  const auto it = std::find_if(outstanding_.begin(), outstanding_.end(), [&](const Outstanding& o) { return same(o.nonce, nonce); });
+  const auto it = std::find_if(outstanding_.begin(), outstanding_.end(),
+                               [&](const Outstanding& o) { return same(o.nonce, nonce); });
   if (it != outstanding_.end()) {
     retire_locked(std::move(it->nonce), Retired::used);
     outstanding_.erase(it);
     return {};
   }
-  const auto old = std::find_if(retired_.rbegin(), retired_.rend(), [&](const auto& r) { return same(r.first, nonce); });
+  const auto old =
+      std::find_if(retired_.rbegin(), retired_.rend(), [&](const auto& r) { return same(r.first, nonce); });
   const std::string again = "; attest again and seal anew";
   if (old == retired_.rend()) {
-    return Error{Errc::refused, "its nonce was not issued by this enclave instance (sealed to another enclave's "
-                                "attestation, or before a restart)" + again};
+    return Error{Errc::refused,
+                 "its nonce was not issued by this enclave instance (sealed to another enclave's "
+                 "attestation, or before a restart)" +
+                     again};
   }
   switch (old->second) {
-    case Retired::used: return Error{Errc::refused, "its nonce was already used: a replayed blob"};
+    case Retired::used:
+      return Error{Errc::refused, "its nonce was already used: a replayed blob"};
     case Retired::evicted:
       return Error{Errc::refused, "its nonce was evicted: more than " + std::to_string(options_.capacity) +
                                       " provisioning attestations were requested after it" + again};

@@ -6,8 +6,8 @@
 //     when secrets.provisioners is set, signed by one of those operators.
 // The identity's private key never leaves EnclaveIdentity; this class adds the policy around it.
 
-#include "enclave/identity/enclave_identity.hpp"
 #include "attestation/provisioners.hpp"
+#include "enclave/identity/enclave_identity.hpp"
 #include "enclave/identity/provisioning_nonces.hpp"
 
 #include <notify/log.hpp>

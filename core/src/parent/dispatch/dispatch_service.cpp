@@ -20,7 +20,7 @@ void DispatchService::wake() { thread_.wake(); }
 void DispatchService::run() {
   while (!thread_.stopping()) {
     purge_if_due();
-    if (dispatch_once()) continue;  // more may be due right away
+    if (dispatch_once()) continue;                          // more may be due right away
     if (!thread_.wait_for(options_.poll_interval)) return;  // a wake() ends the wait early
   }
 }
@@ -29,8 +29,10 @@ void DispatchService::purge_if_due() {
   if (std::chrono::steady_clock::now() < next_purge_) return;
   next_purge_ = std::chrono::steady_clock::now() + options_.purge_interval;
   auto removed = queue_.purge_finished();
-  if (!removed) log_->warning("retention purge failed: " + removed.error().message);
-  else if (*removed > 0) log_->info("retention: removed " + std::to_string(*removed) + " finished notification(s)");
+  if (!removed)
+    log_->warning("retention purge failed: " + removed.error().message);
+  else if (*removed > 0)
+    log_->info("retention: removed " + std::to_string(*removed) + " finished notification(s)");
 }
 
 bool DispatchService::dispatch_once() {
@@ -63,25 +65,32 @@ bool DispatchService::dispatch_once() {
   auto states = queue_.complete_batch(outcomes);
   if (!states) {
     // The leases expire and the batch is sent again: at least once, never lost; the enclave's dedup absorbs it.
-    log_->error("recording the results of " + std::to_string(batch.size()) + " notification(s) failed: " +
-                states.error().message);
+    log_->error("recording the results of " + std::to_string(batch.size()) +
+                " notification(s) failed: " + states.error().message);
     return true;
   }
-  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const auto& [id, r] = outcomes[i];
     if (r.outcome != Outcome::retryable && accepted_ms[i] > 0) {
       metrics_.observe_latency(std::chrono::milliseconds(now_ms - accepted_ms[i]));
     }
     switch ((*states)[i]) {
-      case delivery::State::delivered: ++metrics_.delivered; break;
-      case delivery::State::rejected: ++metrics_.rejected; break;
+      case delivery::State::delivered:
+        ++metrics_.delivered;
+        break;
+      case delivery::State::rejected:
+        ++metrics_.rejected;
+        break;
       case delivery::State::dead:
         ++metrics_.dead;
         log_->warning("notification " + id + " is dead (its attempts are used up): " + r.reason);
         break;
-      default: ++metrics_.retried; break;
+      default:
+        ++metrics_.retried;
+        break;
     }
   }
   return true;

@@ -3,10 +3,10 @@
 // result. A link failure puts the whole batch back with backoff; nothing leased is dropped (an unfinished lease is
 // retried when it expires, even after a crash).
 
-#include "parent/dispatch/delivery_metrics.hpp"
-#include "runtime/service.hpp"
-#include "parent/queue/notification_queue.hpp"
 #include "link/link_client.hpp"
+#include "parent/dispatch/delivery_metrics.hpp"
+#include "parent/queue/notification_queue.hpp"
+#include "runtime/service.hpp"
 
 #include <notify/log.hpp>
 #include <notify/toolkit/stoppable_thread.hpp>

@@ -113,8 +113,12 @@ bool is_loopback(const Poco::Net::SocketAddress& a) { return a.host().isLoopback
 IngressService::IngressService(IngressOptions options, delivery::NotificationQueue& queue, DeliveryMetrics& metrics,
                                std::function<bool()> link_up, std::function<void()> on_enqueued,
                                std::shared_ptr<Log> log)
-    : options_(std::move(options)), queue_(queue), metrics_(metrics), link_up_(std::move(link_up)),
-      on_enqueued_(std::move(on_enqueued)), log_(std::move(log)) {}
+    : options_(std::move(options)),
+      queue_(queue),
+      metrics_(metrics),
+      link_up_(std::move(link_up)),
+      on_enqueued_(std::move(on_enqueued)),
+      log_(std::move(log)) {}
 
 IngressService::~IngressService() { stop(); }
 
@@ -131,7 +135,8 @@ Status IngressService::start() {
     params->setMaxThreads(16);
     params->setKeepAlive(true);
     const std::string bound = socket.address().toString();
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this, options_.max_body_bytes), socket, params);  // NOLINT
+    server_ =
+        std::make_unique<Poco::Net::HTTPServer>(new Factory(*this, options_.max_body_bytes), socket, params);  // NOLINT
     server_->start();
     log_->info("ingress listening on " + bound);
     return {};

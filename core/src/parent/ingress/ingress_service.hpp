@@ -8,8 +8,8 @@
 // full (back-pressure: nothing from that request was stored).
 
 #include "parent/dispatch/delivery_metrics.hpp"
-#include "runtime/service.hpp"
 #include "parent/queue/notification_queue.hpp"
+#include "runtime/service.hpp"
 
 #include <notify/log.hpp>
 #include <notify/secret.hpp>

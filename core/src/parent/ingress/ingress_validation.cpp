@@ -34,8 +34,9 @@ std::string string_field(const Object& o, const std::string& path, const std::st
 }
 
 Notification parse_one(const Object& o, const std::string& path) {
-  static const std::set<std::string> known = {"request_id", "external_user_id", "external_user_ids", "title", "message",
-                                              "custom_data", "trigger_properties", "provider", "campaign_id", "canvas_id"};
+  static const std::set<std::string> known = {"request_id",  "external_user_id", "external_user_ids",  "title",
+                                              "message",     "custom_data",      "trigger_properties", "provider",
+                                              "campaign_id", "canvas_id"};
   for (const auto& [key, value] : o) {
     if (known.count(key) == 0) throw Invalid{at(path, key) + ": unknown field"};
   }
@@ -49,12 +50,14 @@ Notification parse_one(const Object& o, const std::string& path) {
   }
   const bool one = o.has("external_user_id");
   const bool many = o.has("external_user_ids");
-  if (one == many) throw Invalid{at(path, "external_user_id") + ": give exactly one of external_user_id, external_user_ids"};
+  if (one == many)
+    throw Invalid{at(path, "external_user_id") + ": give exactly one of external_user_id, external_user_ids"};
   if (one) {
     n.external_user_ids = {string_field(o, path, "external_user_id", true)};
   } else {
     const auto v = o.get("external_user_ids");
-    if (v.type() != typeid(Array::Ptr)) throw Invalid{at(path, "external_user_ids") + ": must be a non-empty array of strings"};
+    if (v.type() != typeid(Array::Ptr))
+      throw Invalid{at(path, "external_user_ids") + ": must be a non-empty array of strings"};
     auto a = v.extract<Array::Ptr>();
     if (a->size() == 0 || a->size() > kMaxRecipients) {
       throw Invalid{at(path, "external_user_ids") + ": must hold 1 to 50 recipients"};

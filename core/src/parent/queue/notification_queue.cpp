@@ -6,11 +6,16 @@ namespace notify::delivery {
 
 const char* state_name(State s) noexcept {
   switch (s) {
-    case State::queued: return "queued";
-    case State::in_flight: return "in_flight";
-    case State::delivered: return "delivered";
-    case State::rejected: return "rejected";
-    case State::dead: return "dead";
+    case State::queued:
+      return "queued";
+    case State::in_flight:
+      return "in_flight";
+    case State::delivered:
+      return "delivered";
+    case State::rejected:
+      return "rejected";
+    case State::dead:
+      return "dead";
   }
   return "unknown";
 }

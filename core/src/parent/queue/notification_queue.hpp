@@ -82,7 +82,8 @@ class NotificationQueue {
   virtual Status complete(const std::string& request_id, const DeliveryResult& result) = 0;
   /// The outcomes of a whole leased batch, stored together (one transaction or pipeline). Returns each
   /// notification's new state, in order (a retryable outcome becomes queued, or dead after max_attempts).
-  virtual Result<std::vector<State>> complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) = 0;
+  virtual Result<std::vector<State>> complete_batch(
+      std::span<const std::pair<std::string, DeliveryResult>> results) = 0;
   virtual Result<std::optional<Record>> status(const std::string& request_id) = 0;
   /// Up to `limit` dead notifications with their records, oldest first.
   Result<std::vector<Record>> dead(std::size_t limit);

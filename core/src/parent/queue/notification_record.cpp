@@ -90,7 +90,7 @@ Result<Notification> decode_notification_record(std::string_view record) {
     Poco::JSON::Parser parser;
     const auto parsed = parser.parse(std::string(record));
     if (parsed.type() != typeid(Object::Ptr)) throw Corrupt{"not a JSON object"};
-    const auto o = parsed.extract<Object::Ptr>();
+    const auto& o = parsed.extract<Object::Ptr>();
     if (!o->has("v")) return from_json(*o, Presence::legacy);  // written before records had a version
     const auto v = o->get("v");
     if (!v.isInteger()) throw Corrupt{"v: expected an integer"};

@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <sstream>
+#include <string_view>
 
 namespace notify::delivery {
 namespace {
@@ -33,7 +36,8 @@ Result<Reply> command(redisContext* c, const std::vector<std::string>& args) {
   Reply reply(r);
   if (r->type == REDIS_REPLY_ERROR) {
     const std::string msg(r->str, r->len);
-    return Error{msg.find("queue full") != std::string::npos ? Errc::resource_exhausted : Errc::io_error, "redis: " + msg};
+    return Error{msg.find("queue full") != std::string::npos ? Errc::resource_exhausted : Errc::io_error,
+                 "redis: " + msg};
   }
   return reply;
 }
@@ -41,6 +45,21 @@ Result<Reply> command(redisContext* c, const std::vector<std::string>& args) {
 std::string str(const redisReply* r) {
   if (r == nullptr || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)) return {};
   return std::string(r->str, r->len);
+}
+
+// A number this queue stored itself (attempts, due times, accept times). A field never set (nil) reads as 0; anything
+// else that is not a whole number means the hash was altered behind our back, and is said, not read as 0.
+template <typename T>
+Result<T> stored_number(const redisReply* r, std::string_view field, const std::string& id) {
+  const std::string s = str(r);
+  if (s.empty()) return T{0};
+  T value{};
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc{} || end != s.data() + s.size()) {
+    return Error{Errc::internal,
+                 "queue: stored " + std::string(field) + " of " + id + " is not a number: '" + s.substr(0, 32) + "'"};
+  }
+  return value;
 }
 
 constexpr const char* kEnqueue = R"LUA(
@@ -152,8 +171,14 @@ Result<std::unique_ptr<RedisQueue>> RedisQueue::open(RedisOptions redis, QueueOp
 
 Result<std::vector<Enqueued>> RedisQueue::enqueue(std::span<const Notification> batch) {
   std::lock_guard lock(mu_);
-  std::vector<std::string> args = {"EVAL", kEnqueue, "2", key("open"), key("stream"), redis_.prefix,
-                                   std::to_string(options_.capacity), std::to_string(options_.clock->epoch_ms())};
+  std::vector<std::string> args = {"EVAL",
+                                   kEnqueue,
+                                   "2",
+                                   key("open"),
+                                   key("stream"),
+                                   redis_.prefix,
+                                   std::to_string(options_.capacity),
+                                   std::to_string(options_.clock->epoch_ms())};
   for (const auto& n : batch) {
     args.push_back(n.request_id);
     args.push_back(encode_notification_record(n));
@@ -163,7 +188,8 @@ Result<std::vector<Enqueued>> RedisQueue::enqueue(std::span<const Notification> 
   std::vector<Enqueued> out;
   for (std::size_t i = 0; i < batch.size() && i < (*r)->elements; ++i) {
     const auto s = str((*r)->element[i]);
-    out.push_back({batch[i].request_id, !s.empty(), s.empty() ? State::queued : parse_state(s).value_or(State::queued)});
+    out.push_back(
+        {batch[i].request_id, !s.empty(), s.empty() ? State::queued : parse_state(s).value_or(State::queued)});
   }
   return out;
 }
@@ -171,7 +197,10 @@ Result<std::vector<Enqueued>> RedisQueue::enqueue(std::span<const Notification> 
 Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
   std::lock_guard lock(mu_);
   redisContext* c = ctx_.get();
-  if (auto p = command(c, {"EVAL", kPromote, "2", key("delayed"), key("stream"), std::to_string(options_.clock->epoch_ms())}); !p) return p.error();
+  if (auto p = command(
+          c, {"EVAL", kPromote, "2", key("delayed"), key("stream"), std::to_string(options_.clock->epoch_ms())});
+      !p)
+    return p.error();
   // Entries another (crashed) consumer held longer than a lease, then new ones.
   std::vector<std::pair<std::string, std::string>> entries;  // stream entry id, request id
   auto collect = [&](const redisReply* list) {
@@ -210,8 +239,11 @@ Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
     if (!n) return Error{Errc::internal, "queue: stored notification " + id + " unreadable: " + n.error().message};
     command(c, {"HSET", key("n:" + id), "state", "in_flight"});
     entry_of_[id] = entry;
-    out.push_back({std::move(n.value()), std::atoi(str((*h)->element[2]).c_str()),
-                   std::atoll(str((*h)->element[3]).c_str())});
+    auto attempts = stored_number<int>((*h)->element[2], "attempts", id);
+    if (!attempts) return attempts.error();
+    auto accepted_ms = stored_number<std::int64_t>((*h)->element[3], "accepted_ms", id);
+    if (!accepted_ms) return accepted_ms.error();
+    out.push_back({std::move(n.value()), *attempts, *accepted_ms});
   }
   return out;
 }
@@ -231,9 +263,24 @@ std::vector<std::string> RedisQueue::complete_args(const std::string& request_id
   h.set("detail", result.outcome == Outcome::delivered ? result.reference : result.reason);
   std::ostringstream history;
   h.stringify(history);
-  return {"EVAL", kComplete, "4", key("open"), key("delayed"), key("dead"), key("stream"), redis_.prefix, request_id,
-          outcome_name(result.outcome), result.reference, result.reason, std::to_string(due),
-          std::to_string(options_.max_attempts), std::to_string(now), entry, redis_.group, history.str()};
+  return {"EVAL",
+          kComplete,
+          "4",
+          key("open"),
+          key("delayed"),
+          key("dead"),
+          key("stream"),
+          redis_.prefix,
+          request_id,
+          outcome_name(result.outcome),
+          result.reference,
+          result.reason,
+          std::to_string(due),
+          std::to_string(options_.max_attempts),
+          std::to_string(now),
+          entry,
+          redis_.group,
+          history.str()};
 }
 
 Status RedisQueue::complete(const std::string& request_id, const DeliveryResult& result) {
@@ -255,7 +302,9 @@ Result<std::vector<State>> RedisQueue::complete_batch(std::span<const std::pair<
     void* raw = nullptr;
     if (redisGetReply(c, &raw) != REDIS_OK) return Error{Errc::io_error, std::string("redis: ") + c->errstr};
     Reply reply(static_cast<redisReply*>(raw));
-    attempts.push_back(std::atoi(str(reply.get()).c_str()) + 1);
+    auto stored = stored_number<int>(reply.get(), "attempts", results[i].first);
+    if (!stored) return stored.error();
+    attempts.push_back(*stored + 1);
   }
   for (std::size_t i = 0; i < results.size(); ++i) {
     const auto args = complete_args(results[i].first, results[i].second, attempts[i]);
@@ -296,16 +345,21 @@ Result<std::optional<Record>> RedisQueue::status(const std::string& request_id) 
   if (!n) return n.error();
   rec.notification = std::move(n.value());
   rec.state = parse_state(str((*h)->element[1])).value_or(State::queued);
-  rec.attempts = std::atoi(str((*h)->element[2]).c_str());
+  auto attempts = stored_number<int>((*h)->element[2], "attempts", request_id);
+  if (!attempts) return attempts.error();
+  rec.attempts = *attempts;
   rec.reference = str((*h)->element[3]);
   rec.reason = str((*h)->element[4]);
-  rec.next_attempt_ms = std::atoll(str((*h)->element[5]).c_str());
+  auto next_attempt_ms = stored_number<std::int64_t>((*h)->element[5], "next_attempt_ms", request_id);
+  if (!next_attempt_ms) return next_attempt_ms.error();
+  rec.next_attempt_ms = *next_attempt_ms;
   auto hist = command(ctx_.get(), {"LRANGE", key("h:" + request_id), "0", "-1"});
   if (!hist) return hist.error();
   for (std::size_t i = 0; i < (*hist)->elements; ++i) {
     try {
       auto o = Poco::JSON::Parser().parse(str((*hist)->element[i])).extract<Poco::JSON::Object::Ptr>();
-      rec.history.push_back({o->getValue<Poco::Int64>("at_ms"), o->getValue<std::string>("outcome"), o->getValue<std::string>("detail")});
+      rec.history.push_back(
+          {o->getValue<Poco::Int64>("at_ms"), o->getValue<std::string>("outcome"), o->getValue<std::string>("detail")});
     } catch (const std::exception&) {
       rec.history.push_back({0, "unreadable", ""});
     }

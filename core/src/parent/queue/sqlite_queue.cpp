@@ -16,7 +16,8 @@ using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
 
 std::string column_text(sqlite3_stmt* s, int i) {
   const auto* p = sqlite3_column_text(s, i);
-  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
+           : std::string();
 }
 
 Result<Stmt> prepare(sqlite3* db, const char* sql) {
@@ -27,7 +28,9 @@ Result<Stmt> prepare(sqlite3* db, const char* sql) {
   return Stmt(raw);
 }
 
-void bind(sqlite3_stmt* s, int i, const std::string& v) { sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
+void bind(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
 void bind(sqlite3_stmt* s, int i, std::int64_t v) { sqlite3_bind_int64(s, i, v); }
 
 Error db_error(sqlite3* db) { return Error{Errc::io_error, std::string("queue: ") + sqlite3_errmsg(db)}; }
@@ -35,7 +38,9 @@ Error db_error(sqlite3* db) { return Error{Errc::io_error, std::string("queue: "
 // Commits on success, rolls back otherwise.
 class Transaction {
  public:
-  explicit Transaction(sqlite3* db) : db_(db) { ok_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK; }
+  explicit Transaction(sqlite3* db) : db_(db) {
+    ok_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
   ~Transaction() {
     if (ok_ && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
@@ -72,8 +77,10 @@ Status SqliteQueue::exec(const char* sql) {
 
 Result<std::unique_ptr<SqliteQueue>> SqliteQueue::open(const std::filesystem::path& path, QueueOptions options) {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
-  std::unique_ptr<SqliteQueue> q(new SqliteQueue(raw, std::move(options)));  // private constructor; owns raw even on failure
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  std::unique_ptr<SqliteQueue> q(
+      new SqliteQueue(raw, std::move(options)));  // private constructor; owns raw even on failure
   if (rc != SQLITE_OK) {
     return Error{Errc::io_error, "queue " + path.string() + ": " + (raw ? sqlite3_errmsg(raw) : "cannot open")};
   }
@@ -101,8 +108,9 @@ Result<std::vector<Enqueued>> SqliteQueue::enqueue(std::span<const Notification>
   Transaction tx(db);
   if (!tx.began()) return db_error(db);
   auto find = prepare(db, "SELECT state FROM notifications WHERE request_id = ?");
-  auto insert = prepare(db, "INSERT INTO notifications (request_id, body, state, attempts, next_attempt_ms, created_ms, "
-                            "updated_ms) VALUES (?, ?, 'queued', 0, ?, ?, ?)");
+  auto insert = prepare(db,
+                        "INSERT INTO notifications (request_id, body, state, attempts, next_attempt_ms, created_ms, "
+                        "updated_ms) VALUES (?, ?, 'queued', 0, ?, ?, ?)");
   auto count = prepare(db, "SELECT COUNT(*) FROM notifications WHERE state IN ('queued', 'in_flight')");
   if (!find || !insert || !count) return Error{Errc::internal, "queue: cannot prepare statements"};
   if (sqlite3_step(count->get()) != SQLITE_ROW) return db_error(db);
@@ -134,7 +142,8 @@ Result<std::vector<Enqueued>> SqliteQueue::enqueue(std::span<const Notification>
   }
   if (unfinished + fresh > options_.capacity) {
     return Error{Errc::resource_exhausted, "queue full: " + std::to_string(unfinished) + " unfinished of " +
-                                               std::to_string(options_.capacity) + "; nothing from this batch was accepted"};
+                                               std::to_string(options_.capacity) +
+                                               "; nothing from this batch was accepted"};
   }
   if (!tx.commit()) return db_error(db);
   return out;
@@ -147,18 +156,22 @@ Result<std::vector<Leased>> SqliteQueue::lease(std::size_t max) {
   if (!tx.began()) return db_error(db);
   const auto now = options_.clock->epoch_ms();
   // Due queued items, and in-flight items whose lease ran out (their host died or lost the link).
-  auto due = prepare(db, "SELECT request_id, body, attempts, created_ms FROM notifications WHERE (state = 'queued' AND "
-                         "next_attempt_ms <= ?1) OR (state = 'in_flight' AND lease_until_ms <= ?1) "
-                         "ORDER BY next_attempt_ms LIMIT ?2");
-  auto mark = prepare(db, "UPDATE notifications SET state = 'in_flight', lease_until_ms = ?, updated_ms = ? "
-                          "WHERE request_id = ?");
+  auto due = prepare(db,
+                     "SELECT request_id, body, attempts, created_ms FROM notifications WHERE (state = 'queued' AND "
+                     "next_attempt_ms <= ?1) OR (state = 'in_flight' AND lease_until_ms <= ?1) "
+                     "ORDER BY next_attempt_ms LIMIT ?2");
+  auto mark = prepare(db,
+                      "UPDATE notifications SET state = 'in_flight', lease_until_ms = ?, updated_ms = ? "
+                      "WHERE request_id = ?");
   if (!due || !mark) return Error{Errc::internal, "queue: cannot prepare statements"};
   bind(due->get(), 1, now);
   bind(due->get(), 2, static_cast<std::int64_t>(max));
   std::vector<Leased> out;
   while (sqlite3_step(due->get()) == SQLITE_ROW) {
     auto n = decode_notification_record(column_text(due->get(), 1));
-    if (!n) return Error{Errc::internal, "queue: stored notification " + column_text(due->get(), 0) + " unreadable: " + n.error().message};
+    if (!n)
+      return Error{Errc::internal,
+                   "queue: stored notification " + column_text(due->get(), 0) + " unreadable: " + n.error().message};
     out.push_back({std::move(n.value()), sqlite3_column_int(due->get(), 2), sqlite3_column_int64(due->get(), 3)});
   }
   for (const auto& l : out) {
@@ -183,8 +196,12 @@ Result<State> SqliteQueue::complete_locked(const std::string& request_id, const 
   std::string state;
   std::int64_t next = now;
   switch (result.outcome) {
-    case Outcome::delivered: state = "delivered"; break;
-    case Outcome::rejected: state = "rejected"; break;
+    case Outcome::delivered:
+      state = "delivered";
+      break;
+    case Outcome::rejected:
+      state = "rejected";
+      break;
     case Outcome::retryable:
       if (attempts >= options_.max_attempts) {
         state = "dead";
@@ -194,9 +211,10 @@ Result<State> SqliteQueue::complete_locked(const std::string& request_id, const 
       }
       break;
   }
-  auto update = prepare(db, "UPDATE notifications SET state = ?, attempts = ?, next_attempt_ms = ?, lease_until_ms = 0, "
-                            "reference = CASE WHEN ? != '' THEN ? ELSE reference END, reason = ?, updated_ms = ? "
-                            "WHERE request_id = ?");
+  auto update = prepare(db,
+                        "UPDATE notifications SET state = ?, attempts = ?, next_attempt_ms = ?, lease_until_ms = 0, "
+                        "reference = CASE WHEN ? != '' THEN ? ELSE reference END, reason = ?, updated_ms = ? "
+                        "WHERE request_id = ?");
   auto history = prepare(db, "INSERT INTO attempts (request_id, at_ms, outcome, detail) VALUES (?, ?, ?, ?)");
   if (!update || !history) return Error{Errc::internal, "queue: cannot prepare statements"};
   bind(update->get(), 1, state);
@@ -221,7 +239,8 @@ Status SqliteQueue::complete(const std::string& request_id, const DeliveryResult
   return complete_batch(std::span(&one, 1)).status();
 }
 
-Result<std::vector<State>> SqliteQueue::complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) {
+Result<std::vector<State>> SqliteQueue::complete_batch(
+    std::span<const std::pair<std::string, DeliveryResult>> results) {
   std::lock_guard lock(mu_);
   Transaction tx(db_.get());
   if (!tx.began()) return db_error(db_.get());
@@ -239,7 +258,8 @@ Result<std::vector<State>> SqliteQueue::complete_batch(std::span<const std::pair
 Result<std::optional<Record>> SqliteQueue::status(const std::string& request_id) {
   std::lock_guard lock(mu_);
   sqlite3* db = db_.get();
-  auto get = prepare(db, "SELECT body, state, attempts, reference, reason, next_attempt_ms FROM notifications WHERE request_id = ?");
+  auto get = prepare(
+      db, "SELECT body, state, attempts, reference, reason, next_attempt_ms FROM notifications WHERE request_id = ?");
   auto hist = prepare(db, "SELECT at_ms, outcome, detail FROM attempts WHERE request_id = ? ORDER BY rowid");
   if (!get || !hist) return Error{Errc::internal, "queue: cannot prepare statements"};
   bind(get->get(), 1, request_id);
@@ -255,7 +275,8 @@ Result<std::optional<Record>> SqliteQueue::status(const std::string& request_id)
   r.next_attempt_ms = sqlite3_column_int64(get->get(), 5);
   bind(hist->get(), 1, request_id);
   while (sqlite3_step(hist->get()) == SQLITE_ROW) {
-    r.history.push_back({sqlite3_column_int64(hist->get(), 0), column_text(hist->get(), 1), column_text(hist->get(), 2)});
+    r.history.push_back(
+        {sqlite3_column_int64(hist->get(), 0), column_text(hist->get(), 1), column_text(hist->get(), 2)});
   }
   return std::optional<Record>(std::move(r));
 }
@@ -264,7 +285,8 @@ Result<std::vector<std::string>> SqliteQueue::dead_ids(std::size_t limit) {
   std::vector<std::string> ids;
   {
     std::lock_guard lock(mu_);
-    auto q = prepare(db_.get(), "SELECT request_id FROM notifications WHERE state = 'dead' ORDER BY updated_ms LIMIT ?");
+    auto q =
+        prepare(db_.get(), "SELECT request_id FROM notifications WHERE state = 'dead' ORDER BY updated_ms LIMIT ?");
     if (!q) return q.error();
     bind(q->get(), 1, static_cast<std::int64_t>(limit));
     while (sqlite3_step(q->get()) == SQLITE_ROW) ids.push_back(column_text(q->get(), 0));
@@ -274,8 +296,9 @@ Result<std::vector<std::string>> SqliteQueue::dead_ids(std::size_t limit) {
 
 Status SqliteQueue::retry_dead(const std::string& request_id) {
   std::lock_guard lock(mu_);
-  auto q = prepare(db_.get(), "UPDATE notifications SET state = 'queued', attempts = 0, next_attempt_ms = ?, "
-                              "updated_ms = ? WHERE request_id = ? AND state = 'dead'");
+  auto q = prepare(db_.get(),
+                   "UPDATE notifications SET state = 'queued', attempts = 0, next_attempt_ms = ?, "
+                   "updated_ms = ? WHERE request_id = ? AND state = 'dead'");
   if (!q) return q.error();
   const auto now = options_.clock->epoch_ms();
   bind(q->get(), 1, now);
@@ -292,8 +315,9 @@ Result<std::size_t> SqliteQueue::purge_finished() {
   Transaction tx(db);
   if (!tx.began()) return db_error(db);
   const auto cutoff = options_.clock->epoch_ms() - options_.retention.count();
-  auto history = prepare(db, "DELETE FROM attempts WHERE request_id IN (SELECT request_id FROM notifications WHERE "
-                             "state IN ('delivered', 'rejected') AND updated_ms < ?)");
+  auto history = prepare(db,
+                         "DELETE FROM attempts WHERE request_id IN (SELECT request_id FROM notifications WHERE "
+                         "state IN ('delivered', 'rejected') AND updated_ms < ?)");
   auto rows = prepare(db, "DELETE FROM notifications WHERE state IN ('delivered', 'rejected') AND updated_ms < ?");
   if (!history || !rows) return Error{Errc::internal, "queue: cannot prepare statements"};
   bind(history->get(), 1, cutoff);

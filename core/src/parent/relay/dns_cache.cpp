@@ -31,8 +31,9 @@ Result<std::vector<std::string>> DnsCache::resolve(const std::string& host) {
   } else {
     for (auto* a = list.get(); a; a = a->ai_next) {
       char text[INET6_ADDRSTRLEN] = {};
-      const void* src = a->ai_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
-                                                : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
+      const void* src = a->ai_family == AF_INET
+                            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+                            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
       if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) && ::inet_ntop(a->ai_family, src, text, sizeof text)) {
         if (std::find(e.ips.begin(), e.ips.end(), text) == e.ips.end()) e.ips.emplace_back(text);
       }

@@ -14,7 +14,8 @@ namespace notify::relay {
 
 class DnsCache {
  public:
-  DnsCache(std::chrono::milliseconds ttl, std::chrono::milliseconds failure_ttl) : ttl_(ttl), failure_ttl_(failure_ttl) {}
+  DnsCache(std::chrono::milliseconds ttl, std::chrono::milliseconds failure_ttl)
+      : ttl_(ttl), failure_ttl_(failure_ttl) {}
   /// IP addresses of `host` (numeric text), or not_found naming the host.
   Result<std::vector<std::string>> resolve(const std::string& host);
 

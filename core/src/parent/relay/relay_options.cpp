@@ -87,8 +87,9 @@ Result<RelayOptions> relay_options_from(const ConfigView& view) {
   // each resolution, at connect time).
   for (const auto& r : o.routes) {
     auto st = check_allowed(o.allowlist, r.upstream_host, r.upstream_port, {});
-    bool ip_entries = std::any_of(o.allowlist.begin(), o.allowlist.end(),
-                                  [&](const AllowEntry& e) { return is_ip_literal(e.address) && e.port == r.upstream_port; });
+    bool ip_entries = std::any_of(o.allowlist.begin(), o.allowlist.end(), [&](const AllowEntry& e) {
+      return is_ip_literal(e.address) && e.port == r.upstream_port;
+    });
     if (!st && !(ip_entries && !is_ip_literal(r.upstream_host))) {
       return Error{Errc::invalid_argument, view.location("routes") + ": " + st.message()};
     }

@@ -32,8 +32,8 @@ struct Pipe {
   std::array<std::byte, 16 * 1024> buf{};
   std::size_t begin = 0;
   std::size_t end = 0;
-  bool eof = false;       // `from` reached EOF
-  bool shut = false;      // we shut down the write side of `to`
+  bool eof = false;   // `from` reached EOF
+  bool shut = false;  // we shut down the write side of `to`
   [[nodiscard]] bool empty() const { return begin == end; }
 };
 
@@ -86,7 +86,10 @@ struct RelayService::Impl {
   RelayStats stats;
 
   Impl(std::shared_ptr<Transport> l, std::shared_ptr<Transport> u, RelayOptions o, Log& lg)
-      : listen_transport(std::move(l)), upstream_transport(std::move(u)), options(std::move(o)), log(lg),
+      : listen_transport(std::move(l)),
+        upstream_transport(std::move(u)),
+        options(std::move(o)),
+        log(lg),
         dns(options.dns_ttl, options.dns_failure_ttl) {}
 
   template <class F>

@@ -18,12 +18,12 @@
 namespace notify::relay {
 
 struct DestinationStats {
-  std::uint64_t connections_total = 0;   ///< pairs established
+  std::uint64_t connections_total = 0;  ///< pairs established
   std::uint64_t connections_active = 0;
-  std::uint64_t connections_failed = 0;  ///< resolve/connect failures
-  std::uint64_t connections_refused = 0; ///< allowlist or max_connections refusals
-  std::uint64_t bytes_upstream = 0;      ///< client -> upstream
-  std::uint64_t bytes_downstream = 0;    ///< upstream -> client
+  std::uint64_t connections_failed = 0;   ///< resolve/connect failures
+  std::uint64_t connections_refused = 0;  ///< allowlist or max_connections refusals
+  std::uint64_t bytes_upstream = 0;       ///< client -> upstream
+  std::uint64_t bytes_downstream = 0;     ///< upstream -> client
 };
 
 struct RelayStats {

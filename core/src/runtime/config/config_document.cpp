@@ -68,15 +68,24 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 const char* type_name(FieldType t) {
   switch (t) {
-    case FieldType::string: return "a string";
-    case FieldType::integer: return "an integer";
-    case FieldType::boolean: return "a boolean (true/false)";
-    case FieldType::duration: return "a duration (e.g. 250ms, 30s, 5m)";
-    case FieldType::string_list: return "a list of strings";
-    case FieldType::string_map: return "a mapping of strings";
-    case FieldType::secret: return "a string (secret)";
-    case FieldType::object: return "a mapping";
-    case FieldType::object_list: return "a list of mappings";
+    case FieldType::string:
+      return "a string";
+    case FieldType::integer:
+      return "an integer";
+    case FieldType::boolean:
+      return "a boolean (true/false)";
+    case FieldType::duration:
+      return "a duration (e.g. 250ms, 30s, 5m)";
+    case FieldType::string_list:
+      return "a list of strings";
+    case FieldType::string_map:
+      return "a mapping of strings";
+    case FieldType::secret:
+      return "a string (secret)";
+    case FieldType::object:
+      return "a mapping";
+    case FieldType::object_list:
+      return "a list of mappings";
   }
   return "?";
 }
@@ -156,12 +165,13 @@ Status ConfigDocument::validate(const YAML::Node& block, std::span<const FieldSp
   return Error{Errc::invalid_argument, msg};
 }
 
-void ConfigDocument::validate_into(const YAML::Node& block, std::span<const FieldSpec> schema,
-                                   const std::string& path, std::vector<std::string>& problems) {
+void ConfigDocument::validate_into(const YAML::Node& block, std::span<const FieldSpec> schema, const std::string& path,
+                                   std::vector<std::string>& problems) {
   const std::string shown = path.empty() ? "<root>" : path;
   if (block.IsNull() || !block.IsDefined()) {
     for (const auto& f : schema) {
-      if (f.required) problems.push_back(at(file_, block.Mark()) + ": " + child_path(path, f.key) + ": required key is missing");
+      if (f.required)
+        problems.push_back(at(file_, block.Mark()) + ": " + child_path(path, f.key) + ": required key is missing");
     }
     return;
   }
@@ -210,7 +220,8 @@ void ConfigDocument::validate_into(const YAML::Node& block, std::span<const Fiel
           wrong();
         } else {
           for (std::size_t i = 0; i < v.size(); ++i)
-            if (!v[i].IsScalar()) problems.push_back(where(v[i]) + ": " + p + "[" + std::to_string(i) + "]: must be a string");
+            if (!v[i].IsScalar())
+              problems.push_back(where(v[i]) + ": " + p + "[" + std::to_string(i) + "]: must be a string");
         }
         break;
       case FieldType::string_map:

@@ -8,7 +8,10 @@ namespace notify::config {
 
 YamlConfigView::YamlConfigView(std::shared_ptr<const ConfigDocument> doc, YAML::Node block,
                                std::span<const FieldSpec> schema, std::string path, std::string secret_prefix)
-    : doc_(std::move(doc)), block_(std::move(block)), schema_(schema), path_(std::move(path)),
+    : doc_(std::move(doc)),
+      block_(block),  // YAML::Node has no move constructor: a copy shares the same node
+      schema_(schema),
+      path_(std::move(path)),
       secret_prefix_(std::move(secret_prefix)) {}
 
 const FieldSpec* YamlConfigView::field(std::string_view key) const {

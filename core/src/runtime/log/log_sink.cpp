@@ -48,11 +48,16 @@ std::optional<LogLevel> parse_level(std::string_view t) {
 
 const char* level_name(LogLevel level) {
   switch (level) {
-    case LogLevel::trace: return "TRACE";
-    case LogLevel::debug: return "DEBUG";
-    case LogLevel::info: return "INFO";
-    case LogLevel::warning: return "WARN";
-    case LogLevel::error: return "ERROR";
+    case LogLevel::trace:
+      return "TRACE";
+    case LogLevel::debug:
+      return "DEBUG";
+    case LogLevel::info:
+      return "INFO";
+    case LogLevel::warning:
+      return "WARN";
+    case LogLevel::error:
+      return "ERROR";
   }
   return "?";
 }
@@ -69,11 +74,13 @@ Result<LevelSpec> parse_level_spec(std::string_view spec) {
     std::string_view level_text = eq == std::string_view::npos ? item : item.substr(eq + 1);
     auto level = parse_level(level_text);
     if (!level) {
-      return Error{Errc::invalid_argument, "log level '" + std::string(level_text) +
-                                               "' is not one of trace, debug, info, warning, error"};
+      return Error{Errc::invalid_argument,
+                   "log level '" + std::string(level_text) + "' is not one of trace, debug, info, warning, error"};
     }
-    if (name.empty()) out.default_level = *level;
-    else out.components[std::string(name)] = *level;
+    if (name.empty())
+      out.default_level = *level;
+    else
+      out.components[std::string(name)] = *level;
   }
   return out;
 }

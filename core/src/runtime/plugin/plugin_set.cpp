@@ -60,21 +60,23 @@ Result<std::shared_ptr<Transport>> PluginSet::transport(std::string_view name) n
 Status PluginSet::load_providers() {
   const YAML::Node list = doc_->root()["providers"];
   if (!list || list.IsNull()) return {};
-  if (!list.IsSequence()) return Error{Errc::invalid_argument, doc_->where(list) + ": providers: must be a list of mappings"};
+  if (!list.IsSequence())
+    return Error{Errc::invalid_argument, doc_->where(list) + ": providers: must be a list of mappings"};
   std::string problems;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const YAML::Node entry = list[i];
     const std::string path = "providers[" + std::to_string(i) + "]";
     if (!entry.IsMap() || !entry["plugin"] || !entry["plugin"].IsScalar()) {
-      problems += (problems.empty() ? "" : "\n") + doc_->where(entry) + ": " + path + ".plugin: required key is missing";
+      problems +=
+          (problems.empty() ? "" : "\n") + doc_->where(entry) + ": " + path + ".plugin: required key is missing";
       continue;
     }
     const std::string plugin_name = entry["plugin"].Scalar();
     const std::string instance = entry["name"] && entry["name"].IsScalar() ? entry["name"].Scalar() : plugin_name;
     for (const auto& p : providers_) {
       if (p.name == instance) {
-        problems += (problems.empty() ? "" : "\n") + doc_->where(entry) + ": " + path +
-                    ": duplicate provider name '" + instance + "'";
+        problems += (problems.empty() ? "" : "\n") + doc_->where(entry) + ": " + path + ": duplicate provider name '" +
+                    instance + "'";
       }
     }
     auto loaded = registry_.load(PluginKind::provider, plugin_name);
@@ -107,13 +109,15 @@ Status PluginSet::load_providers() {
     }
     inst->object = std::move(made.value());
     const bool is_default = entry["default"] && config::parse_bool(entry["default"].Scalar()).value_or(false);
-    providers_.push_back({instance, plugin_name, is_default, keep_with_context(std::move(inst)), std::move(secret_names)});
+    providers_.push_back(
+        {instance, plugin_name, is_default, keep_with_context(std::move(inst)), std::move(secret_names)});
   }
   if (!problems.empty()) return Error{Errc::invalid_argument, problems};
   // With one provider, it is the default; with several, at most one may say so.
   int defaults = 0;
   for (const auto& p : providers_) defaults += p.is_default ? 1 : 0;
-  if (defaults > 1) return Error{Errc::invalid_argument, doc_->where(list) + ": providers: more than one has default: true"};
+  if (defaults > 1)
+    return Error{Errc::invalid_argument, doc_->where(list) + ": providers: more than one has default: true"};
   if (defaults == 0 && providers_.size() == 1) providers_.front().is_default = true;
   return {};
 }

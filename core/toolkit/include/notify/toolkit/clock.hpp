@@ -50,17 +50,16 @@ inline std::shared_ptr<const Clock> real_clock() {
 class ManualClock final : public Clock {
  public:
   /// Starts at `wall` (system time); the steady reading starts at an arbitrary fixed point.
-  explicit ManualClock(std::chrono::system_clock::time_point wall = std::chrono::system_clock::time_point{
-                           std::chrono::milliseconds(1'700'000'000'000)})
+  explicit ManualClock(std::chrono::system_clock::time_point wall =
+                           std::chrono::system_clock::time_point{std::chrono::milliseconds(1'700'000'000'000)})
       : wall_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(wall.time_since_epoch()).count()) {}
 
   [[nodiscard]] std::chrono::steady_clock::time_point steady_now() const override {
     return std::chrono::steady_clock::time_point{std::chrono::nanoseconds(elapsed_ns_.load())} + kSteadyOrigin;
   }
   [[nodiscard]] std::chrono::system_clock::time_point system_now() const override {
-    return std::chrono::system_clock::time_point{
-        std::chrono::duration_cast<std::chrono::system_clock::duration>(
-            std::chrono::nanoseconds(wall_ns_.load() + elapsed_ns_.load()))};
+    return std::chrono::system_clock::time_point{std::chrono::duration_cast<std::chrono::system_clock::duration>(
+        std::chrono::nanoseconds(wall_ns_.load() + elapsed_ns_.load()))};
   }
 
   /// Moves both readings forward by `d` (a negative `d` is ignored: steady time never goes back).

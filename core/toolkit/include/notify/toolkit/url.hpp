@@ -13,8 +13,8 @@
 namespace notify::toolkit {
 
 struct UrlEndpoint {
-  std::string scheme;  ///< lower case, one of those the caller allowed
-  std::string host;    ///< lower case, without brackets: "::1", not "[::1]"
+  std::string scheme;      ///< lower case, one of those the caller allowed
+  std::string host;        ///< lower case, without brackets: "::1", not "[::1]"
   std::uint16_t port = 0;  ///< as given, or the scheme's default (443 for https, 80 for http)
 
   /// "host:port" with an IPv6 host bracketed: a transport address.
