@@ -1,6 +1,7 @@
 #include "attestation_support.hpp"
 
-#include <Poco/Base64Decoder.h>
+#include <notify/toolkit/base64.hpp>
+
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeParser.h>
 
@@ -26,26 +27,15 @@ Result<attestation::Bytes> read_document_file(const std::string& path) {
   const auto& raw = *text;
   if (raw.empty()) return Error{Errc::invalid_argument, path + ": empty file"};
   const auto first = static_cast<unsigned char>(raw[0]);
-  std::string bytes;
   if (first == 0x84 || first == 0xD2) {  // a CBOR array of 4, or tag 18: raw COSE_Sign1
-    bytes = raw;
-  } else {
-    std::string compact;
-    for (char c : raw)
-      if (!std::isspace(static_cast<unsigned char>(c))) compact += c;
-    for (char c : compact) {
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) {
-        return Error{Errc::invalid_argument, path + ": neither CBOR (COSE_Sign1) nor base64"};
-      }
-    }
-    std::istringstream in(compact);
-    Poco::Base64Decoder dec(in);
-    char buf[4096];
-    while (dec.read(buf, sizeof buf) || dec.gcount() > 0) bytes.append(buf, static_cast<std::size_t>(dec.gcount()));
-    if (dec.bad()) return Error{Errc::invalid_argument, path + ": not valid base64"};
+    attestation::Bytes out(raw.size());
+    std::memcpy(out.data(), raw.data(), raw.size());
+    return out;
   }
-  attestation::Bytes out(bytes.size());
-  std::memcpy(out.data(), bytes.data(), bytes.size());
+  auto decoded = toolkit::base64_decode(toolkit::strip_whitespace(raw));
+  if (!decoded) return Error{Errc::invalid_argument, path + ": neither CBOR (COSE_Sign1) nor base64"};
+  attestation::Bytes out(decoded->size());
+  std::memcpy(out.data(), decoded->data(), decoded->size());
   return out;
 }
 

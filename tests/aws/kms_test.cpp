@@ -15,8 +15,8 @@
 #include "tcp_transport.hpp"
 #include "test_pki.hpp"
 
-#include <Poco/Base64Decoder.h>
-#include <Poco/Base64Encoder.h>
+#include <notify/toolkit/base64.hpp>
+
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/Context.h>
@@ -57,23 +57,6 @@ using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 std::vector<std::byte> bytes_of(std::string_view s) {
   const auto* b = reinterpret_cast<const std::byte*>(s.data());
   return {b, b + s.size()};
-}
-
-std::string b64(std::span<const std::byte> bytes) {
-  std::ostringstream os;
-  Poco::Base64Encoder enc(os);
-  enc.rdbuf()->setLineLength(0);
-  enc.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  enc.close();
-  return os.str();
-}
-
-std::vector<std::byte> unb64(const std::string& text) {
-  std::istringstream is(text);
-  Poco::Base64Decoder dec(is);
-  std::string out;
-  Poco::StreamCopier::copyToString(dec, out);
-  return bytes_of(out);
 }
 
 Credentials credentials(std::string secret = kSecretKey, std::string token = kSessionToken) {
@@ -166,13 +149,13 @@ std::vector<std::byte> encrypt_over_https(const FakeKms& fake, const std::string
                                           const std::map<std::string, std::string>& context) {
   Poco::JSON::Object doc;
   doc.set("KeyId", key_id);
-  doc.set("Plaintext", b64(bytes_of(plaintext)));
+  doc.set("Plaintext", notify::toolkit::base64_encode(bytes_of(plaintext)));
   doc.set("EncryptionContext", json_object(context));
   auto a = call_kms(fake, ca_file, &creds, "TrentService.Encrypt", doc);
   EXPECT_EQ(a.status, 200);
   if (a.status != 200 || !a.body) return {};
   EXPECT_EQ(a.body->getValue<std::string>("KeyId"), fake.key_arn());
-  return unb64(a.body->getValue<std::string>("CiphertextBlob"));
+  return notify::toolkit::base64_decode(a.body->getValue<std::string>("CiphertextBlob")).value();
 }
 
 class KmsClientTest : public ::testing::Test {
@@ -553,13 +536,13 @@ TEST_F(KmsClientTest, OversizedOrEmptyInputsAreRefusedLocally) {
 TEST_F(KmsClientTest, FakeDecryptWithoutRecipientAnswersPlaintextUnlessThePolicyNeedsAttestation) {
   const auto creds = credentials();
   Poco::JSON::Object doc;
-  doc.set("CiphertextBlob", b64(blob("plain-answer")));
+  doc.set("CiphertextBlob", notify::toolkit::base64_encode(blob("plain-answer")));
   doc.set("EncryptionContext", json_object(kContext));
   auto a = call_kms(*fake, pki.ca_cert.string(), &creds, "TrentService.Decrypt", doc);
   ASSERT_EQ(a.status, 200);
   ASSERT_TRUE(a.body);
   EXPECT_EQ(a.body->getValue<std::string>("KeyId"), fake->key_arn());
-  EXPECT_EQ(unb64(a.body->getValue<std::string>("Plaintext")), bytes_of("plain-answer"));
+  EXPECT_EQ(notify::toolkit::base64_decode(a.body->getValue<std::string>("Plaintext")), bytes_of("plain-answer"));
   EXPECT_FALSE(a.body->has("CiphertextForRecipient"));
 
   // With kms:RecipientAttestation conditions, a call without a Recipient has no attestation to satisfy them.
@@ -573,7 +556,7 @@ TEST_F(KmsClientTest, FakeDecryptWithoutRecipientAnswersPlaintextUnlessThePolicy
 TEST_F(KmsClientTest, FakeRefusesUnsignedCallsUnknownOperationsAndAliases) {
   Poco::JSON::Object doc;
   doc.set("KeyId", "alias/does-not-exist");
-  doc.set("Plaintext", b64(bytes_of("x")));
+  doc.set("Plaintext", notify::toolkit::base64_encode(bytes_of("x")));
   auto unsigned_call = call_kms(*fake, pki.ca_cert.string(), nullptr, "TrentService.Encrypt", doc);
   EXPECT_EQ(unsigned_call.status, 400);
   ASSERT_TRUE(unsigned_call.body);

@@ -4,8 +4,8 @@
 #include "aws/sigv4.hpp"
 #include "cms_builder.hpp"
 
-#include <Poco/Base64Decoder.h>
-#include <Poco/Base64Encoder.h>
+#include <notify/toolkit/base64.hpp>
+
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <Poco/Net/Context.h>
@@ -69,32 +69,6 @@ struct CipherCtxFree {
   void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
 };
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
-
-std::string b64(std::span<const std::byte> bytes) {
-  std::ostringstream os;
-  Poco::Base64Encoder enc(os);
-  enc.rdbuf()->setLineLength(0);
-  enc.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  enc.close();
-  return os.str();
-}
-
-std::optional<std::vector<std::byte>> unb64(const std::string& text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  for (char c : text) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) return std::nullopt;
-  }
-  std::istringstream is(text);
-  Poco::Base64Decoder dec(is);
-  std::vector<std::byte> out;
-  char buf[4096];
-  while (dec.read(buf, sizeof buf) || dec.gcount() > 0) {
-    const auto* b = reinterpret_cast<const std::byte*>(buf);
-    out.insert(out.end(), b, b + dec.gcount());
-  }
-  if (dec.bad()) return std::nullopt;
-  return out;
-}
 
 std::string random_hex(std::size_t bytes) {
   std::vector<unsigned char> raw(bytes);
@@ -577,7 +551,7 @@ FakeKms::Answer FakeKms::encrypt_call(const std::string& body, const std::string
   if (!context) return aws_error(400, "SerializationException", "EncryptionContext must map strings to strings");
   rec.encryption_context = *context;
   const auto encoded = string_field(doc, "Plaintext");
-  auto plaintext = encoded ? unb64(*encoded) : std::nullopt;
+  auto plaintext = encoded ? toolkit::base64_decode(*encoded) : std::nullopt;
   if (!plaintext || plaintext->empty() || plaintext->size() > kMaxPlaintextBytes) {
     return validation(
         "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must "
@@ -599,7 +573,7 @@ FakeKms::Answer FakeKms::encrypt_call(const std::string& body, const std::string
   const auto blob = encrypt(id, *plaintext, *context);
   OPENSSL_cleanse(plaintext->data(), plaintext->size());
   Object out(Poco::JSON_PRESERVE_KEY_ORDER);
-  out.set("CiphertextBlob", b64(blob));
+  out.set("CiphertextBlob", toolkit::base64_encode(blob));
   out.set("KeyId", key_arn(id));
   out.set("EncryptionAlgorithm", std::string("SYMMETRIC_DEFAULT"));
   std::ostringstream os;
@@ -619,7 +593,7 @@ FakeKms::Answer FakeKms::decrypt(const std::string& body, const std::string& cal
         "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy constraint: "
         "Member must not be null");
   }
-  const auto blob = unb64(*encoded_blob);
+  const auto blob = toolkit::base64_decode(*encoded_blob);
   if (!blob) return aws_error(400, "SerializationException", "CiphertextBlob is not base64");
   if (blob->empty() || blob->size() > kMaxBlobBytes) {
     return validation(
@@ -644,7 +618,7 @@ FakeKms::Answer FakeKms::decrypt(const std::string& body, const std::string& cal
           "constraint: Member must satisfy enum value set: [RSAES_OAEP_SHA_256]");
     }
     const auto encoded_document = string_field(*recipient, "AttestationDocument");
-    attestation_document = encoded_document ? unb64(*encoded_document) : std::nullopt;
+    attestation_document = encoded_document ? toolkit::base64_decode(*encoded_document) : std::nullopt;
     if (!attestation_document || attestation_document->empty()) {
       return validation(
           "1 validation error detected: Value at 'recipient.attestationDocument' failed to satisfy "
@@ -746,10 +720,10 @@ FakeKms::Answer FakeKms::decrypt(const std::string& body, const std::string& cal
     } catch (const std::exception& e) {
       return validation(std::string("The public key in the attestation document cannot be used: ") + e.what());
     }
-    out.set("CiphertextForRecipient", b64(envelope));
-    if (injection.add_plaintext) out.set("Plaintext", b64(plaintext));
+    out.set("CiphertextForRecipient", toolkit::base64_encode(envelope));
+    if (injection.add_plaintext) out.set("Plaintext", toolkit::base64_encode(plaintext));
   } else {
-    out.set("Plaintext", b64(plaintext));
+    out.set("Plaintext", toolkit::base64_encode(plaintext));
   }
   out.set("EncryptionAlgorithm", std::string("SYMMETRIC_DEFAULT"));
   std::ostringstream os;

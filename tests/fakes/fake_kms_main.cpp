@@ -11,7 +11,7 @@
 #include "fake_kms.hpp"
 #include "test_pki.hpp"
 
-#include <Poco/Base64Encoder.h>
+#include <notify/toolkit/base64.hpp>
 
 #include <charconv>
 #include <csignal>
@@ -159,12 +159,7 @@ int main(int argc, char** argv) {
       return 65;
     }
     const auto blob = fake.encrypt(key_id, std::as_bytes(std::span(text.data(), text.size())), context);
-    std::ostringstream b64;
-    Poco::Base64Encoder enc(b64);
-    enc.rdbuf()->setLineLength(0);
-    enc.write(reinterpret_cast<const char*>(blob.data()), static_cast<std::streamsize>(blob.size()));
-    enc.close();
-    if (!write_atomically(out, b64.str() + "\n")) {
+    if (!write_atomically(out, notify::toolkit::base64_encode(blob) + "\n")) {
       std::cerr << "fake-kms: cannot write " << out << "\n";
       return 73;
     }

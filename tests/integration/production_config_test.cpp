@@ -13,7 +13,8 @@
 #include "test_pki.hpp"
 #include "wait_until.hpp"
 
-#include <Poco/Base64Encoder.h>
+#include <notify/toolkit/base64.hpp>
+
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
@@ -131,14 +132,6 @@ std::string parent_on_tcp(const std::string& enclave_address) {
   return text;
 }
 
-std::string b64(std::span<const std::byte> bytes) {
-  std::ostringstream os;
-  Poco::Base64Encoder enc(os);
-  enc.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  enc.close();
-  return os.str();
-}
-
 std::vector<std::byte> bytes_of(std::string_view s) {
   const auto* p = reinterpret_cast<const std::byte*>(s.data());
   return {p, p + s.size()};
@@ -197,8 +190,8 @@ TEST(ProductionConfig, RewrittenOnlyToTcpTheyAcceptAndDeliverANotificationEndToE
   FakeBraze braze(FakeBraze::Options::over_tls(pki, kBrazeKey));
   // What `aws kms encrypt --encryption-context secret=braze.api_key` printed on the operator's workstation.
   const auto ciphertext = dir.path() / "braze.api_key.ciphertext";
-  std::ofstream(ciphertext) << b64(kms.encrypt(FakeKms::kDefaultKeyId, bytes_of(kBrazeKey),
-                                               {{"secret", "braze.api_key"}}))
+  std::ofstream(ciphertext) << notify::toolkit::base64_encode(kms.encrypt(FakeKms::kDefaultKeyId, bytes_of(kBrazeKey),
+                                                                          {{"secret", "braze.api_key"}}))
                             << "\n";
 
   HostProcess enclave(enclave_on_tcp(braze.port(), kms.port()), {{"KMS_KEY_ID", kms.key_arn()},

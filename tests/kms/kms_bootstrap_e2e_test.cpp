@@ -16,7 +16,8 @@
 #include "test_pki.hpp"
 #include "wait_until.hpp"
 
-#include <Poco/Base64Encoder.h>
+#include <notify/toolkit/base64.hpp>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -35,13 +36,12 @@ const std::string kIngressToken = "kms-ingress-token-0a1b2c3d";
 const FakeKms::Principal kPrincipal{"ASIAKMSTESTPARENT001", "kms-test-secret-access-key-1f2e3d4c5b6a",
                                     "kms-test-session-token-9z8y7x", false};
 
+// Wrapped at 76 columns, as `aws kms encrypt --output text` may write it: the parent must ignore the line breaks.
 std::string b64(std::span<const std::byte> bytes) {
-  std::ostringstream os;
-  Poco::Base64Encoder enc(os);
-  enc.rdbuf()->setLineLength(76);  // as `aws kms encrypt --output text` may wrap; the parent ignores whitespace
-  enc.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  enc.close();
-  return os.str();
+  const auto flat = notify::toolkit::base64_encode(bytes);
+  std::string wrapped;
+  for (std::size_t i = 0; i < flat.size(); i += 76) wrapped += flat.substr(i, 76) + "\n";
+  return wrapped;
 }
 
 std::vector<std::byte> bytes_of(std::string_view s) {

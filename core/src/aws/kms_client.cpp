@@ -2,12 +2,11 @@
 
 #include "aws/cms_enveloped.hpp"
 
+#include <notify/toolkit/base64.hpp>
 #include <notify/toolkit/tls_client.hpp>
 #include <notify/toolkit/unique_fd.hpp>
 #include <notify/toolkit/url.hpp>
 
-#include <Poco/Base64Decoder.h>
-#include <Poco/Base64Encoder.h>
 #include <Poco/Exception.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -150,39 +149,6 @@ std::optional<KeyArn> parse_key_arn(std::string_view arn) {
   return KeyArn{std::string(parts[3]), std::string(parts[4]), std::string(resource.substr(4))};
 }
 
-std::string base64(std::span<const std::byte> bytes) {
-  std::ostringstream os;
-  Poco::Base64Encoder enc(os);
-  enc.rdbuf()->setLineLength(0);
-  enc.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  enc.close();
-  return os.str();
-}
-
-// Strict: canonical alphabet, length a multiple of 4, padding only at the end.
-std::optional<std::vector<std::byte>> unbase64(const std::string& text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  const auto first_pad = text.find('=');
-  if (first_pad != std::string::npos &&
-      (first_pad + 2 < text.size() || text.find_first_not_of('=', first_pad) != std::string::npos)) {
-    return std::nullopt;
-  }
-  for (std::size_t i = 0; i < std::min(first_pad, text.size()); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (std::isalnum(c) == 0 && c != '+' && c != '/') return std::nullopt;
-  }
-  std::istringstream is(text);
-  Poco::Base64Decoder dec(is);
-  std::vector<std::byte> out;
-  char buf[4096];
-  while (dec.read(buf, sizeof buf) || dec.gcount() > 0) {
-    const auto* b = reinterpret_cast<const std::byte*>(buf);
-    out.insert(out.end(), b, b + dec.gcount());
-  }
-  if (dec.bad()) return std::nullopt;
-  return out;
-}
-
 // KMS's message text is shown to operators: one line, bounded.
 std::string printable(std::string_view text) {
   std::string out;
@@ -306,7 +272,7 @@ Result<DecryptForRecipientResponse> KmsClient::decrypt_for_recipient(const Decry
   std::string body;
   {
     Poco::JSON::Object doc(Poco::JSON_PRESERVE_KEY_ORDER);
-    doc.set("CiphertextBlob", base64(request.ciphertext_blob));
+    doc.set("CiphertextBlob", toolkit::base64_encode(request.ciphertext_blob));
     doc.set("KeyId", options_.key_id);
     Poco::JSON::Object::Ptr context =
         new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);  // NOLINT: Poco's SharedPtr
@@ -314,7 +280,7 @@ Result<DecryptForRecipientResponse> KmsClient::decrypt_for_recipient(const Decry
     doc.set("EncryptionContext", context);
     Poco::JSON::Object::Ptr recipient = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);  // NOLINT
     recipient->set("KeyEncryptionAlgorithm", std::string(kRecipientAlgorithm));
-    recipient->set("AttestationDocument", base64(request.attestation_document));
+    recipient->set("AttestationDocument", toolkit::base64_encode(request.attestation_document));
     doc.set("Recipient", recipient);
     std::ostringstream os;
     doc.stringify(os);
@@ -491,7 +457,7 @@ Result<DecryptForRecipientResponse> KmsClient::decrypt_for_recipient(const Decry
     return Error{Errc::protocol_error, where + ": CiphertextForRecipient is over " +
                                            std::to_string(kMaxCiphertextForRecipientBytes) + " bytes"};
   }
-  auto decoded = unbase64(*encoded);
+  auto decoded = toolkit::base64_decode(*encoded);
   if (!decoded || decoded->empty())
     return Error{Errc::protocol_error, where + ": CiphertextForRecipient is not base64"};
 

@@ -1,7 +1,7 @@
 #include "link/messages.hpp"
 
-#include <Poco/Base64Decoder.h>
-#include <Poco/Base64Encoder.h>
+#include <notify/toolkit/base64.hpp>
+
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -96,32 +96,10 @@ Object::Ptr object_at(const Array& a, std::size_t i, const std::string& path) {
   return v.extract<Object::Ptr>();
 }
 
-std::string b64(std::span<const std::byte> bytes) {
-  std::ostringstream os;
-  Poco::Base64Encoder enc(os);
-  enc.rdbuf()->setLineLength(0);
-  enc.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  enc.close();
-  return os.str();
-}
-
 std::vector<std::byte> unb64(const std::string& text, const std::string& field) {
-  for (char c : text) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) {
-      throw DecodeError{field + ": not base64"};
-    }
-  }
-  // Read through the stream API: a decoding error sets badbit instead of unwinding through a half-built string.
-  std::istringstream is(text);
-  Poco::Base64Decoder dec(is);
-  std::vector<std::byte> out;
-  char buf[4096];
-  while (dec.read(buf, sizeof buf) || dec.gcount() > 0) {
-    const auto* b = reinterpret_cast<const std::byte*>(buf);
-    out.insert(out.end(), b, b + dec.gcount());
-  }
-  if (dec.bad()) throw DecodeError{field + ": not base64"};
-  return out;
+  auto bytes = toolkit::base64_decode(text);
+  if (!bytes) throw DecodeError{field + ": not base64"};
+  return std::move(*bytes);
 }
 
 template <class T, class F>
@@ -350,7 +328,7 @@ std::string encode_provision_request(const ProvisionRequest& m) {
   Object o(Poco::JSON_PRESERVE_KEY_ORDER);
   o.set("secret_name", m.secret_name);
   o.set("mode", std::string(m.mode == ProvisionMode::sealed ? "sealed" : "plaintext_insecure"));
-  o.set("payload", b64(m.payload));
+  o.set("payload", toolkit::base64_encode(m.payload));
   return stringify(o);
 }
 
@@ -373,7 +351,7 @@ Result<ProvisionRequest> decode_provision_request(std::string_view json) {
 
 std::string encode_attest_request(const AttestRequest& m) {
   Object o(Poco::JSON_PRESERVE_KEY_ORDER);
-  o.set("nonce", b64(m.nonce));
+  o.set("nonce", toolkit::base64_encode(m.nonce));
   o.set("purpose", std::string(m.purpose == AttestPurpose::provisioning ? "provisioning" : "verify"));
   return stringify(o);
 }
@@ -395,7 +373,7 @@ Result<AttestRequest> decode_attest_request(std::string_view json) {
 
 std::string encode_attest_reply(const AttestReply& m) {
   Object o(Poco::JSON_PRESERVE_KEY_ORDER);
-  o.set("document", b64(m.document));
+  o.set("document", toolkit::base64_encode(m.document));
   o.set("development", m.development);
   return stringify(o);
 }
@@ -449,7 +427,7 @@ std::string encode_kms_provision_request(const KmsProvisionRequest& m) {
   for (const auto& c : m.ciphertexts) {
     Object::Ptr co = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
     co->set("name", c.name);
-    co->set("blob", b64(c.blob));
+    co->set("blob", toolkit::base64_encode(c.blob));
     list->add(co);
   }
   o.set("ciphertexts", list);

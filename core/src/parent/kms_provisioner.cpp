@@ -2,7 +2,7 @@
 
 #include "aws/kms_client.hpp"
 
-#include <Poco/Base64Decoder.h>
+#include <notify/toolkit/base64.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -33,24 +33,13 @@ Result<std::vector<std::byte>> read_ciphertext_file(const std::filesystem::path&
                                                " bytes; expected a base64 KMS CiphertextBlob"};
     }
   }
-  std::string b64;
-  for (char c : text) {
-    if (std::isspace(static_cast<unsigned char>(c))) continue;
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) {
-      return Error{Errc::invalid_argument, file.string() +
-                                               ": not base64 (expected what `aws kms encrypt --output "
-                                               "text --query CiphertextBlob` prints)"};
-    }
-    b64.push_back(c);
+  auto decoded = toolkit::base64_decode(toolkit::strip_whitespace(text));
+  if (!decoded) {
+    return Error{
+        Errc::invalid_argument,
+        file.string() + ": not base64 (expected what `aws kms encrypt --output text --query CiphertextBlob` prints)"};
   }
-  std::istringstream is(b64);
-  Poco::Base64Decoder dec(is);
-  std::vector<std::byte> out;
-  while (dec.read(buf, sizeof buf) || dec.gcount() > 0) {
-    const auto* b = reinterpret_cast<const std::byte*>(buf);
-    out.insert(out.end(), b, b + dec.gcount());
-  }
-  if (dec.bad()) return Error{Errc::invalid_argument, file.string() + ": not valid base64"};
+  auto out = std::move(*decoded);
   if (out.empty()) return Error{Errc::invalid_argument, file.string() + ": empty ciphertext"};
   if (out.size() > aws::kMaxKmsCiphertextBlobBytes) {
     return Error{Errc::invalid_argument, file.string() + ": " + std::to_string(out.size()) +
