@@ -123,7 +123,8 @@ TEST(Ingress, AcceptsDurablyThenDeliversAndReportsStatus) {
   EXPECT_EQ(call(t.ingress, "GET", "/v1/notifications/nope").status, 404);
   EXPECT_EQ(call(t.ingress, "GET", "/healthz", "", "").status, 200);
   EXPECT_EQ(call(t.ingress, "GET", "/readyz", "", "").status, 200);
-  auto metrics = call(t.ingress, "GET", "/metrics", "", "");
+  EXPECT_EQ(call(t.ingress, "GET", "/metrics", "", "").status, 401);  // metrics are not for anyone who can connect
+  auto metrics = call(t.ingress, "GET", "/metrics");
   EXPECT_NE(metrics.body.find("notify_delivered_total 4"), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find("notify_link_up 1"), std::string::npos) << metrics.body;
   EXPECT_NE(metrics.body.find("notify_delivery_latency_seconds_count 4"), std::string::npos) << metrics.body;
@@ -188,7 +189,7 @@ TEST(Ingress, ProviderFailuresRejectedRetriedThenDeadAndRetryable) {
   EXPECT_EQ(call(t.ingress, "POST", "/v1/dead/r-flaky/retry").status, 200);
   EXPECT_EQ(call(t.ingress, "POST", "/v1/dead/r-bad/retry").status, 404);
   ASSERT_TRUE(wait_state(t.ingress, "r-flaky", "dead"));  // the provider still fails: dead again, after 2 more tries
-  EXPECT_NE(call(t.ingress, "GET", "/metrics", "", "").body.find("notify_dead_total 2"), std::string::npos);
+  EXPECT_NE(call(t.ingress, "GET", "/metrics").body.find("notify_dead_total 2"), std::string::npos);
 }
 
 TEST(Ingress, FullQueueAnswers503AndStoresNothing) {

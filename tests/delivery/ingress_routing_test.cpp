@@ -88,3 +88,51 @@ TEST_F(Routing, UnknownPathsAndMalformedTargetsAreRefused) {
 TEST_F(Routing, TheTokenIsCheckedWhateverTheQuery) {
   EXPECT_EQ(ingress->handle("GET", "/v1/notifications/abc?token=routing-test-token", "", "", false).status, 401);
 }
+
+TEST(IngressAccess, MetricsTakeEitherTokenReadyzIsOpenUnlessConfiguredHealthzAlwaysOpen) {
+  notify::testing::TempDir dir;
+  QueueOptions qo;
+  qo.clock = std::make_shared<notify::toolkit::ManualClock>();
+  auto q = SqliteQueue::open(dir.path() / "queue.db", qo);
+  ASSERT_TRUE(q.ok()) << q.error().message;
+  DeliveryMetrics metrics;
+  auto make = [&](bool readyz_requires_token) {
+    IngressOptions io;
+    io.token.emplace(std::string("api-token"));
+    io.metrics_token.emplace(std::string("scrape-token"));
+    io.readyz_requires_token = readyz_requires_token;
+    return std::make_unique<IngressService>(
+        std::move(io), **q, metrics, [] { return true; }, [] {}, std::make_shared<notify::testing::CapturingLog>());
+  };
+  auto open = make(false);
+  EXPECT_EQ(open->handle("GET", "/metrics", "Bearer scrape-token", "", false).status, 200);
+  EXPECT_EQ(open->handle("GET", "/metrics", "Bearer api-token", "", false).status, 200);
+  EXPECT_EQ(open->handle("GET", "/metrics", "", "", false).status, 401);
+  EXPECT_EQ(open->handle("GET", "/metrics", "Bearer wrong", "", false).status, 401);
+  // The scrape token opens nothing else.
+  EXPECT_EQ(open->handle("GET", "/v1/dead", "Bearer scrape-token", "", false).status, 401);
+  EXPECT_EQ(open->precheck("POST", "/v1/notifications", "Bearer scrape-token", 10)->status, 401);
+  EXPECT_EQ(open->handle("GET", "/readyz", "", "", false).status, 200);
+  EXPECT_EQ(open->handle("GET", "/healthz", "", "", false).status, 200);
+  auto closed = make(true);
+  EXPECT_EQ(closed->handle("GET", "/readyz", "", "", false).status, 401);
+  EXPECT_EQ(closed->handle("GET", "/readyz", "Bearer api-token", "", false).status, 200);
+  EXPECT_EQ(closed->handle("GET", "/healthz", "", "", false).status, 200);
+}
+
+TEST(IngressAccess, PrecheckDecidesFromHeadersAlone) {
+  notify::testing::TempDir dir;
+  auto q = SqliteQueue::open(dir.path() / "queue.db", QueueOptions{});
+  ASSERT_TRUE(q.ok()) << q.error().message;
+  DeliveryMetrics metrics;
+  IngressOptions io;
+  io.token.emplace(std::string("api-token"));
+  io.max_body_bytes = 100;
+  IngressService ingress(
+      std::move(io), **q, metrics, [] { return true; }, [] {}, std::make_shared<notify::testing::CapturingLog>());
+  EXPECT_EQ(ingress.precheck("POST", "/v1/notifications", "", 10)->status, 401);
+  EXPECT_EQ(ingress.precheck("POST", "/v1/notifications", "Bearer api-token", 101)->status, 413);
+  EXPECT_EQ(ingress.precheck("GET", "/v1/notifications", "Bearer api-token", std::nullopt)->status, 405);
+  EXPECT_FALSE(ingress.precheck("POST", "/v1/notifications", "Bearer api-token", 100));  // go on: read the body
+  EXPECT_FALSE(ingress.precheck("POST", "/v1/notifications", "Bearer api-token", std::nullopt));  // chunked
+}

@@ -10,6 +10,7 @@
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
@@ -17,6 +18,10 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 namespace notify::services {
@@ -56,55 +61,176 @@ Object::Ptr record_json(const delivery::Record& r) {
   return o;
 }
 
-class Handler final : public Poco::Net::HTTPRequestHandler {
+using Clock = std::chrono::steady_clock;
+
+// Requests in progress per client IP, so that one client cannot occupy every worker.
+class ClientSlots {
  public:
-  Handler(IngressService& svc, std::size_t max_body) : svc_(svc), max_body_(max_body) {}
-  void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
-    std::string body;
-    bool too_large = req.hasContentLength() && static_cast<std::size_t>(req.getContentLength64()) > max_body_;
-    // Read at most one byte past the limit; the rest of an oversized body is drained (up to a bound) so the client,
-    // still sending, receives the 413 instead of a reset connection.
-    char buf[8192];
-    auto& in = req.stream();
-    std::size_t drained = 0;
-    const std::size_t drain_limit = 16 * max_body_;
-    while (drained < drain_limit && (in.read(buf, sizeof buf) || in.gcount() > 0)) {
-      const auto n = static_cast<std::size_t>(in.gcount());
-      if (too_large) {
-        drained += n;
-        continue;
-      }
-      body.append(buf, n);
-      if (body.size() > max_body_) {
-        too_large = true;
-        drained = body.size();
-        body.clear();
-      }
-    }
-    auto reply = svc_.handle(req.getMethod(), req.getURI(), req.get("Authorization", ""), body, too_large);
-    resp.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
-    resp.setContentType(reply.content_type);
-    if (too_large) resp.setKeepAlive(false);  // the unread rest of the body makes the connection unusable
-    resp.setContentLength(static_cast<std::streamsize>(reply.body.size()));
-    resp.send() << reply.body;
+  explicit ClientSlots(std::size_t per_client) : per_client_(per_client) {}
+  bool acquire(const std::string& client) {
+    std::lock_guard lock(mu_);
+    auto& n = in_flight_[client];
+    if (n >= per_client_) return false;
+    ++n;
+    return true;
+  }
+  void release(const std::string& client) {
+    std::lock_guard lock(mu_);
+    auto it = in_flight_.find(client);
+    if (it != in_flight_.end() && --it->second == 0) in_flight_.erase(it);
   }
 
  private:
+  std::size_t per_client_;
+  std::mutex mu_;
+  std::map<std::string, std::size_t> in_flight_;
+};
+
+class SlotGuard {
+ public:
+  SlotGuard(ClientSlots& slots, std::string client) : slots_(slots), client_(std::move(client)) {}
+  ~SlotGuard() { slots_.release(client_); }
+  SlotGuard(const SlotGuard&) = delete;
+  SlotGuard& operator=(const SlotGuard&) = delete;
+
+ private:
+  ClientSlots& slots_;
+  std::string client_;
+};
+
+void send(Poco::Net::HTTPServerResponse& resp, const IngressService::Reply& reply, bool close) {
+  resp.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
+  resp.setContentType(reply.content_type);
+  if (close) resp.setKeepAlive(false);  // an unread body makes the connection unusable
+  if (reply.status == 429) resp.set("Retry-After", "1");
+  resp.setContentLength(static_cast<std::streamsize>(reply.body.size()));
+  resp.send() << reply.body << std::flush;
+}
+
+// Appends to `out` what one read of the socket brings (blocking for at most the socket's receive timeout), instead
+// of istream::read's "until the buffer is full", so the caller checks its deadline after every arrival. False at the
+// end of the body, on a timeout or on an error.
+bool read_some(std::istream& in, std::string& out, std::size_t max) {
+  if (in.peek() == std::char_traits<char>::eof()) return false;
+  char buf[8192];
+  const auto n = in.readsome(buf, static_cast<std::streamsize>(std::min(max, sizeof buf)));
+  out.append(buf, static_cast<std::size_t>(n));
+  return n > 0;
+}
+
+// After an answer given without reading the body: reads and drops what the client is still sending, up to `limit`
+// bytes and `budget` of time (each read bounded by the same budget), so that a client that sent its body at once
+// receives the answer instead of a reset connection, while a client that trickles is cut off quickly.
+void drain(Poco::Net::HTTPServerRequest& req, std::size_t limit, std::chrono::milliseconds budget) {
+  if (auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&req)) {
+    impl->socket().setReceiveTimeout(Poco::Timespan(budget.count() * 1000));
+  }
+  const auto deadline = Clock::now() + budget;
+  auto& in = req.stream();
+  std::string dropped;
+  std::size_t drained = 0;
+  try {
+    while (drained < limit && Clock::now() < deadline && read_some(in, dropped, limit - drained)) {
+      drained += dropped.size();
+      dropped.clear();
+    }
+  } catch (const Poco::Exception&) {
+    // a timeout or a reset: the connection is closed after the answer anyway
+  }
+}
+
+class Handler final : public Poco::Net::HTTPRequestHandler {
+ public:
+  Handler(IngressService& svc, ClientSlots& slots, const IngressOptions& options)
+      : svc_(svc), slots_(slots), options_(options) {}
+  void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override {
+    const bool has_body = req.getChunkedTransferEncoding() || (req.hasContentLength() && req.getContentLength64() > 0);
+    const std::string client = req.clientAddress().host().toString();
+    if (!slots_.acquire(client)) {
+      send(resp, {429, R"({"error":"too many requests in progress from this client"})"}, has_body);
+      if (has_body) drain(req, kRefusedDrainBytes, kRefusedDrainTime);
+      return;
+    }
+    const SlotGuard slot(slots_, client);
+
+    // Decided from the request line and headers alone, before reading any of the body.
+    std::optional<std::uint64_t> length;
+    if (req.hasContentLength()) length = static_cast<std::uint64_t>(req.getContentLength64());
+    const auto authorization = req.get("Authorization", "");
+    if (auto early = svc_.precheck(req.getMethod(), req.getURI(), authorization, length)) {
+      send(resp, *early, has_body);
+      if (has_body) {
+        // A second's grace for a body already on its way; an authenticated client (a 404/405/413) may have sent a
+        // large one, anyone else is read no further than 64 KiB.
+        drain(req, early->status == 401 ? kRefusedDrainBytes : 16 * options_.max_body_bytes, kRefusedDrainTime);
+      }
+      return;
+    }
+
+    // The body, at most one byte past the limit (a chunked body has no Content-Length to refuse early), within
+    // body_timeout as a whole: a client that trickles its body gets 408, not a worker for as long as it likes.
+    std::string body;
+    bool too_large = false;
+    bool timed_out = false;
+    const auto deadline = Clock::now() + options_.body_timeout;
+    auto& in = req.stream();
+    try {
+      while (read_some(in, body, options_.max_body_bytes + 1 - body.size())) {
+        if (body.size() > options_.max_body_bytes) {
+          too_large = true;
+          break;
+        }
+        if (Clock::now() > deadline) {
+          timed_out = true;
+          break;
+        }
+      }
+    } catch (const Poco::TimeoutException&) {
+      timed_out = true;
+    }
+    if (in.bad() && !too_large) timed_out = true;  // the stream hides the socket's timeout as badbit
+    if (timed_out) {
+      send(resp, {408, R"({"error":"the request body did not arrive in time"})"}, true);
+      return;
+    }
+    if (too_large) {
+      body.clear();
+      send(resp, svc_.handle(req.getMethod(), req.getURI(), authorization, body, true), true);
+      drain(req, 16 * options_.max_body_bytes, kRefusedDrainTime);
+      return;
+    }
+    send(resp, svc_.handle(req.getMethod(), req.getURI(), authorization, body, false), false);
+  }
+
+ private:
+  static constexpr std::size_t kRefusedDrainBytes = 64 * 1024;
+  static constexpr std::chrono::milliseconds kRefusedDrainTime{1000};
+
   IngressService& svc_;
-  std::size_t max_body_;
+  ClientSlots& slots_;
+  const IngressOptions& options_;
 };
 
 class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  Factory(IngressService& svc, std::size_t max_body) : svc_(svc), max_body_(max_body) {}
+  Factory(IngressService& svc, const IngressOptions& options)
+      : svc_(svc), options_(options), slots_(options.max_requests_per_client) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new Handler(svc_, max_body_);  // NOLINT: Poco takes ownership
+    return new Handler(svc_, slots_, options_);  // NOLINT: Poco takes ownership
   }
 
  private:
   IngressService& svc_;
-  std::size_t max_body_;
+  const IngressOptions& options_;
+  ClientSlots slots_;
 };
+
+bool bearer_matches(const std::string& authorization, const std::optional<Secret>& token) {
+  if (!token) return false;
+  const std::string expected = "Bearer " + std::string(token->reveal());
+  return authorization.size() == expected.size() &&
+         CRYPTO_memcmp(authorization.data(), expected.data(), expected.size()) == 0;
+}
 
 bool is_loopback(const Poco::Net::SocketAddress& a) { return a.host().isLoopback(); }
 
@@ -132,13 +258,14 @@ Status IngressService::start() {
     if (!options_.token) log_->warning("ingress has no token: anyone on this host can submit notifications");
     Poco::Net::ServerSocket socket(address, 128);
     auto params = new Poco::Net::HTTPServerParams();  // NOLINT: Poco reference-counts it
-    params->setMaxThreads(16);
+    params->setMaxThreads(static_cast<int>(options_.threads));
     params->setKeepAlive(true);
-    const std::string bound = socket.address().toString();
-    server_ =
-        std::make_unique<Poco::Net::HTTPServer>(new Factory(*this, options_.max_body_bytes), socket, params);  // NOLINT
+    params->setTimeout(
+        Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(options_.io_timeout).count()));
+    bound_ = socket.address().toString();
+    server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(*this, options_), socket, params);  // NOLINT
     server_->start();
-    log_->info("ingress listening on " + bound);
+    log_->info("ingress listening on " + bound_);
     return {};
   } catch (const Poco::Exception& e) {
     return Error{Errc::io_error, "ingress " + options_.listen + ": " + e.displayText()};
@@ -152,6 +279,42 @@ void IngressService::stop() {
   }
 }
 
+std::optional<IngressService::Reply> IngressService::check_access(const std::string& path,
+                                                                  const std::string& authorization) const {
+  if (path == "/healthz") return std::nullopt;
+  if (path == "/readyz" && !options_.readyz_requires_token) return std::nullopt;
+  if (path == "/metrics" && options_.metrics_token) {
+    if (bearer_matches(authorization, options_.metrics_token) || bearer_matches(authorization, options_.token)) {
+      return std::nullopt;
+    }
+    return error(401, "missing or wrong bearer token");
+  }
+  if (!options_.token) return std::nullopt;  // no token: the API is on loopback only (start() refuses otherwise)
+  if (bearer_matches(authorization, options_.token)) return std::nullopt;
+  return error(401, "missing or wrong bearer token");
+}
+
+std::optional<IngressService::Reply> IngressService::precheck(const std::string& method, const std::string& target,
+                                                              const std::string& authorization,
+                                                              std::optional<std::uint64_t> content_length) {
+  std::string path;
+  try {
+    path = Poco::URI(target).getPath();
+  } catch (const Poco::Exception&) {
+    return error(400, "malformed request target");
+  }
+  if (auto refused = check_access(path, authorization)) return refused;
+  if (path == "/v1/notifications") {
+    if (method != "POST") return error(405, "use POST");
+    if (content_length && *content_length > options_.max_body_bytes) {
+      return error(413, "body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
+    }
+    return std::nullopt;
+  }
+  // Every other endpoint takes no body: handle() answers it (404 included) without one.
+  return std::nullopt;
+}
+
 IngressService::Reply IngressService::handle(const std::string& method, const std::string& target,
                                              const std::string& authorization, const std::string& body,
                                              bool body_too_large) {
@@ -163,6 +326,7 @@ IngressService::Reply IngressService::handle(const std::string& method, const st
     return error(400, "malformed request target");
   }
   try {
+    if (auto refused = check_access(path, authorization)) return *refused;
     if (path == "/healthz") return {200, R"({"status":"ok"})"};
     if (path == "/metrics") return metrics_text();
     if (path == "/readyz") {
@@ -170,12 +334,6 @@ IngressService::Reply IngressService::handle(const std::string& method, const st
       if (!depth) return error(503, "queue: " + depth.error().message);
       if (!link_up_()) return error(503, "link to the enclave is down");
       return {200, R"({"status":"ready"})"};
-    }
-    if (options_.token) {
-      const std::string expected = "Bearer " + std::string(options_.token->reveal());
-      const bool match = authorization.size() == expected.size() &&
-                         CRYPTO_memcmp(authorization.data(), expected.data(), expected.size()) == 0;
-      if (!match) return error(401, "missing or wrong bearer token");
     }
     if (path == "/v1/notifications") {
       if (method != "POST") return error(405, "use POST");

@@ -6,6 +6,12 @@
 //   GET  /healthz  (process up)   GET /readyz  (link up, queue readable)   GET /metrics  (Prometheus text)
 // 400 names the bad field, 401 without the configured bearer token, 413 past max_body_bytes, 503 when the queue is
 // full (back-pressure: nothing from that request was stored).
+//
+// Hardening: everything that can be decided from the request line and the headers — the token, the route, a
+// Content-Length past the limit, the client's share of the workers — is decided before a single body byte is read
+// (precheck), and such a refusal closes the connection, so an unauthenticated client cannot hold a worker by
+// trickling a body. A body must arrive within body_timeout. /metrics takes the token or metrics_token; /readyz is
+// open unless readyz_requires_token; /healthz is always open (it says only "up").
 
 #include "parent/dispatch/delivery_metrics.hpp"
 #include "parent/queue/notification_queue.hpp"
@@ -14,6 +20,8 @@
 #include <notify/log.hpp>
 #include <notify/secret.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,8 +35,14 @@ namespace notify::services {
 
 struct IngressOptions {
   std::string listen = "127.0.0.1:8088";
-  std::optional<Secret> token;  // no token: loopback only
+  std::optional<Secret> token;          // no token: loopback only
+  std::optional<Secret> metrics_token;  // also accepted on /metrics (a scrape-only token for Prometheus)
+  bool readyz_requires_token = false;   // load balancers' probes usually carry no token
   std::size_t max_body_bytes = 1 << 20;
+  std::size_t threads = 16;                        // workers serving requests
+  std::size_t max_requests_per_client = 4;         // concurrent requests of one client IP; more get 429
+  std::chrono::milliseconds io_timeout{10'000};    // one socket read or write (headers included)
+  std::chrono::milliseconds body_timeout{30'000};  // the whole body
 };
 
 class IngressService final : public Service {
@@ -46,12 +60,18 @@ class IngressService final : public Service {
     std::string body;
     std::string content_type = "application/json";
   };
+  /// The answer that the request line and headers already decide — 401, 404, 405, 413 by Content-Length — or
+  /// nullopt when the body should be read. Called before any body byte is read.
+  std::optional<Reply> precheck(const std::string& method, const std::string& target, const std::string& authorization,
+                                std::optional<std::uint64_t> content_length);
   /// Answers one request. `target` is the request line's URI as sent ("/v1/notifications/abc?x=1"): routing uses its
   /// path only, so a query string never changes which endpoint answers.
   Reply handle(const std::string& method, const std::string& target, const std::string& authorization,
                const std::string& body, bool body_too_large);
 
  private:
+  /// The endpoint's access rule applied to `authorization`: nullopt when allowed, else the 401.
+  std::optional<Reply> check_access(const std::string& path, const std::string& authorization) const;
   Reply post_notifications(const std::string& body);
   Reply get_notification(const std::string& id);
   Reply metrics_text();
@@ -63,6 +83,11 @@ class IngressService final : public Service {
   std::function<void()> on_enqueued_;
   std::shared_ptr<Log> log_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::string bound_;
+
+ public:
+  /// The address the server listens on once started (the real port when `listen` asked for port 0).
+  [[nodiscard]] const std::string& bound_address() const { return bound_; }
 };
 
 }  // namespace notify::services
