@@ -27,7 +27,8 @@ class NullLog final : public Log {
 class AckHandler final : public link::RequestHandler {
  public:
   link::HealthInfo health() override { return {}; }
-  std::vector<DeliveryResult> deliver(std::vector<Notification> batch) override {
+  std::vector<DeliveryResult> deliver(std::vector<Notification> batch,
+                                      std::chrono::steady_clock::time_point /*deadline*/) override {
     return std::vector<DeliveryResult>(batch.size(), DeliveryResult::delivered("ok"));
   }
   Status provision(const link::ProvisionRequest&) override { return {}; }

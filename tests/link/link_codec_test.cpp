@@ -78,8 +78,10 @@ TEST(Messages, DeliverRequestRoundTripKeepsEveryField) {
   batch[1].request_id = "r2";
   batch[1].external_user_ids = {"c"};
   batch[1].canvas_id = "cv";
-  auto decoded = decode_deliver_request(encode_deliver_request(batch));
-  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  auto request = decode_deliver_request(encode_deliver_request(batch, std::chrono::milliseconds(2500)));
+  ASSERT_TRUE(request.ok()) << request.error().message;
+  EXPECT_EQ(request->budget, std::chrono::milliseconds(2500));
+  const auto* decoded = &request->notifications;
   ASSERT_EQ(decoded->size(), 2u);
   const auto& n = (*decoded)[0];
   EXPECT_EQ(n.request_id, "r1");
@@ -121,6 +123,10 @@ TEST(Messages, StrictDecodingNamesTheField) {
        "notifications[0].title: missing"},
       {R"({"notifications": [{"request_id": "a", "external_user_ids": [], "title": "", "message": "", "custom_data": {"k": 1}}]})",
        "notifications[0].custom_data.k: expected a string"},
+      {R"({"notifications": [], "budget_ms": "soon"})", "budget_ms: expected an integer"},
+      {R"({"notifications": [], "budget_ms": 0})", "budget_ms: 0 is outside"},
+      {R"({"notifications": [], "budget_ms": -5})", "budget_ms: -5 is outside"},
+      {R"({"notifications": [], "budget_ms": 3600001})", "budget_ms: 3600001 is outside"},
   };
   for (const auto& c : cases) {
     auto d = decode_deliver_request(c.json);
@@ -178,4 +184,19 @@ TEST(Messages, ErrorsCrossTheLinkWithTheirClass) {
   EXPECT_EQ(e.message, "no");
   auto garbage = decode_error("{{{");
   EXPECT_EQ(garbage.code, Errc::protocol_error);
+}
+
+TEST(Messages, DeliverWithoutABudgetHasNoneAndALongRequestIdIsRefused) {
+  Notification n;
+  n.request_id = "r";
+  auto plain = decode_deliver_request(encode_deliver_request(std::span(&n, 1)));
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(plain->budget.count(), 0);  // a protocol 1.0 parent: no deadline
+  n.request_id = std::string(kMaxRequestIdBytes, 'x');
+  EXPECT_TRUE(decode_deliver_request(encode_deliver_request(std::span(&n, 1))).ok());
+  n.request_id += "x";
+  auto refused = decode_deliver_request(encode_deliver_request(std::span(&n, 1)));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("notifications[0].request_id: longer than 128 bytes"), std::string::npos)
+      << refused.error().message;
 }

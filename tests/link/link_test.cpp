@@ -31,7 +31,8 @@ namespace {
 class EchoHandler final : public RequestHandler {
  public:
   HealthInfo health() override { return {"enclave-test", true, {{"log", true, "ok"}}, {}, 0, 0}; }
-  std::vector<DeliveryResult> deliver(std::vector<Notification> batch) override {
+  std::vector<DeliveryResult> deliver(std::vector<Notification> batch,
+                                      std::chrono::steady_clock::time_point /*deadline*/) override {
     ++entered;
     {
       // A held handler stalls (as a provider that does not answer) until the test releases it.

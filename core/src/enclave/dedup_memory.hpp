@@ -14,8 +14,10 @@ namespace notify::enclave {
 class DedupMemory final : public services::DeliveryMemory {
  public:
   DedupMemory(std::size_t capacity, std::chrono::milliseconds ttl) : cache_(capacity, ttl) {}
-  std::optional<DeliveryResult> find(const std::string& id) override { return cache_.find(id); }
-  void remember(const std::string& id, const DeliveryResult& r) override { cache_.remember(id, r); }
+  delivery::DedupCache::Claim claim(const std::string& id, std::chrono::steady_clock::time_point deadline) override {
+    return cache_.claim(id, deadline);
+  }
+  void settle(const std::string& id, const DeliveryResult& r) override { cache_.settle(id, r); }
 
  private:
   delivery::DedupCache cache_;

@@ -54,24 +54,84 @@ Result<link::KmsProvisionReply> EnclaveHandler::kms_provision(const link::KmsPro
   return kms_->provision(request);
 }
 
-std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> batch) {
+namespace {
+
+// Claims taken in one deliver call: any still open when the call ends (a provider that threw, a deadline that
+// passed before the call) are settled as retryable, so no request_id stays claimed and no waiter waits for ever.
+class ClaimSet {
+ public:
+  explicit ClaimSet(DeliveryMemory* memory) : memory_(memory) {}
+  ~ClaimSet() {
+    for (const auto& id : open_) {
+      memory_->settle(id, DeliveryResult::retryable("the enclave did not finish this delivery; not sent"));
+    }
+  }
+  ClaimSet(const ClaimSet&) = delete;
+  ClaimSet& operator=(const ClaimSet&) = delete;
+  void opened(const std::string& id) { open_.push_back(id); }
+  void settle(const std::string& id, const DeliveryResult& result) {
+    memory_->settle(id, result);
+    std::erase(open_, id);
+  }
+
+ private:
+  DeliveryMemory* memory_;
+  std::vector<std::string> open_;
+};
+
+}  // namespace
+
+std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> batch,
+                                                    std::chrono::steady_clock::time_point deadline) {
+  using Clock = std::chrono::steady_clock;
   std::vector<DeliveryResult> results(batch.size());
   // Group by provider instance, keeping each notification's index so results land in the caller's order.
   std::map<const plugin::ProviderInstance*, std::vector<std::size_t>> groups;
-  std::size_t remembered = 0;
+  // A request_id twice in one batch is delivered once: the later ones copy the first one's result.
+  std::map<std::string, std::size_t> first_of;
+  std::vector<std::pair<std::size_t, std::size_t>> copies;  // (index, index of the first with its request_id)
+  ClaimSet claims(memory_.get());
+  std::size_t remembered = 0, joined = 0, busy = 0, late = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto answer = [&](DeliveryResult r) { results[i] = std::move(r); };
+    if (auto [it, fresh] = first_of.emplace(batch[i].request_id, i); !fresh) {
+      copies.emplace_back(i, it->second);
+      continue;
+    }
+    if (Clock::now() >= deadline) {
+      ++late;
+      answer(DeliveryResult::retryable("its deadline had passed before the enclave reached it; not sent"));
+      continue;
+    }
     if (memory_) {
-      if (auto known = memory_->find(batch[i].request_id)) {
-        results[i] = *known;
+      auto claim = memory_->claim(batch[i].request_id, deadline);
+      using State = delivery::DedupCache::ClaimState;
+      if (claim.state == State::known) {
         ++remembered;
+        answer(std::move(*claim.result));
         continue;
       }
+      if (claim.state == State::joined) {
+        ++joined;
+        answer(std::move(*claim.result));
+        continue;
+      }
+      if (claim.state == State::busy) {
+        ++busy;
+        answer(
+            DeliveryResult::retryable("the same request_id is still at the provider in another delivery; not sent "
+                                      "twice"));
+        continue;
+      }
+      claims.opened(batch[i].request_id);
     }
     const auto* p = plugins_.find_provider(batch[i].provider);
     if (p == nullptr) {
-      results[i] = DeliveryResult::rejected(batch[i].provider.empty()
-                                                ? "no default provider configured on " + options_.node
-                                                : "no provider named '" + batch[i].provider + "' on " + options_.node);
+      auto r = DeliveryResult::rejected(batch[i].provider.empty()
+                                            ? "no default provider configured on " + options_.node
+                                            : "no provider named '" + batch[i].provider + "' on " + options_.node);
+      if (memory_) claims.settle(batch[i].request_id, r);
+      answer(std::move(r));
       continue;
     }
     groups[p].push_back(i);
@@ -79,20 +139,38 @@ std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> ba
   if (remembered > 0) {
     log_.info("answered " + std::to_string(remembered) + " already-delivered request_id(s) from memory (no resend)");
   }
+  if (joined > 0 || busy > 0) {
+    log_.info(std::to_string(joined) + " request_id(s) arrived again while at the provider and took that call's " +
+              "result, " + std::to_string(busy) + " were still there at the deadline (no second call)");
+  }
   for (auto& [instance, indexes] : groups) {
     std::vector<Notification> part;
     part.reserve(indexes.size());
     for (auto i : indexes) part.push_back(std::move(batch[i]));
-    auto got = instance->provider->deliver(part);
+    // An earlier group may have used up the time: a call the sender no longer waits for is not started.
+    const bool call = Clock::now() < deadline;
+    std::vector<DeliveryResult> got;
+    if (call) {
+      got = instance->provider->deliver(part);
+    } else {
+      late += indexes.size();
+    }
     for (std::size_t k = 0; k < indexes.size(); ++k) {
-      DeliveryResult r = k < got.size() ? std::move(got[k])
-                                        : DeliveryResult::retryable("provider '" + instance->name + "' returned " +
-                                                                    std::to_string(got.size()) + " results for " +
-                                                                    std::to_string(indexes.size()) + " notifications");
-      if (memory_ && r.outcome != Outcome::retryable) memory_->remember(part[k].request_id, r);
+      DeliveryResult r;
+      if (!call) {
+        r = DeliveryResult::retryable("its deadline had passed before the provider was called; not sent");
+      } else if (k < got.size()) {
+        r = std::move(got[k]);
+      } else {
+        r = DeliveryResult::retryable("provider '" + instance->name + "' returned " + std::to_string(got.size()) +
+                                      " results for " + std::to_string(indexes.size()) + " notifications");
+      }
+      if (memory_) claims.settle(part[k].request_id, r);
       results[indexes[k]] = std::move(r);
     }
   }
+  if (late > 0) log_.warning(std::to_string(late) + " notification(s) not sent: their deadline had passed");
+  for (const auto& [i, first] : copies) results[i] = results[first];
   return results;
 }
 

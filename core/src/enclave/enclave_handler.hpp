@@ -2,6 +2,7 @@
 // What the enclave does with link requests: route deliveries to provider instances (remembering request_ids so a
 // retried delivery is answered without a second push), report health, install provisioned secrets, attest.
 
+#include "enclave/dedup_cache.hpp"
 #include "enclave/kms_secret_loader.hpp"
 #include "link/link_server.hpp"
 #include "runtime/plugin/plugin_set.hpp"
@@ -27,13 +28,15 @@ class AttestationBackend {
   virtual Result<Secret> open_sealed(const std::string& secret_name, std::span<const std::byte> blob) = 0;
 };
 
-/// Remembers final results by request_id (delivered / rejected), so a retry after a lost acknowledgement is
-/// answered from memory.
+/// The request_ids the enclave has delivered or is delivering (find-or-claim; see DedupCache): a retry after a lost
+/// acknowledgement is answered from memory, and one that arrives while the first call is still at the provider waits
+/// for that call's result, so the provider is called once per request_id while the enclave runs.
 class DeliveryMemory {
  public:
   virtual ~DeliveryMemory() = default;
-  virtual std::optional<DeliveryResult> find(const std::string& request_id) = 0;
-  virtual void remember(const std::string& request_id, const DeliveryResult& result) = 0;
+  virtual delivery::DedupCache::Claim claim(const std::string& request_id,
+                                            std::chrono::steady_clock::time_point deadline) = 0;
+  virtual void settle(const std::string& request_id, const DeliveryResult& result) = 0;
 };
 
 struct EnclaveHandlerOptions {
@@ -47,7 +50,8 @@ class EnclaveHandler final : public link::RequestHandler {
                  std::unique_ptr<AttestationBackend> attestation, std::unique_ptr<DeliveryMemory> memory, Log& log);
 
   link::HealthInfo health() override;
-  std::vector<DeliveryResult> deliver(std::vector<Notification> batch) override;
+  std::vector<DeliveryResult> deliver(std::vector<Notification> batch,
+                                      std::chrono::steady_clock::time_point deadline) override;
   Status provision(const link::ProvisionRequest& request) override;
   Result<link::AttestReply> attest(const link::AttestRequest& request) override;
   Result<link::KmsProvisionReply> kms_provision(const link::KmsProvisionRequest& request) override;

@@ -25,7 +25,8 @@ namespace notify::link {
 
 inline constexpr std::uint16_t kMagic = 0x454E;
 inline constexpr std::uint8_t kProtocolMajor = 1;
-inline constexpr std::uint8_t kProtocolMinor = 0;
+// Minor versions add, never change: 1.1 added a deliver's budget_ms (a 1.0 peer sends none and gets no deadline).
+inline constexpr std::uint8_t kProtocolMinor = 1;
 inline constexpr std::size_t kHeaderSize = 20;
 
 enum class MessageType : std::uint8_t {

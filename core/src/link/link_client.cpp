@@ -264,7 +264,8 @@ Result<HealthInfo> LinkClient::health() {
 
 Result<std::vector<DeliveryResult>> LinkClient::deliver(std::span<const Notification> batch) {
   if (batch.empty()) return std::vector<DeliveryResult>{};
-  auto f = call(MessageType::deliver_request, encode_deliver_request(batch));
+  // The budget is this client's request timeout: past it, nothing the enclave starts would be waited for.
+  auto f = call(MessageType::deliver_request, encode_deliver_request(batch, options_.request_timeout));
   if (!f) return f.error();
   if (f->header.type != MessageType::deliver_reply)
     return Error{Errc::protocol_error, "deliver: unexpected reply type"};

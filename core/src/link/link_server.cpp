@@ -183,7 +183,7 @@ void LinkServer::serve_connection(const std::shared_ptr<Connection>& c) {
               encode_error({Errc::resource_exhausted, "server busy: request queue full"}));
         continue;
       }
-      tasks_.push_back(Task{c, std::move(f.value())});
+      tasks_.push_back(Task{c, std::move(f.value()), std::chrono::steady_clock::now()});
       lock.unlock();
       tasks_cv_.notify_one();
     }
@@ -228,10 +228,12 @@ void LinkServer::handle(Task& task) {
         return;
       }
       case MessageType::deliver_request: {
-        auto batch = decode_deliver_request(task.frame.payload);
-        if (!batch) return fail(batch.error());
-        const auto count = batch->size();
-        auto results = handler_.deliver(std::move(batch.value()));
+        auto request = decode_deliver_request(task.frame.payload);
+        if (!request) return fail(request.error());
+        const auto count = request->notifications.size();
+        const auto deadline = request->budget.count() > 0 ? task.received + request->budget
+                                                          : std::chrono::steady_clock::time_point::max();
+        auto results = handler_.deliver(std::move(request->notifications), deadline);
         if (results.size() != count) {
           return fail({Errc::internal, "handler returned " + std::to_string(results.size()) + " results for " +
                                            std::to_string(count) + " notifications"});

@@ -29,7 +29,10 @@ class RequestHandler {
   virtual ~RequestHandler() = default;
   virtual HealthInfo health() = 0;
   /// One result per notification, in order.
-  virtual std::vector<DeliveryResult> deliver(std::vector<Notification> batch) = 0;
+  /// One result per notification, in order. `deadline` (steady clock) is when the sender stops waiting: no provider
+  /// call may start after it (time_point::max(): the sender gave no budget).
+  virtual std::vector<DeliveryResult> deliver(std::vector<Notification> batch,
+                                              std::chrono::steady_clock::time_point deadline) = 0;
   virtual Status provision(const ProvisionRequest& request) = 0;
   virtual Result<AttestReply> attest(const AttestRequest& request) = 0;
   /// The enclave fetches its KMS-sourced secrets itself with the credentials and ciphertexts the parent hands over.
@@ -65,6 +68,8 @@ class LinkServer {
   struct Task {
     std::shared_ptr<Connection> connection;
     Frame frame;
+    std::chrono::steady_clock::time_point
+        received;  // when the whole frame had arrived: a deliver's budget counts from here
   };
 
   void accept_loop();

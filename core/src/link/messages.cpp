@@ -136,6 +136,10 @@ Object::Ptr notification_to_json(const Notification& n) {
 Notification notification_from_json(const Object& o, const std::string& path) {
   Notification n;
   n.request_id = get_string(o, path, "request_id");
+  // The ingress's bound, enforced again here: the enclave keys its memory by it, so a parent must not choose its size.
+  if (n.request_id.size() > kMaxRequestIdBytes) {
+    throw DecodeError{path + ".request_id: longer than " + std::to_string(kMaxRequestIdBytes) + " bytes"};
+  }
   auto users = get_array(o, path, "external_user_ids");
   for (std::size_t i = 0; i < users->size(); ++i) {
     const auto v = users->get(static_cast<unsigned>(i));
@@ -258,23 +262,34 @@ Result<HealthInfo> decode_health(std::string_view json) {
   });
 }
 
-std::string encode_deliver_request(std::span<const Notification> batch) {
+std::string encode_deliver_request(std::span<const Notification> batch, std::chrono::milliseconds budget) {
   Object o;
   Array::Ptr list = new Array();
   for (const auto& n : batch) list->add(notification_to_json(n));
   o.set("notifications", list);
+  if (budget.count() > 0) o.set("budget_ms", static_cast<Poco::Int64>(budget.count()));
   return stringify(o);
 }
 
-Result<std::vector<Notification>> decode_deliver_request(std::string_view json) {
-  return decoding<std::vector<Notification>>([&] {
+Result<DeliverRequest> decode_deliver_request(std::string_view json) {
+  return decoding<DeliverRequest>([&] {
     auto o = parse_object(json, "deliver");
     auto list = get_array(*o, "", "notifications");
-    std::vector<Notification> out;
-    out.reserve(list->size());
+    DeliverRequest out;
+    out.notifications.reserve(list->size());
     for (std::size_t i = 0; i < list->size(); ++i) {
       const std::string path = "notifications[" + std::to_string(i) + "]";
-      out.push_back(notification_from_json(*object_at(*list, i, "notifications"), path));
+      out.notifications.push_back(notification_from_json(*object_at(*list, i, "notifications"), path));
+    }
+    if (o->has("budget_ms")) {
+      const auto v = o->get("budget_ms");
+      if (!v.isInteger()) throw DecodeError{"budget_ms: expected an integer"};
+      const auto ms = v.convert<Poco::Int64>();
+      if (ms <= 0 || ms > kMaxDeliverBudget.count()) {
+        throw DecodeError{"budget_ms: " + std::to_string(ms) + " is outside 1.." +
+                          std::to_string(kMaxDeliverBudget.count())};
+      }
+      out.budget = std::chrono::milliseconds(ms);
     }
     return out;
   });

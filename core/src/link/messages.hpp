@@ -7,6 +7,7 @@
 #include <notify/result.hpp>
 #include <notify/secret.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -101,8 +102,21 @@ Result<Hello> decode_hello(std::string_view json);
 std::string encode_health(const HealthInfo& m);
 Result<HealthInfo> decode_health(std::string_view json);
 
-std::string encode_deliver_request(std::span<const Notification> batch);
-Result<std::vector<Notification>> decode_deliver_request(std::string_view json);
+/// A deliver: the batch, and how long its sender waits for the answer (its request timeout). The enclave starts no
+/// provider call once that budget has passed since the frame arrived, and a second arrival of a request_id that is
+/// still at the provider waits for the first call's result at most that long. 0: no budget was sent (a parent of an
+/// older minor version): no deadline.
+/// The longest request_id a deliver may carry (the ingress accepts at most 128 characters).
+inline constexpr std::size_t kMaxRequestIdBytes = 128;
+
+struct DeliverRequest {
+  std::vector<Notification> notifications;
+  std::chrono::milliseconds budget{0};
+};
+/// The most a budget may say (an hour): more is refused as a protocol error.
+inline constexpr std::chrono::milliseconds kMaxDeliverBudget{3'600'000};
+std::string encode_deliver_request(std::span<const Notification> batch, std::chrono::milliseconds budget = {});
+Result<DeliverRequest> decode_deliver_request(std::string_view json);
 
 std::string encode_deliver_reply(std::span<const DeliveryResult> results);
 Result<std::vector<DeliveryResult>> decode_deliver_reply(std::string_view json);
