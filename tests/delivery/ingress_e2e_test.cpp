@@ -419,3 +419,82 @@ TEST(IngressBraze, DeadRetryDeliversOnceTheProviderRecovers) {
   for (const auto& r : fake.requests()) accepted += r.status == 201 ? 1 : 0;
   EXPECT_EQ(accepted, 1);  // delivered exactly once
 }
+
+// The race behind the duplicates issue 10 reported: Braze answers 429 (with X-RateLimit-Reset) to every 7th call and
+// 503 (an HTML body) to every 5th, the plugin backs off longer than the parent's link timeout, so the queue sends a
+// batch again while its first attempt is still at the provider. The enclave's find-or-claim makes the second arrival
+// wait for the first call instead of calling Braze again: every notification delivered, none twice.
+TEST(IngressBraze, RateLimitsAndOutagesWithALinkTimeoutShorterThanTheBackoffsDeliverEachOnce) {
+  TempDir dir;
+  auto pki = make_test_pki(dir.path());
+  auto fo = FakeBraze::Options::over_tls(pki, "race-key-0123456789abcdef");
+  FakeBraze fake(fo);
+  fake.set_latency(50ms);
+  const auto now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (int call = 1; call <= 400; ++call) {
+    FakeBraze::Injection i;  // status 0: answered normally
+    if (call % 7 == 0) {
+      i.status = 429;
+      i.headers = {{"x-ratelimit-reset", std::to_string(now_s)}};
+    } else if (call % 5 == 0) {
+      i.status = 503;
+      i.body = "<html><body>503 Service Unavailable</body></html>";
+    }
+    fake.inject(i);
+  }
+  HostProcess enclave(
+      "node: enclave-race\n"
+      "providers:\n  - plugin: braze\n    config: {endpoint: '" +
+          fake.url() + "', api_key: '${BRAZE_API_KEY}', ca_file: '" + pki.ca_cert.string() +
+          "', max_attempts: 4, backoff_initial: 600ms, backoff_max: 900ms}\n"
+          "serve: {transport: tcp, listen: '127.0.0.1:0'}\n",
+      {{"BRAZE_API_KEY", fo.api_key}});
+  auto address = enclave.wait_listening();
+  ASSERT_TRUE(address) << enclave.output();
+  // The link gives up after 500 ms: shorter than one plugin backoff, so retried batches are re-sent while at Braze.
+  HostProcess parent(
+      "node: parent-race\n"
+      "forward: {transport: tcp, address: '" +
+          *address +
+          "', request_timeout: 500ms, max_attempts: 1, backoff_initial: 20ms, backoff_max: 200ms}\n"
+          "queue: {path: '" +
+          (dir.path() / "q.db").string() +
+          "', max_attempts: 50, backoff_initial: 50ms, backoff_max: 300ms, lease: 30s, "
+          "poll_interval: 20ms, batch_size: 10}\n"
+          "ingress: {listen: '127.0.0.1:0', token: '${INGRESS_TOKEN}'}\n",
+      {{"INGRESS_TOKEN", kToken}});
+  auto ingress = parent.wait_for(R"(ingress listening on (\S+))", 20s);
+  ASSERT_TRUE(ingress) << parent.output();
+  constexpr int kCount = 60;
+  for (int i = 0; i < kCount; ++i) {
+    const auto id = "race-" + std::to_string(i);
+    // Each with its own text, so the plugin sends each in a Braze request of its own (same texts would be merged).
+    const auto body = R"({"request_id": ")" + id + R"(", "external_user_id": "race-user-)" + std::to_string(i) +
+                      R"(", "title": "T", "message": "race )" + std::to_string(i) + R"("})";
+    ASSERT_EQ(call(*ingress, "POST", "/v1/notifications", body).status, 202);
+  }
+  for (int i = 0; i < kCount; ++i) {
+    const auto id = "race-" + std::to_string(i);
+    ASSERT_TRUE(wait_state(*ingress, id, "delivered", 90s))
+        << id << ": " << call(*ingress, "GET", "/v1/notifications/" + id).body;
+  }
+  const auto accepted = fake.accepted_recipients();
+  int twice = 0;
+  for (int i = 0; i < kCount; ++i) {
+    const auto it = accepted.find("race-user-" + std::to_string(i));
+    ASSERT_NE(it, accepted.end()) << "race-user-" << i << " never reached Braze";
+    twice += it->second > 1 ? 1 : 0;
+  }
+  int limited = 0, unavailable = 0;
+  for (const auto& r : fake.requests()) {
+    limited += r.status == 429 ? 1 : 0;
+    unavailable += r.status == 503 ? 1 : 0;
+  }
+  std::cout << "[ race    ] " << fake.requests().size() << " Braze requests (" << limited << " answered 429, "
+            << unavailable << " answered 503), " << kCount << " notifications, " << twice << " pushed twice\n";
+  EXPECT_GT(limited + unavailable, 0) << "the injected failures must have been hit";
+  EXPECT_EQ(twice, 0) << "a notification was pushed to Braze twice";
+  // The race happened: batches were re-sent while at Braze, and the enclave made them wait instead of sending again.
+  EXPECT_GT(enclave.process().count("arrived again while at the provider"), 0u) << enclave.output();
+}
