@@ -6,6 +6,7 @@
 #include "wait_until.hpp"
 
 #include <map>
+#include <set>
 
 using namespace notify;
 using namespace notify::delivery;
@@ -82,4 +83,42 @@ TEST(RedisQueue, TwoConsumersOneCrashesEveryNotificationCompletedOnce) {
   EXPECT_EQ(completed.size(), batch.size());
   for (const auto& [id, times] : completed) EXPECT_EQ(times, 1) << id;
   EXPECT_EQ((*b)->depth().value(), 0u);
+}
+
+// Redis restarted under a parent: while it is down every call fails naming Redis (which /readyz reports), nothing
+// offered then is stored; once it is back the same queue object reconnects by itself, and everything accepted before
+// the restart is still there (appendfsync always).
+TEST(RedisQueue, ReconnectsAfterTheServerRestartsAndLosesNothingAccepted) {
+  notify::testing::RedisServer server;  // its own, so the other tests' server is not restarted under them
+  RedisOptions r;
+  r.address = server.socket();
+  r.prefix = "restart";
+  auto opened = RedisQueue::open(r, QueueOptions{});
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  auto& q = *opened.value();
+  std::vector<Notification> before, during, after;
+  for (int i = 0; i < 10; ++i) {
+    before.push_back(make_notification("before-" + std::to_string(i)));
+    during.push_back(make_notification("during-" + std::to_string(i)));
+    after.push_back(make_notification("after-" + std::to_string(i)));
+  }
+  ASSERT_TRUE(q.enqueue(before).ok());
+
+  server.kill();
+  auto depth = q.depth();
+  ASSERT_FALSE(depth.ok());
+  EXPECT_NE(depth.error().message.find("redis"), std::string::npos) << depth.error().message;
+  EXPECT_FALSE(q.enqueue(during).ok());  // refused, so the ingress answers an error, not a 202
+
+  server.start();
+  EXPECT_TRUE(notify::testing::wait_until([&] { return q.depth().ok(); }, 15s)) << "no reconnect";
+  ASSERT_TRUE(q.enqueue(after).ok());
+  EXPECT_EQ(q.depth().value(), 20u);
+  auto leased = q.lease(100);
+  ASSERT_TRUE(leased.ok()) << leased.error().message;
+  std::set<std::string> ids;
+  for (const auto& l : *leased) ids.insert(l.notification.request_id);
+  EXPECT_EQ(ids.size(), 20u);
+  EXPECT_TRUE(ids.contains("before-0") && ids.contains("before-9") && ids.contains("after-0"));
+  EXPECT_FALSE(ids.contains("during-0"));
 }

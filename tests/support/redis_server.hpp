@@ -16,6 +16,15 @@ class RedisServer {
  public:
   RedisServer() {
     socket_ = (dir_.path() / "redis.sock").string();
+    start();
+  }
+  /// Kills the server (SIGKILL: only what appendfsync always made durable survives) and leaves it down.
+  void kill() {
+    child_.reset();
+    std::filesystem::remove(socket_);  // a killed server leaves its socket file behind
+  }
+  /// Starts it again on the same socket and directory: it reloads its append-only file.
+  void start() {
     child_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{"/usr/bin/redis-server", "--port", "0", "--unixsocket", socket_, "--dir",
                                  dir_.path().string(), "--appendonly", "yes", "--appendfsync", "always", "--save", ""},

@@ -142,31 +142,59 @@ RedisQueue::RedisQueue(redisContext* ctx, RedisOptions redis, QueueOptions optio
 }
 RedisQueue::~RedisQueue() = default;
 
-Result<std::unique_ptr<RedisQueue>> RedisQueue::open(RedisOptions redis, QueueOptions options) {
+Result<std::unique_ptr<redisContext, RedisQueue::ContextFree>> RedisQueue::connect(const RedisOptions& redis,
+                                                                                   const std::string& stream_key) {
   timeval timeout{5, 0};
-  redisContext* c = nullptr;
+  redisContext* raw = nullptr;
   if (!redis.address.empty() && redis.address.front() == '/') {
-    c = redisConnectUnixWithTimeout(redis.address.c_str(), timeout);
+    raw = redisConnectUnixWithTimeout(redis.address.c_str(), timeout);
   } else {
     // hiredis takes the host unbracketed ("::1") and resolves names itself.
     auto where = toolkit::parse_host_port(redis.address, "queue.redis_address (or a /unix/socket path)",
                                           toolkit::PortRule::nonzero);
     if (!where) return where.error();
-    c = redisConnectWithTimeout(where->host.c_str(), where->port, timeout);
+    raw = redisConnectWithTimeout(where->host.c_str(), where->port, timeout);
   }
-  if (c == nullptr) return Error{Errc::resource_exhausted, "redis " + redis.address + ": cannot allocate a context"};
+  if (raw == nullptr) return Error{Errc::resource_exhausted, "redis " + redis.address + ": cannot allocate a context"};
+  std::unique_ptr<redisContext, ContextFree> c(raw);
+  if (c->err != 0) return Error{Errc::unreachable, "redis " + redis.address + ": " + c->errstr};
+  timeval io{10, 0};
+  redisSetTimeout(c.get(), io);
+  auto created = command(c.get(), {"XGROUP", "CREATE", stream_key, redis.group, "0", "MKSTREAM"});
+  if (!created && created.error().message.find("BUSYGROUP") == std::string::npos) return created.error();
+  return c;
+}
+
+Result<std::unique_ptr<RedisQueue>> RedisQueue::open(RedisOptions redis, QueueOptions options) {
   if (redis.consumer.empty()) {
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
     redis.consumer = std::string(host) + ":" + std::to_string(::getpid());
   }
-  std::unique_ptr<RedisQueue> q(new RedisQueue(c, redis, std::move(options)));  // private constructor; owns c from here
-  if (c->err != 0) return Error{Errc::unreachable, "redis " + redis.address + ": " + c->errstr};
-  timeval io{10, 0};
-  redisSetTimeout(c, io);
-  auto created = command(c, {"XGROUP", "CREATE", q->key("stream"), redis.group, "0", "MKSTREAM"});
-  if (!created && created.error().message.find("BUSYGROUP") == std::string::npos) return created.error();
-  return q;
+  auto c = connect(redis, redis.prefix + ":stream");
+  if (!c) return c.error();
+  return std::unique_ptr<RedisQueue>(new RedisQueue(c->release(), redis, std::move(options)));  // private constructor
+}
+
+Result<redisContext*> RedisQueue::context() {
+  if (ctx_ && ctx_->err == 0) return ctx_.get();
+  if (ctx_) {  // it broke during the last call: hiredis contexts are not usable after an I/O or protocol error
+    last_error_ = ctx_->errstr;
+    ctx_.reset();
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_reconnect_) {
+    return Error{Errc::unreachable, "redis " + redis_.address + " unreachable (" + last_error_ + "); reconnecting"};
+  }
+  auto c = connect(redis_, key("stream"));
+  if (!c) {
+    last_error_ = c.error().message;
+    next_reconnect_ = now + reconnect_backoff_.next();
+    return Error{Errc::unreachable, c.error().message + "; reconnecting"};
+  }
+  reconnect_backoff_.reset();
+  ctx_ = std::move(c.value());
+  return ctx_.get();
 }
 
 Result<std::vector<Enqueued>> RedisQueue::enqueue(std::span<const Notification> batch) {
@@ -183,7 +211,9 @@ Result<std::vector<Enqueued>> RedisQueue::enqueue(std::span<const Notification> 
     args.push_back(n.request_id);
     args.push_back(encode_notification_record(n));
   }
-  auto r = command(ctx_.get(), args);
+  auto c = context();
+  if (!c) return c.error();
+  auto r = command(*c, args);
   if (!r) return r.error();
   std::vector<Enqueued> out;
   for (std::size_t i = 0; i < batch.size() && i < (*r)->elements; ++i) {
@@ -196,7 +226,9 @@ Result<std::vector<Enqueued>> RedisQueue::enqueue(std::span<const Notification> 
 
 Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
   std::lock_guard lock(mu_);
-  redisContext* c = ctx_.get();
+  auto live = context();
+  if (!live) return live.error();
+  redisContext* c = *live;
   if (auto p = command(
           c, {"EVAL", kPromote, "2", key("delayed"), key("stream"), std::to_string(options_.clock->epoch_ms())});
       !p)
@@ -290,7 +322,9 @@ Status RedisQueue::complete(const std::string& request_id, const DeliveryResult&
 
 Result<std::vector<State>> RedisQueue::complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) {
   std::lock_guard lock(mu_);
-  redisContext* c = ctx_.get();
+  auto live = context();
+  if (!live) return live.error();
+  redisContext* c = *live;
   // Attempt counts first (for the backoff), pipelined; then every outcome, pipelined.
   for (const auto& [id, r] : results) {
     const std::string k = key("n:" + id);
@@ -336,8 +370,10 @@ Result<std::vector<State>> RedisQueue::complete_batch(std::span<const std::pair<
 
 Result<std::optional<Record>> RedisQueue::status(const std::string& request_id) {
   std::lock_guard lock(mu_);
-  auto h = command(ctx_.get(), {"HMGET", key("n:" + request_id), "body", "state", "attempts", "reference", "reason",
-                                "next_attempt_ms"});
+  auto c = context();
+  if (!c) return c.error();
+  auto h = command(
+      *c, {"HMGET", key("n:" + request_id), "body", "state", "attempts", "reference", "reason", "next_attempt_ms"});
   if (!h) return h.error();
   if ((*h)->element[0]->type == REDIS_REPLY_NIL) return std::optional<Record>{};
   Record rec;
@@ -353,7 +389,7 @@ Result<std::optional<Record>> RedisQueue::status(const std::string& request_id) 
   auto next_attempt_ms = stored_number<std::int64_t>((*h)->element[5], "next_attempt_ms", request_id);
   if (!next_attempt_ms) return next_attempt_ms.error();
   rec.next_attempt_ms = *next_attempt_ms;
-  auto hist = command(ctx_.get(), {"LRANGE", key("h:" + request_id), "0", "-1"});
+  auto hist = command(*c, {"LRANGE", key("h:" + request_id), "0", "-1"});
   if (!hist) return hist.error();
   for (std::size_t i = 0; i < (*hist)->elements; ++i) {
     try {
@@ -371,7 +407,9 @@ Result<std::vector<std::string>> RedisQueue::dead_ids(std::size_t limit) {
   std::vector<std::string> ids;
   {
     std::lock_guard lock(mu_);
-    auto r = command(ctx_.get(), {"ZRANGE", key("dead"), "0", std::to_string(static_cast<long long>(limit) - 1)});
+    auto c = context();
+    if (!c) return c.error();
+    auto r = command(*c, {"ZRANGE", key("dead"), "0", std::to_string(static_cast<long long>(limit) - 1)});
     if (!r) return r.error();
     for (std::size_t i = 0; i < (*r)->elements; ++i) ids.push_back(str((*r)->element[i]));
   }
@@ -380,8 +418,10 @@ Result<std::vector<std::string>> RedisQueue::dead_ids(std::size_t limit) {
 
 Status RedisQueue::retry_dead(const std::string& request_id) {
   std::lock_guard lock(mu_);
-  auto r = command(ctx_.get(), {"EVAL", kRetryDead, "3", key("dead"), key("open"), key("stream"), redis_.prefix,
-                                request_id, std::to_string(options_.clock->epoch_ms())});
+  auto c = context();
+  if (!c) return c.error();
+  auto r = command(*c, {"EVAL", kRetryDead, "3", key("dead"), key("open"), key("stream"), redis_.prefix, request_id,
+                        std::to_string(options_.clock->epoch_ms())});
   if (!r) return r.error();
   if ((*r)->integer == 0) return Error{Errc::not_found, "queue: no dead notification " + request_id};
   return {};
@@ -399,8 +439,10 @@ return #ids
   std::lock_guard lock(mu_);
   std::size_t total = 0;
   for (;;) {  // in slices of 1000, so one purge never blocks Redis for long
-    auto r = command(ctx_.get(), {"EVAL", kPurge, "1", key("finished"), redis_.prefix,
-                                  std::to_string(options_.clock->epoch_ms() - options_.retention.count())});
+    auto c = context();
+    if (!c) return c.error();
+    auto r = command(*c, {"EVAL", kPurge, "1", key("finished"), redis_.prefix,
+                          std::to_string(options_.clock->epoch_ms() - options_.retention.count())});
     if (!r) return r.error();
     total += static_cast<std::size_t>((*r)->integer);
     if ((*r)->integer < 1000) return total;
@@ -409,7 +451,9 @@ return #ids
 
 Result<std::size_t> RedisQueue::depth() {
   std::lock_guard lock(mu_);
-  auto r = command(ctx_.get(), {"SCARD", key("open")});
+  auto c = context();
+  if (!c) return c.error();
+  auto r = command(*c, {"SCARD", key("open")});
   if (!r) return r.error();
   return static_cast<std::size_t>((*r)->integer);
 }

@@ -12,6 +12,8 @@
 // Enqueue is one Lua script (atomic: capacity, idempotency, all or nothing). A consumer leases with XREADGROUP; the
 // entries a crashed consumer held stay pending and are taken over with XAUTOCLAIM once idle longer than the lease.
 // Durability is Redis's: run it with appendonly yes and appendfsync always for "durable on 202".
+// A connection that breaks (Redis restarted, a network cut) is replaced on the next call, at most once per backoff
+// step (250 ms doubling to 5 s); until then every call fails naming Redis, which the ingress's /readyz reports.
 
 #include "parent/queue/notification_queue.hpp"
 
@@ -52,11 +54,20 @@ class RedisQueue final : public NotificationQueue {
     void operator()(redisContext* c) const noexcept;
   };
   RedisQueue(redisContext* ctx, RedisOptions redis, QueueOptions options);
+  /// A new connection to `redis.address` (5 s connect timeout, 10 s I/O timeout); the consumer group is created when
+  /// missing.
+  static Result<std::unique_ptr<redisContext, ContextFree>> connect(const RedisOptions& redis,
+                                                                    const std::string& stream_key);
+  /// The live connection, reconnected first when the last one broke (and the backoff allows). Caller holds mu_.
+  Result<redisContext*> context();
   std::string key(const std::string& suffix) const { return redis_.prefix + ":" + suffix; }
   /// The EVAL arguments that record one outcome (shared by complete and complete_batch). Caller holds mu_.
   std::vector<std::string> complete_args(const std::string& request_id, const DeliveryResult& result, int attempts);
 
-  std::unique_ptr<redisContext, ContextFree> ctx_;
+  std::unique_ptr<redisContext, ContextFree> ctx_;  // null while Redis is unreachable
+  toolkit::Backoff reconnect_backoff_{std::chrono::milliseconds(250), std::chrono::milliseconds(5000)};
+  std::chrono::steady_clock::time_point next_reconnect_{};
+  std::string last_error_;
   RedisOptions redis_;
   QueueOptions options_;
   std::mutex mu_;
