@@ -31,3 +31,15 @@ TEST(IngressValidation, BatchLimits) {
   EXPECT_FALSE(parse_notifications(R"({"notifications": []})").ok());
   EXPECT_FALSE(parse_notifications(R"({"notifications": [], "x": 1})").ok());
 }
+
+TEST(IngressValidation, CustomDataHasAtMostOneHundredKeys) {
+  auto with_keys = [](int n) {
+    std::string body = R"({"request_id": "r", "external_user_id": "u", "message": "m", "custom_data": {)";
+    for (int i = 0; i < n; ++i) body += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\": \"v\"";
+    return body + "}}";
+  };
+  EXPECT_TRUE(parse_notifications(with_keys(100)).ok());
+  auto r = parse_notifications(with_keys(101));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("custom_data: more than 100 keys"), std::string::npos) << r.error().message;
+}

@@ -200,3 +200,35 @@ TEST(Messages, DeliverWithoutABudgetHasNoneAndALongRequestIdIsRefused) {
   EXPECT_NE(refused.error().message.find("notifications[0].request_id: longer than 128 bytes"), std::string::npos)
       << refused.error().message;
 }
+
+TEST(Messages, APayloadOfTooManyElementsIsRefusedBeforeItIsParsed) {
+  // 4 MiB of "{}," would be well over a gigabyte as a JSON DOM: refused by counting, before Poco's parser runs.
+  std::string json = R"({"notifications": [)";
+  for (int i = 0; i < 300'000; ++i) json += "{},";
+  json += "{}]}";
+  auto d = decode_deliver_request(json);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().code, Errc::protocol_error);
+  EXPECT_NE(d.error().message.find("JSON elements, more than the 20000"), std::string::npos) << d.error().message;
+  // Commas and brackets inside strings are text, not elements.
+  Notification n;
+  n.request_id = "r";
+  n.message = std::string(300'000, ',') + std::string(1000, '[') + "\"\\";
+  auto ok = decode_deliver_request(encode_deliver_request(std::span(&n, 1)));
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->notifications[0].message, n.message);
+}
+
+TEST(Messages, TheLargestBatchTheParentSendsIsUnderTheElementBound) {
+  // The dispatcher's largest batch (100) of notifications at the ingress's bounds: 50 recipients, 100 custom_data keys.
+  std::vector<Notification> batch(100);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    batch[i].request_id = "r" + std::to_string(i);
+    for (int u = 0; u < 50; ++u) batch[i].external_user_ids.push_back("user-" + std::to_string(u));
+    for (int k = 0; k < 100; ++k) batch[i].custom_data["key-" + std::to_string(k)] = "v";
+    batch[i].message = "m";
+  }
+  auto d = decode_deliver_request(encode_deliver_request(batch, std::chrono::seconds(30)));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->notifications.size(), 100u);
+}

@@ -11,6 +11,11 @@ namespace {
 constexpr std::chrono::milliseconds kPollSlice{200};
 // Requests queued beyond this are answered with resource_exhausted rather than buffered without bound.
 constexpr std::size_t kMaxQueuedTasks = 4096;
+// The payload bytes waiting for a worker, across all connections: a peer that sends faster than the workers finish is
+// told "busy" beyond this instead of growing the enclave's memory (each connection's reader holds one more frame).
+constexpr std::size_t kMaxQueuedBytes = 16u << 20;
+// A hello is a node name and two version numbers: before the handshake no peer gets the full frame size.
+constexpr std::uint32_t kMaxHelloBytes = 4096;
 }  // namespace
 
 struct LinkServer::Connection {
@@ -124,7 +129,7 @@ bool LinkServer::handshake(Connection& c) {
   Result<Frame> f = Error{Errc::timed_out, ""};
   const auto deadline = std::chrono::steady_clock::now() + options_.io_timeout;
   do {
-    f = read_frame(*c.stream, options_.max_frame_bytes, kPollSlice, options_.io_timeout);
+    f = read_frame(*c.stream, std::min(options_.max_frame_bytes, kMaxHelloBytes), kPollSlice, options_.io_timeout);
   } while (!f && f.error().code == Errc::timed_out && !stopping_ && std::chrono::steady_clock::now() < deadline);
   if (!f) {
     log_.warning("closing link connection from " + c.peer + ": no valid handshake (" + f.error().message + ")");
@@ -177,12 +182,14 @@ void LinkServer::serve_connection(const std::shared_ptr<Connection>& c) {
                  std::to_string(f->header.correlation_id) + " from " + c->peer + " (" +
                  std::to_string(f->header.payload_size) + " bytes)");
       std::unique_lock lock(tasks_mu_);
-      if (tasks_.size() >= kMaxQueuedTasks) {
+      const std::size_t size = f->payload.size();
+      if (tasks_.size() >= kMaxQueuedTasks || queued_bytes_ + size > kMaxQueuedBytes) {
         lock.unlock();
         reply(*c, MessageType::error_reply, f->header.correlation_id,
               encode_error({Errc::resource_exhausted, "server busy: request queue full"}));
         continue;
       }
+      queued_bytes_ += size;
       tasks_.push_back(Task{c, std::move(f.value()), std::chrono::steady_clock::now()});
       lock.unlock();
       tasks_cv_.notify_one();
@@ -203,6 +210,7 @@ void LinkServer::worker_loop() {
       if (tasks_.empty()) return;
       task = std::move(tasks_.front());
       tasks_.pop_front();
+      queued_bytes_ -= task.frame.payload.size();
       ++running_tasks_;
     }
     handle(task);
@@ -217,7 +225,12 @@ void LinkServer::worker_loop() {
 void LinkServer::handle(Task& task) {
   auto& c = *task.connection;
   const auto& h = task.frame.header;
-  auto fail = [&](const Error& e) { reply(c, MessageType::error_reply, h.correlation_id, encode_error(e)); };
+  auto fail = [&](const Error& e) {
+    // Said in the enclave's log too (never the payload): a parent sending what the enclave refuses is worth seeing.
+    log_.warning(std::string("link request ") + message_type_name(h.type) + " #" + std::to_string(h.correlation_id) +
+                 " from " + c.peer + " refused: " + e.message.substr(0, 300));
+    reply(c, MessageType::error_reply, h.correlation_id, encode_error(e));
+  };
   try {
     switch (h.type) {
       case MessageType::health_request: {

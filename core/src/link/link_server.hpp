@@ -97,6 +97,7 @@ class LinkServer {
   std::mutex tasks_mu_;
   std::condition_variable tasks_cv_;
   std::deque<Task> tasks_;
+  std::size_t queued_bytes_ = 0;  // payload bytes in tasks_
   std::size_t running_tasks_ = 0;
   bool workers_exit_ = false;
 };

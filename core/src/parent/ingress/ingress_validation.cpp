@@ -11,6 +11,8 @@
 namespace notify::services {
 namespace {
 
+constexpr std::size_t kMaxCustomDataKeys = 100;
+
 using Poco::JSON::Array;
 using Poco::JSON::Object;
 
@@ -78,6 +80,10 @@ Notification parse_one(const Object& o, const std::string& path) {
   if (o.has("custom_data")) {
     const auto v = o.get("custom_data");
     if (v.type() != typeid(Object::Ptr)) throw Invalid{at(path, "custom_data") + ": must be an object of strings"};
+    // The link bounds a deliver's JSON elements (the enclave's memory), and providers' payload limits are a few KB.
+    if (v.extract<Object::Ptr>()->size() > kMaxCustomDataKeys) {
+      throw Invalid{at(path, "custom_data") + ": more than " + std::to_string(kMaxCustomDataKeys) + " keys"};
+    }
     for (const auto& [k, value] : *v.extract<Object::Ptr>()) {
       if (!value.isString()) throw Invalid{at(path, "custom_data." + k) + ": must be a string"};
       n.custom_data[k] = value.toString();

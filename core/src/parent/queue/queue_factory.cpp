@@ -24,7 +24,7 @@ constexpr FieldSpec kQueue[] = {
     {"backoff_max", FT::duration, false, "5m", "retry delay cap"},
     {"lease", FT::duration, false, "60s", "an in-flight notification whose host died is retried after this"},
     {"retention", FT::duration, false, "7d", "delivered/rejected records are deleted this long after finishing"},
-    {"batch_size", FT::integer, false, "50", "notifications per deliver request to the enclave"},
+    {"batch_size", FT::integer, false, "50", "notifications per deliver request to the enclave (at most 100)"},
     {"poll_interval", FT::duration, false, "200ms", "how often the dispatcher looks for due retries"},
 };
 
@@ -87,7 +87,10 @@ Result<QueueConfig> queue_config_from(const config::YamlConfigView& q) {
   o.backoff_max = q.duration_value("backoff_max");
   o.lease = q.duration_value("lease");
   o.retention = q.duration_value("retention");
-  c.dispatch.batch_size = static_cast<std::size_t>(at_least_one(q.int_value("batch_size")));
+  // At most 100 per deliver: with 50 recipients and 100 custom_data keys each (the ingress's bounds) a deliver stays
+  // under the 20,000 JSON elements the enclave accepts in one message.
+  c.dispatch.batch_size =
+      static_cast<std::size_t>(std::min<std::int64_t>(100, at_least_one(q.int_value("batch_size"))));
   c.dispatch.poll_interval = q.duration_value("poll_interval");
   // Purge at most once a minute, or more often when the retention itself is shorter (tests, small disks).
   c.dispatch.purge_interval = std::min<std::chrono::milliseconds>(
