@@ -11,6 +11,7 @@
 //   notify-ctl provision --secret NAME --from-file F --expect-pcrs F [...]  DEV ONLY: all of the above in one go
 //   notify-ctl send --user U[,U] --message M [--title T] [--request-id ID] [--data k=v,...] | send --file F
 //   notify-ctl status ID | health | dead list | dead retry ID         [--url URL] [--token T] [--json]
+//   notify-ctl enclave status [--address A] [--transport tcp|vsock] [--json]    (on the parent: over the link)
 
 #include "ctl_options.hpp"
 
@@ -30,6 +31,7 @@ int http_send(const CtlOptions& options);
 int http_status(const CtlOptions& options, const std::string& id);
 int http_health(const CtlOptions& options);
 int http_dead(const CtlOptions& options, const std::vector<std::string>& args);
+int enclave_status(const CtlOptions& options);
 }  // namespace notify::ctl
 
 namespace {
@@ -86,7 +88,7 @@ class NotifyCtl final : public Poco::Util::Application {
       f.setUsage(
           "attestation verify FILE | attest --out DOC | seal --doc DOC --expect-pcrs F --secret NAME "
           "--from-file F --out BLOB | provision --blob BLOB | send ... | status ID | health | dead list | "
-          "dead retry ID");
+          "dead retry ID | enclave status");
       f.setHeader("Enclave Notify operator tool.");
       f.setFooter(
           "Without KMS, a secret is sealed offline: attest on the parent, seal on a trusted workstation, "
@@ -105,6 +107,7 @@ class NotifyCtl final : public Poco::Util::Application {
     if (args[0] == "status" && args.size() == 2) return notify::ctl::http_status(options_, args[1]);
     if (args[0] == "health" && args.size() == 1) return notify::ctl::http_health(options_);
     if (args[0] == "dead") return notify::ctl::http_dead(options_, {args.begin() + 1, args.end()});
+    if (args[0] == "enclave" && args.size() == 2 && args[1] == "status") return notify::ctl::enclave_status(options_);
     std::cerr << "notify-ctl: unknown command '" << args[0] << (args.size() > 1 ? " " + args[1] : "")
               << "' (see --help)\n";
     return EXIT_USAGE;

@@ -498,3 +498,35 @@ TEST(IngressBraze, RateLimitsAndOutagesWithALinkTimeoutShorterThanTheBackoffsDel
   // The race happened: batches were re-sent while at Braze, and the enclave made them wait instead of sending again.
   EXPECT_GT(enclave.process().count("arrived again while at the provider"), 0u) << enclave.output();
 }
+
+// notify-ctl enclave status over the link: ready with the log provider; not ready, naming the missing secret (never a
+// value), with a Braze provider that has no key yet; an unreachable enclave is exit 69.
+TEST(NotifyCtlEnclave, StatusShowsProvidersAndSecretsOverTheLink) {
+  Topology t;
+  ASSERT_FALSE(t.enclave_address.empty());
+  auto ready = run_command({NOTIFY_CTL_BIN, "enclave", "status", "--address", t.enclave_address, "--transport", "tcp"});
+  EXPECT_EQ(ready.exit_code, 0) << ready.output;
+  EXPECT_NE(ready.output.find("enclave enclave-ingress at " + t.enclave_address), std::string::npos) << ready.output;
+  EXPECT_NE(ready.output.find("initialized: yes"), std::string::npos) << ready.output;
+  EXPECT_NE(ready.output.find("provider log: ready"), std::string::npos) << ready.output;
+  auto json = run_command(
+      {NOTIFY_CTL_BIN, "enclave", "status", "--address", t.enclave_address, "--transport", "tcp", "--json"});
+  EXPECT_NE(json.output.find(R"("node":"enclave-ingress")"), std::string::npos) << json.output;
+
+  TempDir dir;
+  auto pki = make_test_pki(dir.path());
+  FakeBraze fake(FakeBraze::Options::over_tls(pki, "status-key-0123456789"));
+  HostProcess keyless("node: enclave-keyless\nproviders:\n  - plugin: braze\n    config: {endpoint: '" + fake.url() +
+                      "', ca_file: '" + pki.ca_cert.string() + "'}\nserve: {transport: tcp, listen: '127.0.0.1:0'}\n");
+  auto address = keyless.wait_listening();
+  ASSERT_TRUE(address) << keyless.output();
+  auto missing = run_command({NOTIFY_CTL_BIN, "enclave", "status", "--address", *address, "--transport", "tcp"});
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_NE(missing.output.find("initialized: no"), std::string::npos) << missing.output;
+  EXPECT_NE(missing.output.find("secret braze.api_key: missing"), std::string::npos) << missing.output;
+
+  HeldPort closed;
+  auto unreachable =
+      run_command({NOTIFY_CTL_BIN, "enclave", "status", "--address", closed.address(), "--transport", "tcp"});
+  EXPECT_EQ(unreachable.exit_code, 69) << unreachable.output;
+}
