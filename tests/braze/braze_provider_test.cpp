@@ -317,3 +317,32 @@ TEST(BrazeEndpoint, ParsesAndRefusesBadUrls) {
   EXPECT_FALSE(parse_endpoint("https://x/messages/send").ok());
   EXPECT_FALSE(parse_endpoint("https://x:99999").ok());
 }
+
+// deliver_by: no retry waits past the caller's deadline (the enclave passes the link's budget), and nothing is started
+// once it has passed — the wait is handed back as retry_after instead, so the caller's re-send does not find the call
+// still backing off here.
+TEST(BrazeProvider, RetriesStopAtTheCallersDeadline) {
+  Fixture f;
+  FakeBraze::Injection unavailable;
+  unavailable.status = 503;
+  unavailable.body = "<html>Service Unavailable</html>";
+  f.fake->inject(unavailable, 5);
+  auto o = f.options();
+  o.backoff_initial = 2s;  // one backoff is longer than the caller waits
+  o.backoff_max = 2s;
+  o.max_attempts = 5;
+  auto p = f.provider(o);
+  auto batch = batch_of(1);
+  auto results = p->deliver_by(batch, std::chrono::steady_clock::now() + 500ms);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].outcome, Outcome::retryable) << results[0].reason;
+  EXPECT_NE(results[0].reason.find("HTTP 503"), std::string::npos) << results[0].reason;
+  EXPECT_GE(results[0].retry_after, 1s);  // the backoff it did not wait, handed back
+  EXPECT_EQ(f.fake->requests().size(), 1u) << "a retry started past the caller's deadline";
+
+  // A deadline already passed: nothing is sent at all.
+  auto late = p->deliver_by(batch, std::chrono::steady_clock::now() - 1ms);
+  EXPECT_EQ(late[0].outcome, Outcome::retryable);
+  EXPECT_NE(late[0].reason.find("deadline had passed"), std::string::npos) << late[0].reason;
+  EXPECT_EQ(f.fake->requests().size(), 1u);
+}

@@ -421,15 +421,17 @@ TEST(IngressBraze, DeadRetryDeliversOnceTheProviderRecovers) {
 }
 
 // The race behind the duplicates issue 10 reported: Braze answers 429 (with X-RateLimit-Reset) to every 7th call and
-// 503 (an HTML body) to every 5th, the plugin backs off longer than the parent's link timeout, so the queue sends a
-// batch again while its first attempt is still at the provider. The enclave's find-or-claim makes the second arrival
+// 503 (an HTML body) to every 5th, and answers more slowly than the parent's link timeout, so the queue sends a batch
+// again while its first attempt is still at the provider. The enclave's find-or-claim makes the second arrival
 // wait for the first call instead of calling Braze again: every notification delivered, none twice.
 TEST(IngressBraze, RateLimitsAndOutagesWithALinkTimeoutShorterThanTheBackoffsDeliverEachOnce) {
   TempDir dir;
   auto pki = make_test_pki(dir.path());
   auto fo = FakeBraze::Options::over_tls(pki, "race-key-0123456789abcdef");
   FakeBraze fake(fo);
-  fake.set_latency(50ms);
+  // Each Braze call outlasts the parent's link timeout (500 ms below): whatever the plugin does about its own retries
+  // (it stops them at the deadline it is given), a call in flight cannot be recalled, so the re-send meets it.
+  fake.set_latency(1500ms);
   const auto now_s =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   for (int call = 1; call <= 400; ++call) {

@@ -5,6 +5,7 @@
 #include <notify/abi.hpp>
 #include <notify/notification.hpp>
 
+#include <chrono>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,6 +30,15 @@ class NOTIFY_API Provider {
   /// (network I/O) and may be called from several threads at once. A provider splits the batch itself if its API
   /// has a smaller limit.
   virtual std::vector<DeliveryResult> deliver(std::span<const Notification> batch) noexcept = 0;
+
+  /// deliver() for a caller that stops waiting at `deadline` (steady clock; the enclave passes the link's budget): a
+  /// provider should start no call and wait for no retry past it, and answer retryable instead, so that the caller's
+  /// re-send does not find the notification still at the provider. A call already in flight is not cut short (it may
+  /// have reached the service). The default ignores the deadline.
+  virtual std::vector<DeliveryResult> deliver_by(std::span<const Notification> batch,
+                                                 std::chrono::steady_clock::time_point /*deadline*/) noexcept {
+    return deliver(batch);
+  }
 
   /// Cheap readiness probe for health checks.
   [[nodiscard]] virtual ProviderHealth health() const noexcept = 0;

@@ -151,7 +151,7 @@ std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> ba
     const bool call = Clock::now() < deadline;
     std::vector<DeliveryResult> got;
     if (call) {
-      got = instance->provider->deliver(part);
+      got = instance->provider->deliver_by(part, deadline);
     } else {
       late += indexes.size();
     }

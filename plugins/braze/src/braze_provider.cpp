@@ -39,11 +39,17 @@ std::chrono::milliseconds BrazeProvider::backoff(int attempt) {
   return policy.delay(attempt - 1, rng_);
 }
 
-BrazeProvider::Sent BrazeProvider::send_call(const BrazeCall& call, const Secret& key) {
+BrazeProvider::Sent BrazeProvider::send_call(const BrazeCall& call, const Secret& key,
+                                             std::chrono::steady_clock::time_point deadline) {
+  using Clock = std::chrono::steady_clock;
   Sent sent;
   for (int attempt = 1;; ++attempt) {
+    if (Clock::now() >= deadline) {
+      if (attempt == 1) sent.outcome = {Outcome::retryable, {}, "not sent: the caller's deadline had passed", {}, {}};
+      return sent;  // after a retryable attempt: its outcome stands
+    }
     if (auto wait = limiter_.reserve(); wait.count() > 0) {
-      if (wait > options_.max_retry_wait) {
+      if (wait > options_.max_retry_wait || Clock::now() + wait >= deadline) {
         sent.outcome = {Outcome::retryable,
                         {},
                         "client-side rate limit: next slot in " + std::to_string(wait.count()) + " ms",
@@ -76,7 +82,8 @@ BrazeProvider::Sent BrazeProvider::send_call(const BrazeCall& call, const Secret
     // Delivered and rejected are final. A 2XX is never sent again.
     if (sent.outcome.outcome != Outcome::retryable || attempt >= options_.max_attempts) return sent;
     auto delay = sent.outcome.retry_after.count() > 0 ? sent.outcome.retry_after : backoff(attempt);
-    if (delay > options_.max_retry_wait) {
+    // A wait past the caller's deadline is the caller's to make (retry_after), not ours: it will not wait for us.
+    if (delay > options_.max_retry_wait || Clock::now() + delay >= deadline) {
       sent.outcome.retry_after = delay;
       return sent;
     }
@@ -88,6 +95,11 @@ BrazeProvider::Sent BrazeProvider::send_call(const BrazeCall& call, const Secret
 }
 
 std::vector<DeliveryResult> BrazeProvider::deliver(std::span<const Notification> batch) noexcept {
+  return deliver_by(batch, std::chrono::steady_clock::time_point::max());
+}
+
+std::vector<DeliveryResult> BrazeProvider::deliver_by(std::span<const Notification> batch,
+                                                      std::chrono::steady_clock::time_point deadline) noexcept {
   std::vector<DeliveryResult> results(batch.size());
   try {
     auto key = secrets_.get(options_.api_key_secret);
@@ -106,8 +118,9 @@ std::vector<DeliveryResult> BrazeProvider::deliver(std::span<const Notification>
       std::vector<std::future<Sent>> running;
       const auto end = std::min(built.calls.size(), start + width);
       for (std::size_t i = start; i < end; ++i) {
-        running.push_back(
-            std::async(std::launch::async, [this, &built, &key, i] { return send_call(built.calls[i], *key); }));
+        running.push_back(std::async(std::launch::async, [this, &built, &key, i, deadline] {
+          return send_call(built.calls[i], *key, deadline);
+        }));
       }
       for (std::size_t i = start; i < end; ++i) outcomes[i] = running[i - start].get();
     }

@@ -33,6 +33,8 @@ class BrazeProvider final : public Provider {
   BrazeProvider(BrazeOptions options, SecretStore& secrets, TransportRegistry& transports, Log& log);
 
   std::vector<DeliveryResult> deliver(std::span<const Notification> batch) noexcept override;
+  std::vector<DeliveryResult> deliver_by(std::span<const Notification> batch,
+                                         std::chrono::steady_clock::time_point deadline) noexcept override;
   [[nodiscard]] ProviderHealth health() const noexcept override;
 
  private:
@@ -40,7 +42,8 @@ class BrazeProvider final : public Provider {
     CallOutcome outcome;
     int attempts = 0;
   };
-  Sent send_call(const BrazeCall& call, const Secret& key);
+  /// One Braze call with its retries; none started, and no wait, past `deadline`.
+  Sent send_call(const BrazeCall& call, const Secret& key, std::chrono::steady_clock::time_point deadline);
   std::chrono::milliseconds backoff(int attempt);
 
   BrazeOptions options_;
