@@ -143,3 +143,28 @@ TEST_F(ExactlyOnce, ADeliverWhoseSenderStoppedWaitingIsNotStarted) {
   EXPECT_EQ(fake.accepted_recipients().count("user-late"), 0u);
   EXPECT_EQ(fake.accepted_recipients()["user-slow"], 1);
 }
+
+TEST_F(ExactlyOnce, DeliveriesSharingRequestIdsInOppositeOrderDoNotWaitForEachOther) {
+  // [x, y] and [y, x] at once: each may claim one and find the other taken. A delivery waits for the other's ids only
+  // after its own are settled, so neither waits for the other in a circle (which would last until the deadline).
+  fake.set_latency(1000ms);
+  start_enclave();
+  Parent a(address, 8s), b(address, 8s);
+  ASSERT_TRUE(a.client.wait_connected(10s));
+  ASSERT_TRUE(b.client.wait_connected(10s));
+  auto x = notification("cross-x", "user-cross-x");
+  auto y = notification("cross-y", "user-cross-y");
+  y.message = "another text, so x and y are separate Braze calls";
+  const std::vector<Notification> xy{x, y}, yx{y, x};
+  auto first = std::async(std::launch::async, [&] { return a.client.deliver(xy); });
+  auto second = std::async(std::launch::async, [&] { return b.client.deliver(yx); });
+  auto r1 = first.get();
+  auto r2 = second.get();
+  ASSERT_TRUE(r1.ok()) << r1.error().message;
+  ASSERT_TRUE(r2.ok()) << r2.error().message;
+  for (const auto* r : {&*r1, &*r2}) {
+    for (const auto& one : *r) EXPECT_EQ(one.outcome, Outcome::delivered) << one.reason;
+  }
+  EXPECT_EQ(fake.accepted_recipients()["user-cross-x"], 1);
+  EXPECT_EQ(fake.accepted_recipients()["user-cross-y"], 1);
+}

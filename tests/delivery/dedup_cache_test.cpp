@@ -127,3 +127,11 @@ TEST(DedupClaim, ManyConcurrentArrivalsClaimOnce) {
   EXPECT_EQ(claimed.load(), 1);
   EXPECT_EQ(joined_or_known, kCallers - 1);
 }
+
+TEST(DedupClaim, APassedDeadlineOnlyTries) {
+  DedupCache c(10, std::chrono::hours(1));
+  ASSERT_EQ(c.claim("a", in(std::chrono::seconds(5))).state, Claim::claimed);
+  EXPECT_EQ(c.claim("a", std::chrono::steady_clock::time_point::min()).state, Claim::busy);
+  EXPECT_EQ(c.waiting(), 0u);
+  EXPECT_EQ(c.claim("b", std::chrono::steady_clock::now()).state, Claim::claimed);  // a free id is still claimed
+}

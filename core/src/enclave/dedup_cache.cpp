@@ -53,6 +53,7 @@ DedupCache::Claim DedupCache::claim(const std::string& request_id, std::chrono::
   }
   // Someone is at the provider with it: wait for their outcome (the entry outlives its erasure through the copy).
   const auto entry = it->second;
+  if (deadline <= std::chrono::steady_clock::now()) return {ClaimState::busy, std::nullopt};  // a try, no wait
   ++waiting_;
   const bool done = entry->done_cv.wait_until(lock, deadline, [&] { return entry->done; });
   --waiting_;

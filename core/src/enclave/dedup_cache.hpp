@@ -42,7 +42,9 @@ class DedupCache {
     std::optional<DeliveryResult> result;
   };
   /// Find-or-claim, atomically: a remembered result, or the result of a delivery in progress (waited for until
-  /// `deadline`, a steady_clock time), or the claim. Never two claims on one request_id at once.
+  /// `deadline`, a steady_clock time; a deadline already passed only tries), or the claim. Never two claims on one
+  /// request_id at once. A caller holding claims of its own must not wait (try, settle its own, then wait): two
+  /// callers each waiting for the other's claim would wait until their deadlines.
   Claim claim(const std::string& request_id, std::chrono::steady_clock::time_point deadline);
   /// Ends the caller's claim with the provider's result: final ones are remembered, every waiter gets it.
   void settle(const std::string& request_id, const DeliveryResult& result);

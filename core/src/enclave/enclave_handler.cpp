@@ -84,12 +84,16 @@ class ClaimSet {
 std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> batch,
                                                     std::chrono::steady_clock::time_point deadline) {
   using Clock = std::chrono::steady_clock;
+  using State = delivery::DedupCache::ClaimState;
   std::vector<DeliveryResult> results(batch.size());
   // Group by provider instance, keeping each notification's index so results land in the caller's order.
   std::map<const plugin::ProviderInstance*, std::vector<std::size_t>> groups;
   // A request_id twice in one batch is delivered once: the later ones copy the first one's result.
   std::map<std::string, std::size_t> first_of;
   std::vector<std::pair<std::size_t, std::size_t>> copies;  // (index, index of the first with its request_id)
+  // Request_ids another delivery is at the provider with. They are waited for only after this call's own claims are
+  // settled: waiting while holding claims could wait in a circle with a delivery that waits for one of ours.
+  std::vector<std::size_t> elsewhere;
   ClaimSet claims(memory_.get());
   std::size_t remembered = 0, joined = 0, busy = 0, late = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -104,23 +108,14 @@ std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> ba
       continue;
     }
     if (memory_) {
-      auto claim = memory_->claim(batch[i].request_id, deadline);
-      using State = delivery::DedupCache::ClaimState;
+      auto claim = memory_->claim(batch[i].request_id, Clock::now());  // find-or-claim, only trying: no wait yet
       if (claim.state == State::known) {
         ++remembered;
         answer(std::move(*claim.result));
         continue;
       }
-      if (claim.state == State::joined) {
-        ++joined;
-        answer(std::move(*claim.result));
-        continue;
-      }
-      if (claim.state == State::busy) {
-        ++busy;
-        answer(
-            DeliveryResult::retryable("the same request_id is still at the provider in another delivery; not sent "
-                                      "twice"));
+      if (claim.state != State::claimed) {
+        elsewhere.push_back(i);
         continue;
       }
       claims.opened(batch[i].request_id);
@@ -136,17 +131,10 @@ std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> ba
     }
     groups[p].push_back(i);
   }
-  if (remembered > 0) {
-    log_.info("answered " + std::to_string(remembered) + " already-delivered request_id(s) from memory (no resend)");
-  }
-  if (joined > 0 || busy > 0) {
-    log_.info(std::to_string(joined) + " request_id(s) arrived again while at the provider and took that call's " +
-              "result, " + std::to_string(busy) + " were still there at the deadline (no second call)");
-  }
   for (auto& [instance, indexes] : groups) {
     std::vector<Notification> part;
     part.reserve(indexes.size());
-    for (auto i : indexes) part.push_back(std::move(batch[i]));
+    for (auto i : indexes) part.push_back(std::move(batch[i]));  // `elsewhere` keeps its own indexes
     // An earlier group may have used up the time: a call the sender no longer waits for is not started.
     const bool call = Clock::now() < deadline;
     std::vector<DeliveryResult> got;
@@ -168,6 +156,35 @@ std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> ba
       if (memory_) claims.settle(part[k].request_id, r);
       results[indexes[k]] = std::move(r);
     }
+  }
+  // Now holding no claim: wait (until the deadline) for the deliveries that have the others at the provider.
+  for (const auto i : elsewhere) {
+    const auto& id = batch[i].request_id;
+    auto claim = memory_->claim(id, deadline);
+    if (claim.state == State::known || claim.state == State::joined) {
+      ++(claim.state == State::known ? remembered : joined);
+      results[i] = std::move(*claim.result);
+    } else if (claim.state == State::busy) {
+      ++busy;
+      results[i] = DeliveryResult::retryable(
+          "the same request_id is still at the provider in another delivery; "
+          "not sent twice");
+    } else {
+      // The other delivery ended retryable before this one began to wait (so nothing was remembered): not sent from
+      // here either; the sender's retry finds it free.
+      auto r = DeliveryResult::retryable(
+          "the same request_id was at the provider in another delivery that did "
+          "not complete it; not sent twice");
+      memory_->settle(id, r);
+      results[i] = std::move(r);
+    }
+  }
+  if (remembered > 0) {
+    log_.info("answered " + std::to_string(remembered) + " already-delivered request_id(s) from memory (no resend)");
+  }
+  if (joined > 0 || busy > 0) {
+    log_.info(std::to_string(joined) + " request_id(s) arrived again while at the provider and took that call's " +
+              "result, " + std::to_string(busy) + " were still there at the deadline (no second call)");
   }
   if (late > 0) log_.warning(std::to_string(late) + " notification(s) not sent: their deadline had passed");
   for (const auto& [i, first] : copies) results[i] = results[first];
