@@ -115,3 +115,27 @@ TEST(HostilePeer, MaximumFramesOfTinyElementsKeepTheEnclaveBoundedAndServing) {
   EXPECT_LE(peak_kib, 128u * 1024) << "issue 10's bound: 128 MiB under a hostile peer";
 #endif
 }
+
+TEST(HostilePeer, AHelloLargerThanFourKibIsRefusedBeforeTheHandshake) {
+  TempDir dir;
+  HostProcess enclave(
+      "node: enclave-hello\n"
+      "providers:\n  - plugin: log\n    config: {output: " +
+      (dir.path() / "out.jsonl").string() +
+      "}\n"
+      "serve: {transport: tcp, listen: '127.0.0.1:0'}\n");
+  auto address = enclave.wait_listening();
+  ASSERT_TRUE(address) << enclave.output();
+  tcp::TcpTransport tcp;
+  auto s = tcp.connect(*address, 5s);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  // A node name of 8 KiB: well-formed, but past what a hello may be before the peer is known.
+  const auto hello =
+      link::encode_frame(link::MessageType::hello, 1, link::encode_hello({std::string(8192, 'n'), 1, 1}));
+  ASSERT_TRUE((*s)->write_all(hello, 5s).ok());
+  auto reply = link::read_frame(**s, 1u << 20, 10s, 10s);
+  EXPECT_FALSE(reply.ok()) << "the enclave answered an oversized hello";
+  EXPECT_TRUE(
+      enclave.wait_for("no valid handshake \\(frame payload of [0-9]+ bytes exceeds the maximum of 4096\\)", 10s))
+      << enclave.output();
+}
