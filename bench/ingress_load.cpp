@@ -2,7 +2,7 @@
 // backend, against a baseline measured in the same run: the same ingress service answering 202 without storing
 // anything. Then end to end: how fast the accepted notifications reach the log provider through the enclave.
 //
-//   ingress-load [--seconds S] [--clients N] [--per-request K]
+//   ingress-load [--seconds S] [--clients N] [--per-request K] [--window W]
 #include "host_process.hpp"
 #include "parent/dispatch/delivery_metrics.hpp"
 #include "parent/ingress/ingress_service.hpp"
@@ -111,7 +111,7 @@ long rss_kib(pid_t pid, const char* field) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int seconds = 3, clients = 8, per_request = 1;
+  int seconds = 3, clients = 8, per_request = 1, window = 8;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--seconds")
@@ -120,12 +120,16 @@ int main(int argc, char** argv) {
       clients = std::stoi(argv[i + 1]);
     else if (a == "--per-request")
       per_request = std::stoi(argv[i + 1]);
+    else if (a == "--window")
+      window = std::stoi(argv[i + 1]);
   }
   // Baseline: the ingress service itself, answering 202 without storing.
   NullQueue null_queue;
   services::DeliveryMetrics metrics;
   services::IngressOptions io;
   io.listen = "127.0.0.1:0";
+  // Every load client comes from 127.0.0.1: lift the per-client limit (made against slow clients) above their number.
+  io.max_requests_per_client = static_cast<std::size_t>(clients);
   auto quiet = std::make_shared<QuietLog>();
   struct Capture final : Log {
     std::string address;
@@ -152,14 +156,17 @@ int main(int argc, char** argv) {
                                      "'}}]\nserve: {transport: tcp, listen: '127.0.0.1:0', workers: 4}\n",
                                  {{"NOTIFY_LOG", "warning,link=info"}});
     const auto enclave_address = enclave.wait_listening().value_or("");
-    const std::string queue = backend == "sqlite"
-                                  ? "{backend: sqlite, path: '" + (dir.path() / "q.db").string() +
-                                        "', capacity: 10000000, poll_interval: 10ms}"
-                                  : "{backend: redis, redis_address: '" + redis.socket() +
-                                        "', redis_prefix: bench, capacity: 10000000, poll_interval: 10ms}";
-    testing::HostProcess parent("log: {level: warning}\nforward: {transport: tcp, address: '" + enclave_address +
-                                    "'}\nqueue: " + queue + "\ningress: {listen: '127.0.0.1:0'}\n",
-                                {{"NOTIFY_LOG", "warning,ingress=info"}});
+    const std::string queue =
+        backend == "sqlite"
+            ? "{backend: sqlite, path: '" + (dir.path() / "q.db").string() +
+                  "', capacity: 10000000, poll_interval: 10ms, window: " + std::to_string(window) + "}"
+            : "{backend: redis, redis_address: '" + redis.socket() +
+                  "', redis_prefix: bench, capacity: 10000000, poll_interval: 10ms, window: " + std::to_string(window) +
+                  "}";
+    testing::HostProcess parent(
+        "log: {level: warning}\nforward: {transport: tcp, address: '" + enclave_address + "'}\nqueue: " + queue +
+            "\ningress: {listen: '127.0.0.1:0', max_requests_per_client: " + std::to_string(clients) + "}\n",
+        {{"NOTIFY_LOG", "warning,ingress=info"}});
     const auto ingress = parent.wait_for(R"(ingress listening on (\S+))", std::chrono::seconds(20)).value_or("");
     if (ingress.empty()) {
       std::cerr << parent.output();

@@ -3,8 +3,11 @@
 #include "queue_contract.hpp"
 #include "wait_until.hpp"
 
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 using namespace notify;
 using namespace notify::delivery;
@@ -160,4 +163,57 @@ TEST_P(QueueContract, RetentionPurgesFinishedRecordsButKeepsDeadAndUnfinished) {
   EXPECT_TRUE(q->status("dead").value());     // operators still need it
   EXPECT_TRUE(q->status("waiting").value());  // unfinished
   EXPECT_GT((*leased)[0].accepted_ms, 0);
+}
+
+TEST_P(QueueContract, ConcurrentWritersShareCommitsAndLoseNothing) {
+  // Ingress threads enqueue while dispatch workers lease and complete: every notification is stored once, leased
+  // once, finished once, whatever groups the commits formed.
+  auto q = open_queue();
+  constexpr int kWriters = 8, kPerWriter = 40;
+  std::vector<std::thread> threads;
+  std::atomic<int> enqueue_failures{0};
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kPerWriter; ++i) {
+        const std::string id = "w" + std::to_string(w) + "-" + std::to_string(i);
+        if (!q->enqueue(std::vector{make_notification(id)}).ok()) ++enqueue_failures;
+      }
+    });
+  }
+  std::mutex mu;
+  std::multiset<std::string> leased_ids;
+  std::atomic<int> complete_failures{0};
+  std::atomic<bool> writers_done{false};
+  std::vector<std::thread> workers;
+  for (int k = 0; k < 4; ++k) {
+    workers.emplace_back([&] {
+      for (;;) {
+        const bool last_round = writers_done.load();
+        auto leased = q->lease(7);
+        if (!leased.ok()) {
+          ++complete_failures;
+          return;
+        }
+        if (leased->empty()) {
+          if (last_round) return;
+          std::this_thread::yield();
+          continue;
+        }
+        std::vector<std::pair<std::string, DeliveryResult>> outcomes;
+        for (auto& l : *leased) outcomes.emplace_back(l.notification.request_id, DeliveryResult::delivered("ok"));
+        if (!q->complete_batch(outcomes).ok()) ++complete_failures;
+        std::lock_guard lock(mu);
+        for (auto& o : outcomes) leased_ids.insert(o.first);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  writers_done = true;
+  for (auto& t : workers) t.join();
+  EXPECT_EQ(enqueue_failures.load(), 0);
+  EXPECT_EQ(complete_failures.load(), 0);
+  EXPECT_EQ(leased_ids.size(), static_cast<std::size_t>(kWriters * kPerWriter));  // each leased once
+  EXPECT_EQ(std::set<std::string>(leased_ids.begin(), leased_ids.end()).size(), leased_ids.size());
+  EXPECT_EQ(q->depth().value(), 0u);
+  EXPECT_EQ(q->status("w3-17").value()->state, State::delivered);
 }

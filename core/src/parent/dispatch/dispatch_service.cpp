@@ -4,28 +4,42 @@ namespace notify::services {
 
 DispatchService::DispatchService(delivery::NotificationQueue& queue, link::LinkClient& link, DispatchOptions options,
                                  DeliveryMetrics& metrics, std::shared_ptr<Log> log)
-    : queue_(queue), link_(link), options_(options), metrics_(metrics), log_(std::move(log)) {}
+    : queue_(queue), link_(link), options_(options), metrics_(metrics), log_(std::move(log)) {
+  const std::size_t n = std::max<std::size_t>(1, options_.window);
+  for (std::size_t i = 0; i < n; ++i) workers_.push_back(std::make_unique<toolkit::StoppableThread>());
+}
 
 DispatchService::~DispatchService() { stop(); }
 
 Status DispatchService::start() {
-  thread_.start([this] { run(); });
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    auto& self = *workers_[i];
+    self.start([this, &self, purges = i == 0] { run(self, purges); });
+  }
   return {};
 }
 
-void DispatchService::stop() { thread_.stop(); }
+void DispatchService::stop() {
+  for (auto& w : workers_) w->stop();
+}
 
-void DispatchService::wake() { thread_.wake(); }
+void DispatchService::wake() {
+  // One worker per wake, in turn: one enqueue wakes one lease, not `window` of them racing for the same rows. A
+  // worker that leases a full batch wakes the next one (dispatch_once), so a backlog fills the window.
+  const auto i = next_wake_.fetch_add(1, std::memory_order_relaxed) % workers_.size();
+  workers_[i]->wake();
+}
 
-void DispatchService::run() {
-  while (!thread_.stopping()) {
-    purge_if_due();
-    if (dispatch_once()) continue;                          // more may be due right away
-    if (!thread_.wait_for(options_.poll_interval)) return;  // a wake() ends the wait early
+void DispatchService::run(toolkit::StoppableThread& self, bool purges) {
+  while (!self.stopping()) {
+    if (purges) purge_if_due();
+    if (dispatch_once()) continue;                       // more may be due right away
+    if (!self.wait_for(options_.poll_interval)) return;  // a wake() ends the wait early
   }
 }
 
 void DispatchService::purge_if_due() {
+  std::lock_guard lock(purge_mu_);
   if (std::chrono::steady_clock::now() < next_purge_) return;
   next_purge_ = std::chrono::steady_clock::now() + options_.purge_interval;
   auto removed = queue_.purge_finished();
@@ -43,6 +57,7 @@ bool DispatchService::dispatch_once() {
     return false;
   }
   if (leased->empty()) return false;
+  if (leased->size() >= options_.batch_size) wake();  // more is probably due: put another worker on it
   std::vector<Notification> batch;
   std::vector<std::int64_t> accepted_ms;
   batch.reserve(leased->size());

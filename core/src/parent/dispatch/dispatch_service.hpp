@@ -1,7 +1,12 @@
 #pragma once
-// Moves notifications from the durable queue to the enclave: leases a batch, delivers it over the link, records each
-// result. A link failure puts the whole batch back with backoff; nothing leased is dropped (an unfinished lease is
-// retried when it expires, even after a crash).
+// Moves notifications from the durable queue to the enclave: `window` workers each lease a batch, deliver it over the
+// link and record each result, so up to `window` batches are at the enclave at once (the link multiplexes them on one
+// connection) and their leases and completions are group-committed by the queue. A link failure puts the whole batch
+// back with backoff; nothing leased is dropped (an unfinished lease is retried when it expires, even after a crash).
+//
+// Ordering: none across batches. Notifications are leased in due order, but concurrent batches finish in any order,
+// and a retried notification goes behind newer ones. Applications that need order must not send the next
+// notification before the previous one's outcome.
 
 #include "link/link_client.hpp"
 #include "parent/dispatch/delivery_metrics.hpp"
@@ -11,13 +16,17 @@
 #include <notify/log.hpp>
 #include <notify/toolkit/stoppable_thread.hpp>
 
+#include <atomic>
 #include <memory>
+#include <mutex>
+#include <vector>
 
 namespace notify::services {
 
 struct DispatchOptions {
   std::size_t batch_size = 50;
   std::chrono::milliseconds poll_interval{200};
+  std::size_t window = 8;                           // batches in flight at once (workers)
   std::chrono::milliseconds purge_interval{60000};  // how often finished records past retention are deleted
 };
 
@@ -33,7 +42,7 @@ class DispatchService final : public Service {
   void wake();
 
  private:
-  void run();
+  void run(toolkit::StoppableThread& self, bool purges);
   bool dispatch_once();  // true when something was leased
   void purge_if_due();
 
@@ -43,7 +52,10 @@ class DispatchService final : public Service {
   DeliveryMetrics& metrics_;
   std::shared_ptr<Log> log_;
   std::chrono::steady_clock::time_point next_purge_ = std::chrono::steady_clock::now();
-  toolkit::StoppableThread thread_;  // last: stopped and joined before the members its loop uses go
+  std::mutex purge_mu_;  // next_purge_
+  std::atomic<std::size_t> next_wake_{0};
+  // Last: stopped and joined before the members their loops use go.
+  std::vector<std::unique_ptr<toolkit::StoppableThread>> workers_;
 };
 
 }  // namespace notify::services

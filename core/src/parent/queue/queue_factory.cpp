@@ -26,6 +26,9 @@ constexpr FieldSpec kQueue[] = {
     {"retention", FT::duration, false, "7d", "delivered/rejected records are deleted this long after finishing"},
     {"batch_size", FT::integer, false, "50", "notifications per deliver request to the enclave (at most 100)"},
     {"poll_interval", FT::duration, false, "200ms", "how often the dispatcher looks for due retries"},
+    {"window", FT::integer, false, "8",
+     "deliver requests in flight on the link at once (1..256); match the enclave provider's concurrency "
+     "(Braze pool_size) and keep serve.workers at least this large"},
 };
 
 std::int64_t at_least_one(std::int64_t v) { return std::max<std::int64_t>(1, v); }
@@ -92,6 +95,7 @@ Result<QueueConfig> queue_config_from(const config::YamlConfigView& q) {
   c.dispatch.batch_size =
       static_cast<std::size_t>(std::min<std::int64_t>(100, at_least_one(q.int_value("batch_size"))));
   c.dispatch.poll_interval = q.duration_value("poll_interval");
+  c.dispatch.window = static_cast<std::size_t>(std::min<std::int64_t>(256, at_least_one(q.int_value("window"))));
   // Purge at most once a minute, or more often when the retention itself is shorter (tests, small disks).
   c.dispatch.purge_interval = std::min<std::chrono::milliseconds>(
       std::chrono::minutes(1), std::max(o.retention, std::chrono::milliseconds(100)));

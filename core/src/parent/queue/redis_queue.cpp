@@ -42,6 +42,39 @@ Result<Reply> command(redisContext* c, const std::vector<std::string>& args) {
   return reply;
 }
 
+// Sends every command before reading any reply, so Redis runs them in one pass and (appendfsync always) covers them
+// with one fsync. One result per command, in order; every reply is read even after an error reply, so the connection
+// stays in step. A broken connection fails the commands not yet answered.
+std::vector<Result<Reply>> pipeline(redisContext* c, const std::vector<std::vector<std::string>>& commands) {
+  std::vector<Result<Reply>> out;
+  out.reserve(commands.size());
+  for (const auto& args : commands) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    redisAppendCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data());
+  }
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (c->err != 0 || redisGetReply(c, &raw) != REDIS_OK) {
+      out.emplace_back(Error{Errc::io_error, std::string("redis: ") + (c->errstr[0] ? c->errstr : "no reply")});
+      continue;
+    }
+    Reply reply(static_cast<redisReply*>(raw));
+    if (reply->type == REDIS_REPLY_ERROR) {
+      const std::string msg(reply->str, reply->len);
+      out.emplace_back(Error{msg.find("queue full") != std::string::npos ? Errc::resource_exhausted : Errc::io_error,
+                             "redis: " + msg});
+      continue;
+    }
+    out.emplace_back(std::move(reply));
+  }
+  return out;
+}
+
 std::string str(const redisReply* r) {
   if (r == nullptr || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)) return {};
   return std::string(r->str, r->len);
@@ -198,30 +231,46 @@ Result<redisContext*> RedisQueue::context() {
 }
 
 Result<std::vector<Enqueued>> RedisQueue::enqueue(std::span<const Notification> batch) {
+  EnqueueJob job{batch, Error{Errc::internal, "queue: not run"}};
+  enqueues_.submit(job);
+  return std::move(job.result);
+}
+
+void RedisQueue::enqueue_group(std::span<EnqueueJob* const> group) {
   std::lock_guard lock(mu_);
-  std::vector<std::string> args = {"EVAL",
-                                   kEnqueue,
-                                   "2",
-                                   key("open"),
-                                   key("stream"),
-                                   redis_.prefix,
-                                   std::to_string(options_.capacity),
-                                   std::to_string(options_.clock->epoch_ms())};
-  for (const auto& n : batch) {
-    args.push_back(n.request_id);
-    args.push_back(encode_notification_record(n));
+  const std::string now = std::to_string(options_.clock->epoch_ms());
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(group.size());
+  for (const EnqueueJob* job : group) {
+    std::vector<std::string> args = {
+        "EVAL", kEnqueue, "2", key("open"), key("stream"), redis_.prefix, std::to_string(options_.capacity), now};
+    for (const auto& n : job->batch) {
+      args.push_back(n.request_id);
+      args.push_back(encode_notification_record(n));
+    }
+    commands.push_back(std::move(args));
   }
   auto c = context();
-  if (!c) return c.error();
-  auto r = command(*c, args);
-  if (!r) return r.error();
-  std::vector<Enqueued> out;
-  for (std::size_t i = 0; i < batch.size() && i < (*r)->elements; ++i) {
-    const auto s = str((*r)->element[i]);
-    out.push_back(
-        {batch[i].request_id, !s.empty(), s.empty() ? State::queued : parse_state(s).value_or(State::queued)});
+  if (!c) {
+    for (EnqueueJob* job : group) job->result = c.error();
+    return;
   }
-  return out;
+  auto replies = pipeline(*c, commands);
+  for (std::size_t j = 0; j < group.size(); ++j) {
+    auto& r = replies[j];
+    if (!r) {
+      group[j]->result = r.error();
+      continue;
+    }
+    const auto batch = group[j]->batch;
+    std::vector<Enqueued> out;
+    for (std::size_t i = 0; i < batch.size() && i < (*r)->elements; ++i) {
+      const auto st = str((*r)->element[i]);
+      out.push_back(
+          {batch[i].request_id, !st.empty(), st.empty() ? State::queued : parse_state(st).value_or(State::queued)});
+    }
+    group[j]->result = std::move(out);
+  }
 }
 
 Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
@@ -258,24 +307,34 @@ Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
       for (std::size_t s = 0; s < (*fresh)->elements; ++s) collect((*fresh)->element[s]->element[1]);
     }
   }
+  std::vector<std::vector<std::string>> reads;
+  reads.reserve(entries.size());
+  for (const auto& [entry, id] : entries)
+    reads.push_back({"HMGET", key("n:" + id), "state", "body", "attempts", "created_ms"});
+  auto records = pipeline(c, reads);
   std::vector<Leased> out;
-  for (const auto& [entry, id] : entries) {
-    auto h = command(c, {"HMGET", key("n:" + id), "state", "body", "attempts", "created_ms"});
+  std::vector<std::vector<std::string>> marks;  // in flight, or acknowledged when stale: one pipelined write
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const auto& [entry, id] = entries[i];
+    auto& h = records[i];
     if (!h) return h.error();
     const auto state = str((*h)->element[0]);
     if (state != "queued" && state != "in_flight") {  // finished or gone: a stale entry
-      command(c, {"XACK", key("stream"), redis_.group, entry});
+      marks.push_back({"XACK", key("stream"), redis_.group, entry});
       continue;
     }
     auto n = decode_notification_record(str((*h)->element[1]));
     if (!n) return Error{Errc::internal, "queue: stored notification " + id + " unreadable: " + n.error().message};
-    command(c, {"HSET", key("n:" + id), "state", "in_flight"});
-    entry_of_[id] = entry;
     auto attempts = stored_number<int>((*h)->element[2], "attempts", id);
     if (!attempts) return attempts.error();
     auto accepted_ms = stored_number<std::int64_t>((*h)->element[3], "accepted_ms", id);
     if (!accepted_ms) return accepted_ms.error();
+    marks.push_back({"HSET", key("n:" + id), "state", "in_flight"});
+    entry_of_[id] = entry;
     out.push_back({std::move(n.value()), *attempts, *accepted_ms});
+  }
+  for (auto& r : pipeline(c, marks)) {
+    if (!r) return r.error();  // the entries stay pending for this consumer and are taken over after a lease
   }
   return out;
 }
@@ -321,51 +380,58 @@ Status RedisQueue::complete(const std::string& request_id, const DeliveryResult&
 }
 
 Result<std::vector<State>> RedisQueue::complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) {
+  CompleteJob job{results, Error{Errc::internal, "queue: not run"}};
+  completions_.submit(job);
+  return std::move(job.result);
+}
+
+void RedisQueue::complete_group(std::span<CompleteJob* const> group) {
   std::lock_guard lock(mu_);
   auto live = context();
-  if (!live) return live.error();
+  if (!live) {
+    for (CompleteJob* job : group) job->result = live.error();
+    return;
+  }
   redisContext* c = *live;
-  // Attempt counts first (for the backoff), pipelined; then every outcome, pipelined.
-  for (const auto& [id, r] : results) {
-    const std::string k = key("n:" + id);
-    const char* argv[] = {"HGET", k.c_str(), "attempts"};
-    redisAppendCommandArgv(c, 3, argv, nullptr);
-  }
-  std::vector<int> attempts;
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(c, &raw) != REDIS_OK) return Error{Errc::io_error, std::string("redis: ") + c->errstr};
-    Reply reply(static_cast<redisReply*>(raw));
-    auto stored = stored_number<int>(reply.get(), "attempts", results[i].first);
-    if (!stored) return stored.error();
-    attempts.push_back(*stored + 1);
-  }
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    const auto args = complete_args(results[i].first, results[i].second, attempts[i]);
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
+  // Attempt counts first (for the backoff), pipelined; then every outcome of every job, pipelined.
+  std::vector<std::vector<std::string>> reads;
+  for (const CompleteJob* job : group)
+    for (const auto& [id, r] : job->results) reads.push_back({"HGET", key("n:" + id), "attempts"});
+  auto counts = pipeline(c, reads);
+  std::vector<std::vector<std::string>> writes;
+  std::vector<std::optional<Error>> failed(group.size());
+  std::size_t k = 0;
+  for (std::size_t j = 0; j < group.size(); ++j) {
+    for (const auto& [id, r] : group[j]->results) {
+      auto& count = counts[k++];
+      Result<int> stored = count ? stored_number<int>(count->get(), "attempts", id) : Result<int>(count.error());
+      if (!stored && !failed[j]) failed[j] = stored.error();
+      if (failed[j]) continue;
+      writes.push_back(complete_args(id, r, *stored + 1));
     }
-    redisAppendCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data());
   }
-  // Every reply is read even after an error, so the connection stays in step.
-  std::optional<Error> first_error;
-  std::vector<State> states;
-  states.reserve(results.size());
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    void* raw = nullptr;
-    if (redisGetReply(c, &raw) != REDIS_OK) return Error{Errc::io_error, std::string("redis: ") + c->errstr};
-    Reply reply(static_cast<redisReply*>(raw));
-    if (reply->type == REDIS_REPLY_ERROR) {
-      if (!first_error) first_error = Error{Errc::io_error, "redis: " + std::string(reply->str, reply->len)};
+  auto replies = pipeline(c, writes);
+  k = 0;
+  for (std::size_t j = 0; j < group.size(); ++j) {
+    if (failed[j]) {
+      group[j]->result = *failed[j];
       continue;
     }
-    states.push_back(parse_state(str(reply.get())).value_or(State::queued));  // kComplete returns the new state
+    std::vector<State> states;
+    std::optional<Error> first_error;
+    for (std::size_t i = 0; i < group[j]->results.size(); ++i) {
+      auto& reply = replies[k++];
+      if (!reply) {
+        if (!first_error) first_error = reply.error();
+        continue;
+      }
+      states.push_back(parse_state(str(reply->get())).value_or(State::queued));  // kComplete returns the new state
+    }
+    if (first_error)
+      group[j]->result = *first_error;
+    else
+      group[j]->result = std::move(states);
   }
-  if (first_error) return *first_error;
-  return states;
 }
 
 Result<std::optional<Record>> RedisQueue::status(const std::string& request_id) {

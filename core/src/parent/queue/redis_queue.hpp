@@ -9,13 +9,16 @@
 //   P:delayed       zset id → due ms: retries waiting for their backoff
 //   P:dead          zset id → time it died
 //   P:finished      zset id → time it was delivered or rejected (for retention)
-// Enqueue is one Lua script (atomic: capacity, idempotency, all or nothing). A consumer leases with XREADGROUP; the
-// entries a crashed consumer held stay pending and are taken over with XAUTOCLAIM once idle longer than the lease.
+// Enqueue is one Lua script (atomic: capacity, idempotency, all or nothing); concurrent enqueues and completions are
+// pipelined together (group commit: one pass, one fsync under appendfsync always). A consumer leases with XREADGROUP;
+// the entries a crashed consumer held stay pending and are taken over with XAUTOCLAIM once idle longer than the lease.
 // Durability is Redis's: run it with appendonly yes and appendfsync always for "durable on 202".
 // A connection that breaks (Redis restarted, a network cut) is replaced on the next call, at most once per backoff
 // step (250 ms doubling to 5 s); until then every call fails naming Redis, which the ingress's /readyz reports.
 
 #include "parent/queue/notification_queue.hpp"
+
+#include <notify/toolkit/group_commit.hpp>
 
 #include <map>
 #include <memory>
@@ -41,7 +44,8 @@ class RedisQueue final : public NotificationQueue {
   Result<std::vector<Enqueued>> enqueue(std::span<const Notification> batch) override;
   Result<std::vector<Leased>> lease(std::size_t max) override;
   Status complete(const std::string& request_id, const DeliveryResult& result) override;
-  /// Pipelined: all outcomes go out before any reply is read, so Redis commits them together.
+  /// Pipelined, and group-committed with concurrent callers: every outcome goes out before any reply is read, so
+  /// Redis commits them together.
   Result<std::vector<State>> complete_batch(std::span<const std::pair<std::string, DeliveryResult>> results) override;
   Result<std::optional<Record>> status(const std::string& request_id) override;
   Result<std::vector<std::string>> dead_ids(std::size_t limit) override;
@@ -50,6 +54,18 @@ class RedisQueue final : public NotificationQueue {
   Result<std::size_t> purge_finished() override;
 
  private:
+  struct EnqueueJob {
+    std::span<const Notification> batch;
+    Result<std::vector<Enqueued>> result;
+  };
+  struct CompleteJob {
+    std::span<const std::pair<std::string, DeliveryResult>> results;
+    Result<std::vector<State>> result;
+  };
+  // Concurrent enqueues (ingress threads) and completions (dispatch workers) go out as one pipeline each.
+  void enqueue_group(std::span<EnqueueJob* const> group);
+  void complete_group(std::span<CompleteJob* const> group);
+
   struct ContextFree {
     void operator()(redisContext* c) const noexcept;
   };
@@ -73,6 +89,8 @@ class RedisQueue final : public NotificationQueue {
   std::mutex mu_;
   std::map<std::string, std::string> entry_of_;  // request_id → stream entry this consumer holds
   toolkit::Rng rng_{toolkit::random_seed()};
+  toolkit::GroupCommit<EnqueueJob> enqueues_{[this](std::span<EnqueueJob* const> g) { enqueue_group(g); }};
+  toolkit::GroupCommit<CompleteJob> completions_{[this](std::span<CompleteJob* const> g) { complete_group(g); }};
 };
 
 }  // namespace notify::delivery
