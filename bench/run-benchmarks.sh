@@ -7,6 +7,12 @@ build=${1:-build}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
+# First the path users get: ingress → queue → dispatcher → link → enclave → Braze plugin → fake Braze, against the
+# ceiling Braze and the pool allow.
+if [[ -x "$build/bench/real-path-load" ]]; then
+  NOTIFY_PLUGIN_PATH="$build/plugins" "$build/bench/real-path-load" --notifications 10000 --latency-ms 50,200
+fi
+
 "$build/bench/bench_link" --benchmark_min_time=1 --benchmark_format=json >"$out/link.json" 2>/dev/null
 python3 - "$out/link.json" <<'PY'
 import json, sys
@@ -36,7 +42,7 @@ rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
 kill "$pid"; wait "$pid" 2>/dev/null || true
 echo "enclave host RSS at idle: $((rss / 1024)) MiB ($rss KiB)"
 
-# End to end through a real enclave host and the Braze plugin to the fake Braze (50 ms latency).
+# The enclave and the Braze plugin alone (the link client posts straight to the enclave: no ingress, no queue).
 if [[ -x "$build/bench/braze-load" ]]; then
   NOTIFY_PLUGIN_PATH="$build/plugins" "$build/bench/braze-load" --seconds 5
 fi

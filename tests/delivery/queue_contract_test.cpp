@@ -216,4 +216,10 @@ TEST_P(QueueContract, ConcurrentWritersShareCommitsAndLoseNothing) {
   EXPECT_EQ(std::set<std::string>(leased_ids.begin(), leased_ids.end()).size(), leased_ids.size());
   EXPECT_EQ(q->depth().value(), 0u);
   EXPECT_EQ(q->status("w3-17").value()->state, State::delivered);
+  for (int w = 0; w < kWriters; ++w)
+    for (int i = 0; i < kPerWriter; ++i) {
+      const std::string id = "w" + std::to_string(w) + "-" + std::to_string(i);
+      if (!leased_ids.count(id))
+        ADD_FAILURE() << id << " never leased; state " << state_name(q->status(id).value()->state);
+    }
 }

@@ -149,7 +149,7 @@ TEST(EffectiveDefaults, EqualTheDocumentedDefaults) {
   EXPECT_EQ(static_cast<std::int64_t>(serve->server.max_connections), documented_int("serve", "max_connections"));
   EXPECT_EQ(serve->server.io_timeout, 30s);
   EXPECT_EQ(serve->server.max_frame_bytes, 4194304u);
-  EXPECT_EQ(serve->server.worker_threads, 4u);
+  EXPECT_EQ(serve->server.worker_threads, 16u);
   EXPECT_EQ(serve->dedup_capacity, 100000u);
   EXPECT_EQ(serve->dedup_ttl, 1h);
   EXPECT_EQ(serve->attestation, "none");
@@ -158,6 +158,8 @@ TEST(EffectiveDefaults, EqualTheDocumentedDefaults) {
   auto queue = parent::queue_config_from(*section(doc, "queue"));
   ASSERT_TRUE(queue.ok()) << queue.error().message;
   EXPECT_EQ(queue->dispatch.batch_size, 50u);
+  EXPECT_EQ(queue->dispatch.window, 10u);
+  EXPECT_EQ(static_cast<std::int64_t>(queue->dispatch.window), documented_int("queue", "window"));
   EXPECT_EQ(static_cast<std::int64_t>(queue->dispatch.batch_size), documented_int("queue", "batch_size"));
   EXPECT_EQ(queue->dispatch.poll_interval, 200ms);
   EXPECT_EQ(queue->backend, "sqlite");

@@ -46,7 +46,7 @@ struct ServerOptions {
   std::size_t max_connections = 64;
   std::chrono::milliseconds io_timeout{30000};
   std::uint32_t max_frame_bytes = 4u << 20;
-  std::size_t worker_threads = 4;
+  std::size_t worker_threads = 16;
   std::string node_name;
 };
 

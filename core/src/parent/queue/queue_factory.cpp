@@ -26,9 +26,9 @@ constexpr FieldSpec kQueue[] = {
     {"retention", FT::duration, false, "7d", "delivered/rejected records are deleted this long after finishing"},
     {"batch_size", FT::integer, false, "50", "notifications per deliver request to the enclave (at most 100)"},
     {"poll_interval", FT::duration, false, "200ms", "how often the dispatcher looks for due retries"},
-    {"window", FT::integer, false, "8",
-     "deliver requests in flight on the link at once (1..256); match the enclave provider's concurrency "
-     "(Braze pool_size) and keep serve.workers at least this large"},
+    {"window", FT::integer, false, "10",
+     "deliver requests in flight on the link at once (1..256): a little above the provider's concurrency (Braze "
+     "pool_size, 8) so the next batch is at the enclave when a call ends; keep serve.workers at least this large"},
 };
 
 std::int64_t at_least_one(std::int64_t v) { return std::max<std::int64_t>(1, v); }

@@ -398,16 +398,25 @@ void RedisQueue::complete_group(std::span<CompleteJob* const> group) {
   for (const CompleteJob* job : group)
     for (const auto& [id, r] : job->results) reads.push_back({"HGET", key("n:" + id), "attempts"});
   auto counts = pipeline(c, reads);
-  std::vector<std::vector<std::string>> writes;
+  // A job whose attempt counts cannot be read sends nothing (all or nothing per job, as one call would).
   std::vector<std::optional<Error>> failed(group.size());
+  std::vector<int> attempts;
+  attempts.reserve(counts.size());
   std::size_t k = 0;
   for (std::size_t j = 0; j < group.size(); ++j) {
     for (const auto& [id, r] : group[j]->results) {
       auto& count = counts[k++];
       Result<int> stored = count ? stored_number<int>(count->get(), "attempts", id) : Result<int>(count.error());
       if (!stored && !failed[j]) failed[j] = stored.error();
-      if (failed[j]) continue;
-      writes.push_back(complete_args(id, r, *stored + 1));
+      attempts.push_back(stored ? *stored + 1 : 0);
+    }
+  }
+  std::vector<std::vector<std::string>> writes;
+  k = 0;
+  for (std::size_t j = 0; j < group.size(); ++j) {
+    for (const auto& [id, r] : group[j]->results) {
+      const int n = attempts[k++];
+      if (!failed[j]) writes.push_back(complete_args(id, r, n));
     }
   }
   auto replies = pipeline(c, writes);
