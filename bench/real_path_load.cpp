@@ -102,14 +102,15 @@ Round run_round(int n, int latency_ms, int pool, int window, int clients) {
   fake.set_latency(milliseconds(latency_ms));
 
   // The Braze plugin as deployed: its default rate limit (Braze's 250,000 requests/hour).
-  testing::HostProcess enclave("node: enclave-real-path\nlog: {level: warning}\nproviders:\n  - plugin: braze\n"
-                               "    config: {endpoint: '" +
-                                   fake.url() + "', api_key: '${LOAD_KEY}', ca_file: '" + pki.ca_cert.string() +
-                                   "', pool_size: " + std::to_string(pool) +
-                                   "}\n"
-                                   "serve: {transport: tcp, listen: '127.0.0.1:0', workers: " +
-                                   std::to_string(window + 4) + "}\n",
-                               {{"LOAD_KEY", key}, {"NOTIFY_LOG", "warning,link=info"}});
+  testing::HostProcess enclave(
+      "node: enclave-real-path\nlog: {level: warning}\nproviders:\n  - plugin: braze\n"
+      "    config: {endpoint: '" +
+          fake.url() + "', api_key: '${LOAD_KEY}', ca_file: '" + pki.ca_cert.string() +
+          "', pool_size: " + std::to_string(pool) +
+          "}\n"
+          "serve: {transport: tcp, listen: '127.0.0.1:0', workers: " +
+          std::to_string(window + 4) + "}\n",
+      {{"LOAD_KEY", key}, {"NOTIFY_LOG", "warning,link=info"}});
   const auto enclave_address = enclave.wait_listening();
   if (!enclave_address) throw std::runtime_error("enclave did not start:\n" + enclave.output());
   testing::HostProcess parent("node: parent-real-path\nlog: {level: warning}\nforward: {transport: tcp, address: '" +

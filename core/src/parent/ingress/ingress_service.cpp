@@ -102,7 +102,7 @@ void send(Poco::Net::HTTPServerResponse& resp, const IngressService::Reply& repl
   resp.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
   resp.setContentType(reply.content_type);
   if (close) resp.setKeepAlive(false);  // an unread body makes the connection unusable
-  if (reply.status == 429) resp.set("Retry-After", "1");
+  if (reply.status == 429 || reply.status == 503) resp.set("Retry-After", "1");
   resp.setContentLength(static_cast<std::streamsize>(reply.body.size()));
   resp.send() << reply.body << std::flush;
 }
@@ -373,7 +373,10 @@ IngressService::Reply IngressService::post_notifications(const std::string& body
   if (!stored) {
     if (stored.error().code == Errc::resource_exhausted) return error(503, stored.error().message);
     log_->error("enqueue failed: " + stored.error().message);
-    return error(500, "could not store the notifications: " + stored.error().message);
+    // The store is down or failing (Redis restarting, disk error): nothing was accepted, and the same request may
+    // succeed shortly, which is what 503 with Retry-After tells a client. A bug on our side stays a 500.
+    const int status = stored.error().code == Errc::internal ? 500 : 503;
+    return error(status, "could not store the notifications: " + stored.error().message);
   }
   Array accepted, duplicates;
   for (const auto& e : *stored) {
