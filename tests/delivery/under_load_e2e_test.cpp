@@ -58,8 +58,7 @@ TEST(UnderLoad, EnclaveKilledWithCallsAtASlowBrazeLosesNothingAndRepeatsAtMostTh
   const auto enclave_yaml = [&](const std::string& port) {
     return "node: enclave-under-load\nproviders:\n  - plugin: braze\n    config: {endpoint: '" + fake.url() +
            "', api_key: '${BRAZE_API_KEY}', ca_file: '" + pki.ca_cert.string() +
-           "', pool_size: " + std::to_string(kPool) + "}\nserve: {transport: tcp, listen: '127.0.0.1:" + port +
-           "'}\n";
+           "', pool_size: " + std::to_string(kPool) + "}\nserve: {transport: tcp, listen: '127.0.0.1:" + port + "'}\n";
   };
   const std::map<std::string, std::string> enclave_env{{"BRAZE_API_KEY", fo.api_key}};
   auto enclave = std::make_unique<HostProcess>(enclave_yaml("0"), enclave_env);
@@ -103,8 +102,7 @@ TEST(UnderLoad, EnclaveKilledWithCallsAtASlowBrazeLosesNothingAndRepeatsAtMostTh
   }
   std::cout << "[ killed  ] enclave SIGKILLed after " << at_kill << " Braze calls had arrived; " << kCount
             << " notifications delivered with " << fake.requests().size() << " Braze calls; " << twice
-            << " pushed twice (bound: " << kPool << " calls in flight x " << kBatch << " = " << kPool * kBatch
-            << ")\n";
+            << " pushed twice (bound: " << kPool << " calls in flight x " << kBatch << " = " << kPool * kBatch << ")\n";
   EXPECT_EQ(missing, 0);
   EXPECT_LE(twice, kPool * kBatch) << "more pushed twice than the calls in flight at the provider could explain";
 }
@@ -120,14 +118,15 @@ TEST(UnderLoad, RedisRestartedMidLoadLosesNothingAcceptedAndReadinessShowsTheOut
                       "'}}]\nserve: {transport: tcp, listen: '127.0.0.1:0'}\n");
   const auto address = enclave.wait_listening();
   ASSERT_TRUE(address) << enclave.output();
-  HostProcess parent("node: parent-redis-load\nforward: {transport: tcp, address: '" + *address +
-                         "', backoff_initial: 20ms, backoff_max: 200ms}\n"
-                         "queue: {backend: redis, redis_address: '" +
-                         redis.socket() +
-                         "', redis_prefix: load, poll_interval: 20ms, backoff_initial: 50ms, backoff_max: 200ms, lease: 3s}\n"
-                         // four posters and this thread's probes, all from 127.0.0.1
-                         "ingress: {listen: '127.0.0.1:0', token: '${INGRESS_TOKEN}', max_requests_per_client: 16}\n",
-                     {{"INGRESS_TOKEN", kToken}});
+  HostProcess parent(
+      "node: parent-redis-load\nforward: {transport: tcp, address: '" + *address +
+          "', backoff_initial: 20ms, backoff_max: 200ms}\n"
+          "queue: {backend: redis, redis_address: '" +
+          redis.socket() +
+          "', redis_prefix: load, poll_interval: 20ms, backoff_initial: 50ms, backoff_max: 200ms, lease: 3s}\n"
+          // four posters and this thread's probes, all from 127.0.0.1
+          "ingress: {listen: '127.0.0.1:0', token: '${INGRESS_TOKEN}', max_requests_per_client: 16}\n",
+      {{"INGRESS_TOKEN", kToken}});
   const auto ingress = parent.wait_for(R"(ingress listening on (\S+))", 20s);
   ASSERT_TRUE(ingress) << parent.output();
   ASSERT_TRUE(wait_until([&] { return http_call(*ingress, "GET", "/readyz", "", kToken).status == 200; }, 20s));
@@ -184,10 +183,8 @@ TEST(UnderLoad, RedisRestartedMidLoadLosesNothingAcceptedAndReadinessShowsTheOut
         std::ifstream in(out);
         for (std::string line; std::getline(in, line);) {
           if (line.empty()) continue;
-          delivered.insert(Poco::JSON::Parser()
-                               .parse(line)
-                               .extract<Poco::JSON::Object::Ptr>()
-                               ->getValue<std::string>("request_id"));
+          delivered.insert(
+              Poco::JSON::Parser().parse(line).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("request_id"));
         }
         return std::set<std::string>(delivered.begin(), delivered.end()).size() >= total;
       },

@@ -1,6 +1,8 @@
 #include "link/link_client.hpp"
 
 #include "link/frame_io.hpp"
+#include "link/frame_reader.hpp"
+#include "link/frame_writer.hpp"
 
 #include <cstring>
 #include <vector>
@@ -11,13 +13,28 @@ namespace {
 constexpr std::chrono::milliseconds kPollSlice{200};
 }
 
+// A request's slot: its reply (or failure) is put here and only its own caller is woken.
 struct LinkClient::Pending {
+  std::uint64_t id = 0;
   MessageType type;
   std::string payload;
   bool sensitive = false;
   int attempts = 0;
   std::optional<Result<Frame>> outcome;
+  std::condition_variable done;
 };
+
+struct LinkClient::Wire {
+  std::shared_ptr<Stream> stream;
+  FrameWriter writer;
+  Wire(std::shared_ptr<Stream> s, std::chrono::milliseconds timeout) : stream(std::move(s)), writer(*stream, timeout) {}
+};
+
+void LinkClient::finish_locked(Pending& p, Result<Frame> outcome) {
+  if (p.outcome) return;
+  p.outcome = std::move(outcome);
+  p.done.notify_one();
+}
 
 LinkClient::LinkClient(std::shared_ptr<Transport> transport, ClientOptions options, Log& log)
     : transport_(std::move(transport)),
@@ -35,18 +52,16 @@ void LinkClient::start() {
 }
 
 void LinkClient::stop() {
-  std::shared_ptr<Stream> stream;
+  std::shared_ptr<Wire> wire;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     stopping_ = true;
-    for (auto& [id, p] : pending_) {
-      if (!p->outcome) p->outcome = Result<Frame>(Error{Errc::closed, "link client stopped"});
-    }
-    stream = stream_;
+    for (auto& [id, p] : pending_) finish_locked(*p, Error{Errc::closed, "link client stopped"});
+    wire = wire_;
   }
   cv_.notify_all();
-  if (stream) stream->shutdown();
+  if (wire) wire->stream->shutdown();
   if (thread_.joinable()) thread_.join();
   connected_ = false;
 }
@@ -72,26 +87,15 @@ bool LinkClient::sleep_interruptible(std::chrono::milliseconds d) {
   return !cv_.wait_for(lock, d, [this] { return stopping_; });
 }
 
-void LinkClient::send_pending_locked(const std::shared_ptr<Pending>& p, std::shared_ptr<Stream> stream,
+void LinkClient::send_pending_locked(const std::shared_ptr<Pending>& p, std::shared_ptr<Wire> wire,
                                      std::unique_lock<std::mutex>& lock) {
-  // `stream` is a copy on purpose: mu_ is released below, and the reader may reset stream_ meanwhile.
-  // Find p's id; callers hold mu_. Writing happens without mu_ so replies keep flowing meanwhile.
-  std::uint64_t id = 0;
-  for (const auto& [k, v] : pending_)
-    if (v == p) id = k;
+  // `wire` is a copy on purpose: mu_ is released below, and the reader may reset wire_ meanwhile. Writing happens
+  // without mu_ so replies keep flowing; the writer coalesces this frame with other callers' frames.
   ++p->attempts;
-  auto bytes = encode_frame(p->type, id, p->payload);
   lock.unlock();
-  Status st;
-  {
-    std::lock_guard wlock(write_mu_);
-    st = stream->write_all(bytes, options_.request_timeout);
-  }
-  if (p->sensitive) explicit_bzero(bytes.data(), bytes.size());
-  if (!st) {
-    log_.debug("link write to " + options_.address + " failed: " + st.message());
-    stream->shutdown();  // the reader sees it and reconnects; the request is re-sent then
-  }
+  const auto st = wire->writer.send(p->type, p->id, p->payload, p->sensitive);
+  if (!st) log_.debug("link write to " + options_.address + " failed: " + st.message());
+  // On failure the writer shut the stream down: the reader sees it and reconnects; the request is re-sent then.
   lock.lock();
 }
 
@@ -106,10 +110,11 @@ Result<Frame> LinkClient::call(MessageType type, std::string payload, bool sensi
     return Error{Errc::closed, "link client to " + options_.address + " is not running"};
   }
   const std::uint64_t id = next_id_++;
+  p->id = id;
   pending_[id] = p;
-  if (stream_ && connected_) send_pending_locked(p, stream_, lock);
+  if (wire_ && connected_) send_pending_locked(p, wire_, lock);
   const auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
-  cv_.wait_until(lock, deadline, [&] { return p->outcome.has_value(); });
+  p->done.wait_until(lock, deadline, [&] { return p->outcome.has_value(); });
   pending_.erase(id);
   if (sensitive) explicit_bzero(p->payload.data(), p->payload.size());
   if (!p->outcome) {
@@ -131,13 +136,14 @@ void LinkClient::run() {
       if (!sleep_interruptible(next_backoff())) return;
       continue;
     }
-    std::shared_ptr<Stream> stream;
+    std::shared_ptr<Wire> wire;
     {
       std::lock_guard lock(mu_);
-      stream = stream_;
+      wire = wire_;
       backoff_.reset();
     }
-    read_until_disconnected(stream);
+    FrameReader reader(*wire->stream, options_.max_frame_bytes);
+    read_until_disconnected(wire, reader);
     if (!sleep_interruptible(next_backoff())) return;
   }
 }
@@ -177,19 +183,20 @@ bool LinkClient::connect_once() {
   if (!peer) return fail(peer.error().message, false);
 
   std::vector<std::shared_ptr<Pending>> resend;
+  auto wire = std::make_shared<Wire>(stream, options_.request_timeout);
   std::unique_lock lock(mu_);
   if (stopping_) return false;
   incompatible_peer_ = false;
-  stream_ = stream;
+  wire_ = wire;
   connected_ = true;
   ++stats_.connects;
   last_error_.clear();
   for (auto& [id, p] : pending_) {
     if (p->outcome) continue;
     if (p->attempts >= options_.max_attempts) {
-      p->outcome = Result<Frame>(Error{Errc::closed, std::string(message_type_name(p->type)) + " to " +
-                                                         options_.address + ": link lost; gave up after " +
-                                                         std::to_string(p->attempts) + " attempts"});
+      finish_locked(*p,
+                    Error{Errc::closed, std::string(message_type_name(p->type)) + " to " + options_.address +
+                                            ": link lost; gave up after " + std::to_string(p->attempts) + " attempts"});
       ++stats_.failed_after_attempts;
     } else {
       resend.push_back(p);
@@ -202,12 +209,12 @@ bool LinkClient::connect_once() {
   for (auto& p : resend) {
     if (p->outcome) continue;
     if (p->attempts > 0) ++stats_.resent;
-    send_pending_locked(p, stream, lock);
+    send_pending_locked(p, wire, lock);
   }
   return true;
 }
 
-void LinkClient::read_until_disconnected(const std::shared_ptr<Stream>& stream) {
+void LinkClient::read_until_disconnected(const std::shared_ptr<Wire>& wire, FrameReader& reader) {
   std::string reason;
   while (true) {
     {
@@ -217,10 +224,11 @@ void LinkClient::read_until_disconnected(const std::shared_ptr<Stream>& stream) 
         break;
       }
     }
-    auto f = read_frame(*stream, options_.max_frame_bytes, kPollSlice, options_.request_timeout);
+    auto f = reader.next(kPollSlice, options_.request_timeout);
     if (!f) {
       if (f.error().code == Errc::timed_out) continue;
       reason = f.error().message;
+      if (const auto why = wire->writer.failure(); !why.empty()) reason = "write failed: " + why;
       break;
     }
     if (f->header.major != kProtocolMajor) {
@@ -234,17 +242,15 @@ void LinkClient::read_until_disconnected(const std::shared_ptr<Stream>& stream) 
       log_.debug("link reply #" + std::to_string(f->header.correlation_id) + " has no waiting caller");
       continue;
     }
-    if (it->second->outcome) continue;
     if (f->header.type == MessageType::error_reply) {
-      it->second->outcome = Result<Frame>(decode_error(f->payload));
+      finish_locked(*it->second, decode_error(f->payload));
     } else {
-      it->second->outcome = Result<Frame>(std::move(f.value()));
+      finish_locked(*it->second, std::move(f.value()));
     }
-    cv_.notify_all();
   }
-  stream->shutdown();
+  wire->stream->shutdown();
   std::lock_guard lock(mu_);
-  stream_.reset();
+  wire_.reset();
   connected_ = false;
   if (stopping_) return;
   ++stats_.disconnects;

@@ -67,14 +67,16 @@ class LinkClient {
 
  private:
   struct Pending;
+  struct Wire;  // one connection: its stream and its coalescing writer
 
   /// Sends a request and waits for its reply frame (or an error). `sensitive` payloads are wiped after use.
   Result<Frame> call(MessageType type, std::string payload, bool sensitive = false);
   void run();
   bool connect_once();
-  void read_until_disconnected(const std::shared_ptr<Stream>& stream);
-  void send_pending_locked(const std::shared_ptr<Pending>& p, std::shared_ptr<Stream> stream,
+  void read_until_disconnected(const std::shared_ptr<Wire>& wire, class FrameReader& reader);
+  void send_pending_locked(const std::shared_ptr<Pending>& p, std::shared_ptr<Wire> wire,
                            std::unique_lock<std::mutex>& lock);
+  void finish_locked(Pending& p, Result<Frame> outcome);
   void on_disconnect(const std::string& reason);
   std::chrono::milliseconds next_backoff();
   bool sleep_interruptible(std::chrono::milliseconds d);
@@ -84,9 +86,9 @@ class LinkClient {
   Log& log_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;  // connection state and stop; each request waits on its own slot
   std::map<std::uint64_t, std::shared_ptr<Pending>> pending_;
-  std::shared_ptr<Stream> stream_;
+  std::shared_ptr<Wire> wire_;
   std::uint64_t next_id_ = 1;
   std::atomic<bool> connected_{false};
   bool stopping_ = false;
@@ -96,7 +98,6 @@ class LinkClient {
   bool incompatible_peer_ = false;
   Stats stats_;
 
-  std::mutex write_mu_;
   std::thread thread_;
 };
 

@@ -1,6 +1,7 @@
 #include "link/link_server.hpp"
 
-#include "link/frame_io.hpp"
+#include "link/frame_reader.hpp"
+#include "link/frame_writer.hpp"
 
 #include <cstring>
 
@@ -20,9 +21,9 @@ constexpr std::uint32_t kMaxHelloBytes = 4096;
 
 struct LinkServer::Connection {
   std::unique_ptr<Stream> stream;
+  std::unique_ptr<FrameWriter> writer;  // replies from the reader and the workers, coalesced
   std::string peer;
   std::string peer_node;
-  std::mutex write_mu;
   std::thread reader;
   std::atomic<bool> finished{false};
 };
@@ -67,7 +68,7 @@ void LinkServer::stop() {
   // Let the workers drain what was already accepted, so every request read gets its reply written.
   {
     std::unique_lock lock(tasks_mu_);
-    tasks_cv_.wait(lock, [this] { return tasks_.empty() && running_tasks_ == 0; });
+    drained_cv_.wait(lock, [this] { return tasks_.empty() && running_tasks_ == 0; });
     workers_exit_ = true;
   }
   tasks_cv_.notify_all();
@@ -104,6 +105,7 @@ void LinkServer::accept_loop() {
     }
     auto c = std::make_shared<Connection>();
     c->stream = std::move(accepted.value());
+    c->writer = std::make_unique<FrameWriter>(*c->stream, options_.io_timeout);
     c->peer = c->stream->peer_address();
     std::lock_guard lock(connections_mu_);
     if (connections_.size() >= options_.max_connections) {
@@ -117,20 +119,19 @@ void LinkServer::accept_loop() {
 }
 
 void LinkServer::reply(Connection& c, MessageType type, std::uint64_t correlation_id, const std::string& payload) {
-  auto bytes = encode_frame(type, correlation_id, payload);
-  std::lock_guard lock(c.write_mu);
-  if (auto st = c.stream->write_all(bytes, options_.io_timeout); !st) {
-    log_.warning("link reply to " + c.peer + " failed: " + st.message());
-    c.stream->shutdown();
+  if (auto st = c.writer->send(type, correlation_id, payload); !st) {
+    log_.warning("link reply to " + c.peer + " failed: " + st.message());  // the writer shut the stream down
   }
 }
 
-bool LinkServer::handshake(Connection& c) {
+bool LinkServer::handshake(Connection& c, FrameReader& reader) {
   Result<Frame> f = Error{Errc::timed_out, ""};
   const auto deadline = std::chrono::steady_clock::now() + options_.io_timeout;
+  reader.set_max_payload(std::min(options_.max_frame_bytes, kMaxHelloBytes));
   do {
-    f = read_frame(*c.stream, std::min(options_.max_frame_bytes, kMaxHelloBytes), kPollSlice, options_.io_timeout);
+    f = reader.next(kPollSlice, options_.io_timeout);
   } while (!f && f.error().code == Errc::timed_out && !stopping_ && std::chrono::steady_clock::now() < deadline);
+  reader.set_max_payload(options_.max_frame_bytes);
   if (!f) {
     log_.warning("closing link connection from " + c.peer + ": no valid handshake (" + f.error().message + ")");
     return false;
@@ -161,9 +162,10 @@ bool LinkServer::handshake(Connection& c) {
 }
 
 void LinkServer::serve_connection(const std::shared_ptr<Connection>& c) {
-  if (handshake(*c)) {
+  FrameReader reader(*c->stream, options_.max_frame_bytes);
+  if (handshake(*c, reader)) {
     while (!stopping_) {
-      auto f = read_frame(*c->stream, options_.max_frame_bytes, kPollSlice, options_.io_timeout);
+      auto f = reader.next(kPollSlice, options_.io_timeout);
       if (!f) {
         if (f.error().code == Errc::timed_out) continue;  // idle
         if (f.error().code == Errc::closed) {
@@ -181,6 +183,12 @@ void LinkServer::serve_connection(const std::shared_ptr<Connection>& c) {
       log_.trace(std::string("link request ") + message_type_name(f->header.type) + " #" +
                  std::to_string(f->header.correlation_id) + " from " + c->peer + " (" +
                  std::to_string(f->header.payload_size) + " bytes)");
+      if (f->header.type == MessageType::health_request) {
+        // Cheap and what operators and the parent's readiness ask: answered here, never behind provider work.
+        Task inline_task{c, std::move(f.value()), std::chrono::steady_clock::now()};
+        handle(inline_task);
+        continue;
+      }
       std::unique_lock lock(tasks_mu_);
       const std::size_t size = f->payload.size();
       if (tasks_.size() >= kMaxQueuedTasks || queued_bytes_ + size > kMaxQueuedBytes) {
@@ -214,11 +222,13 @@ void LinkServer::worker_loop() {
       ++running_tasks_;
     }
     handle(task);
+    bool drained = false;
     {
       std::lock_guard lock(tasks_mu_);
       --running_tasks_;
+      drained = stopping_ && tasks_.empty() && running_tasks_ == 0;
     }
-    tasks_cv_.notify_all();
+    if (drained) drained_cv_.notify_all();  // stop() waits for the drain; idle workers need no wake-up per task
   }
 }
 

@@ -74,7 +74,7 @@ class LinkServer {
 
   void accept_loop();
   void serve_connection(const std::shared_ptr<Connection>& c);
-  bool handshake(Connection& c);
+  bool handshake(Connection& c, class FrameReader& reader);
   void worker_loop();
   void handle(Task& task);
   void reply(Connection& c, MessageType type, std::uint64_t correlation_id, const std::string& payload);
@@ -95,7 +95,8 @@ class LinkServer {
   std::list<std::shared_ptr<Connection>> connections_;
 
   std::mutex tasks_mu_;
-  std::condition_variable tasks_cv_;
+  std::condition_variable tasks_cv_;    // workers wait here for tasks
+  std::condition_variable drained_cv_;  // stop() waits here for the queued and running tasks to finish
   std::deque<Task> tasks_;
   std::size_t queued_bytes_ = 0;  // payload bytes in tasks_
   std::size_t running_tasks_ = 0;
