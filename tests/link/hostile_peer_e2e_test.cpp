@@ -3,6 +3,7 @@
 // refuse them, keep its memory bounded — peak RSS read from /proc — and keep serving an honest parent meanwhile.
 #include "capturing_log.hpp"
 #include "host_process.hpp"
+#include "link/cbor_stream.hpp"
 #include "link/frame.hpp"
 #include "link/frame_io.hpp"
 #include "link/link_client.hpp"
@@ -30,20 +31,45 @@ std::size_t peak_rss_kib(pid_t pid) {
   return 0;
 }
 
-// One hostile connection: a valid hello, then `frames` deliver requests of ~`frame_bytes` of "{}," each (or of
-// `elements` of them, when that is fewer).
-void hostile(const std::string& address, std::uint32_t frame_bytes, int frames, std::size_t elements = SIZE_MAX) {
+// The payload of a hostile deliver: `notifications` records of 1,000 three-byte recipients each (the most a record may
+// have), as many as fit in `frame_bytes`; with `poison`, the last record is a number instead, so the enclave decodes
+// everything before it (the most it will ever build from one frame) and then refuses the frame.
+std::string hostile_payload(std::uint32_t frame_bytes, std::size_t notifications, bool poison) {
+  std::string out;
+  link::cbor::Writer w(out);
+  const std::size_t per_record = 4 + 1000 * 4 + 16;
+  const std::size_t fit = std::min<std::size_t>(notifications, (frame_bytes - 16) / per_record);
+  w.array(2);
+  w.uint(0);
+  w.array(fit);
+  for (std::size_t n = 0; n < fit; ++n) {
+    if (poison && n + 1 == fit) {
+      w.uint(7);
+      break;
+    }
+    w.array(9);
+    w.text("h" + std::to_string(n));
+    w.array(1000);
+    for (int u = 0; u < 1000; ++u) w.text("abc");
+    w.text("");
+    w.text("");
+    w.map(0);
+    for (int i = 0; i < 4; ++i) w.text("");
+  }
+  return out;
+}
+
+// One hostile connection: a valid hello, then `frames` deliver requests with `payload`.
+void hostile(const std::string& address, const std::string& payload, int frames) {
   tcp::TcpTransport tcp;
   auto s = tcp.connect(address, 5s);
   if (!s) return;
   auto& stream = **s;
-  const auto hello = link::encode_frame(link::MessageType::hello, 1, link::encode_hello({"hostile", 1, 1}));
+  const auto hello = link::encode_frame(link::MessageType::hello, 1,
+                                        link::encode_hello({"hostile", link::kProtocolMajor, link::kProtocolMinor}));
   if (!stream.write_all(hello, 5s)) return;
   std::array<std::byte, 4096> buf{};
   (void)stream.read_some(buf, 5s);  // hello_ok
-  std::string payload = R"({"notifications": [)";
-  for (std::size_t n = 0; payload.size() + 8 < frame_bytes && n + 1 < elements; ++n) payload += "{},";
-  payload += "{}]}";
   for (int i = 0; i < frames; ++i) {
     const auto frame = link::encode_frame(link::MessageType::deliver_request, 100 + i, payload);
     if (!stream.write_all(frame, 30s)) return;
@@ -70,17 +96,14 @@ TEST(HostilePeer, MaximumFramesOfTinyElementsKeepTheEnclaveBoundedAndServing) {
 
   constexpr int kConnections = 16;
   constexpr std::uint32_t kFrameBytes = (4u << 20) - 64;  // serve.max_frame_bytes' default is 4 MiB
+  const auto flood = hostile_payload(kFrameBytes, 1000, false);
+  const auto poisoned = hostile_payload(kFrameBytes, 39, true);  // 38 records of 1,003 items: under the 40,000 bound
   std::vector<std::future<void>> attackers;
   for (int i = 0; i < kConnections; ++i) {
-    // Half send frames of tiny elements filling the maximum size (refused by their element count before parsing),
-    // half frames of just under the element bound (parsed, then refused as notifications without fields).
-    attackers.push_back(std::async(std::launch::async, [&, i] {
-      if (i % 2 == 0) {
-        hostile(*address, kFrameBytes, 3);
-      } else {
-        hostile(*address, kFrameBytes, 3, 19'990);
-      }
-    }));
+    // Half send maximum-size frames of tiny items (refused at the decoder's item bound), half frames just under that
+    // bound whose last record is broken (decoded almost whole, then refused).
+    attackers.push_back(
+        std::async(std::launch::async, [&, i] { hostile(*address, i % 2 == 0 ? flood : poisoned, 3); }));
   }
   // An honest parent is served while the attack runs.
   CapturingLog log;
@@ -103,11 +126,12 @@ TEST(HostilePeer, MaximumFramesOfTinyElementsKeepTheEnclaveBoundedAndServing) {
   EXPECT_TRUE(h.ok());
   honest.stop();
   EXPECT_TRUE(enclave.process().running()) << enclave.output();
-  EXPECT_GT(enclave.process().count("JSON elements, more than the"), 0u) << "the hostile frames were not refused";
+  EXPECT_GT(enclave.process().count("more items than a message may have"), 0u) << "the flood was not refused";
+  EXPECT_GT(enclave.process().count("notifications[38]: expected an array"), 0u) << "the poisoned frames got through";
 
   const auto peak_kib = peak_rss_kib(enclave.process().pid());
   std::cout << "[ memory  ] enclave peak RSS " << peak_kib / 1024 << " MiB (idle " << idle_kib / 1024 << " MiB) under "
-            << kConnections << " connections x 3 frames (4 MiB of tiny elements, or 20,000 elements)\n";
+            << kConnections << " connections x 3 frames (4 MiB of tiny items, or just under the 40,000-item bound)\n";
 #if defined(__SANITIZE_ADDRESS__)
   // AddressSanitizer's shadow memory and quarantine make RSS meaningless here; the release build checks the bound.
   std::cout << "[ memory  ] bound not checked under AddressSanitizer\n";
@@ -131,7 +155,8 @@ TEST(HostilePeer, AHelloLargerThanFourKibIsRefusedBeforeTheHandshake) {
   ASSERT_TRUE(s.ok()) << s.error().message;
   // A node name of 8 KiB: well-formed, but past what a hello may be before the peer is known.
   const auto hello =
-      link::encode_frame(link::MessageType::hello, 1, link::encode_hello({std::string(8192, 'n'), 1, 1}));
+      link::encode_frame(link::MessageType::hello, 1,
+                         link::encode_hello({std::string(8192, 'n'), link::kProtocolMajor, link::kProtocolMinor}));
   ASSERT_TRUE((*s)->write_all(hello, 5s).ok());
   auto reply = link::read_frame(**s, 1u << 20, 10s, 10s);
   EXPECT_FALSE(reply.ok()) << "the enclave answered an oversized hello";

@@ -1,8 +1,11 @@
 // Frame and message codecs: round trips and every malformed input, without sockets.
+#include "link/cbor_stream.hpp"
 #include "link/frame.hpp"
 #include "link/messages.hpp"
 
 #include <gtest/gtest.h>
+
+#include <functional>
 
 using namespace notify;
 using namespace notify::link;
@@ -106,40 +109,183 @@ TEST(Messages, DeliverReplyRoundTrip) {
   EXPECT_EQ((*d)[2].retry_after, std::chrono::milliseconds(1500));
 }
 
-TEST(Messages, StrictDecodingNamesTheField) {
+namespace {
+// Hand-built CBOR for the bad cases: what a broken or hostile parent could send.
+std::string cbor_of(const std::function<void(cbor::Writer&)>& build) {
+  std::string out;
+  cbor::Writer w(out);
+  build(w);
+  return out;
+}
+
+// A notification record with the schema's nine fields, the given request_id written by `id`.
+void notification_fields(cbor::Writer& w, const std::function<void(cbor::Writer&)>& id, std::size_t fields = 9) {
+  w.array(fields);
+  id(w);
+  w.array(1);
+  w.text("u");
+  for (std::size_t i = 2; i < fields; ++i) {
+    if (i == 4) {
+      w.map(0);
+    } else {
+      w.text("");
+    }
+  }
+}
+}  // namespace
+
+TEST(Messages, StrictDecodingNamesTheFieldAndTheOffset) {
   struct Case {
-    const char* json;
+    std::string payload;
     const char* expect;
   } cases[] = {
-      {"not json", "invalid JSON"},
-      {"[]", "not a JSON object"},
-      {"{}", "notifications: missing"},
-      {R"({"notifications": 5})", "notifications: expected an array"},
-      {R"({"notifications": [7]})", "notifications[0]: expected an object"},
-      {R"({"notifications": [{"request_id": 1}]})", "notifications[0].request_id: expected a string"},
-      {R"({"notifications": [{"request_id": "a", "external_user_ids": ["u", 3], "title": "", "message": ""}]})",
-       "notifications[0].external_user_ids[1]: expected a string"},
-      {R"({"notifications": [{"request_id": "a", "external_user_ids": [], "message": ""}]})",
-       "notifications[0].title: missing"},
-      {R"({"notifications": [{"request_id": "a", "external_user_ids": [], "title": "", "message": "", "custom_data": {"k": 1}}]})",
-       "notifications[0].custom_data.k: expected a string"},
-      {R"({"notifications": [], "budget_ms": "soon"})", "budget_ms: expected an integer"},
-      {R"({"notifications": [], "budget_ms": 0})", "budget_ms: 0 is outside"},
-      {R"({"notifications": [], "budget_ms": -5})", "budget_ms: -5 is outside"},
-      {R"({"notifications": [], "budget_ms": 3600001})", "budget_ms: 3600001 is outside"},
+      {"", "message ends early"},
+      {std::string("\xff", 1), "a break is not part of the link protocol"},
+      {std::string("\x9f", 1), "an indefinite-length item is not part of the link protocol"},
+      {cbor_of([](auto& w) { w.text("deliver"); }), "deliver: expected an array, got a text string"},
+      {cbor_of([](auto& w) {
+         w.array(2);
+         w.uint(0);
+         w.uint(5);
+       }),
+       "notifications: expected an array, got an unsigned integer"},
+      {cbor_of([](auto& w) {
+         w.array(2);
+         w.uint(0);
+         w.array(1);
+         w.uint(7);
+       }),
+       "notifications[0]: expected an array, got an unsigned integer"},
+      {cbor_of([](auto& w) {
+         w.array(2);
+         w.uint(0);
+         w.array(1);
+         notification_fields(w, [](auto& v) { v.uint(1); });
+       }),
+       "notifications[0].request_id: expected a text string, got an unsigned integer"},
+      {cbor_of([](auto& w) {
+         w.array(2);
+         w.uint(0);
+         w.array(1);
+         notification_fields(
+             w, [](auto& v) { v.text("a"); }, 8);
+       }),
+       "notifications[0]: 8 elements, expected 9..64"},
+      {cbor_of([](auto& w) {
+         w.array(2);
+         w.uint(0);
+         w.array(1);
+         w.array(9);
+         w.text("a");
+         w.array(2);
+         w.text("u");
+         w.uint(3);
+         for (int i = 0; i < 7; ++i) w.text("");
+       }),
+       "notifications[0].external_user_ids[1]: expected a text string"},
+      {cbor_of([](auto& w) {
+         w.array(2);
+         w.uint(0);
+         w.array(1);
+         w.array(9);
+         w.text("a");
+         w.array(1);
+         w.text("u");
+         w.text("t");
+         w.text("m");
+         w.map(1);
+         w.text("k");
+         w.uint(1);
+         for (int i = 0; i < 4; ++i) w.text("");
+       }),
+       "notifications[0].custom_data.k: expected a text string"},
+      {cbor_of([](auto& w) {
+         w.array(2);
+         w.text("soon");
+       }),
+       "budget_ms: expected an unsigned integer, got a text string"},
+      {cbor_of([](auto& w) {
+         w.array(2);
+         w.uint(3600001);
+         w.array(0);
+       }),
+       "budget_ms: 3600001 is more than 3600000"},
+      {std::string("\x82\x24\x80", 3), "a negative integer is not part of the link protocol"},
+      {std::string("\x82\xf9\x3c\x00\x80", 5), "a float is not part of the link protocol"},
+      {cbor_of([](auto& w) {
+         w.array(2);
+         w.uint(0);
+         w.array(0);
+         w.uint(9);
+       }),
+       "bytes after the message"},
+      {cbor_of([](auto& w) {
+         w.array(2);
+         w.uint(0);
+         w.array(5000);
+       }),
+       "notifications: 5000 elements, expected 0..1000"},
+      {cbor_of([](auto& w) {
+         w.array(2);
+         w.uint(0);
+         w.array(900);
+       }),
+       "(more than the message carries)"},
+      {std::string("\x63"
+                   "ab",
+                   3),
+       "message ends inside an item"},
   };
   for (const auto& c : cases) {
-    auto d = decode_deliver_request(c.json);
-    ASSERT_FALSE(d.ok()) << c.json;
+    auto d = decode_deliver_request(c.payload);
+    ASSERT_FALSE(d.ok()) << c.expect;
     EXPECT_EQ(d.error().code, Errc::protocol_error);
-    EXPECT_NE(d.error().message.find(c.expect), std::string::npos) << c.json << " → " << d.error().message;
+    EXPECT_NE(d.error().message.find(c.expect), std::string::npos) << c.expect << " → " << d.error().message;
+    EXPECT_NE(d.error().message.find("(at byte "), std::string::npos) << d.error().message;
   }
 }
 
+TEST(Messages, ARecordFromANewerMinorVersionHasItsExtraFieldsSkipped) {
+  const auto payload = cbor_of([](auto& w) {
+    w.array(3);  // a later minor's third field
+    w.uint(2500);
+    w.array(1);
+    w.array(11);  // two fields this version does not know
+    w.text("r-1");
+    w.array(1);
+    w.text("u");
+    w.text("t");
+    w.text("m");
+    w.map(0);
+    for (int i = 0; i < 4; ++i) w.text("");
+    w.map(1);
+    w.text("new");
+    w.array(2);
+    w.uint(1);
+    w.uint(2);
+    w.text("later");
+    w.text("ignored");
+  });
+  auto d = decode_deliver_request(payload);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  ASSERT_EQ(d->notifications.size(), 1u);
+  EXPECT_EQ(d->notifications[0].request_id, "r-1");
+  EXPECT_EQ(d->notifications[0].message, "m");
+  EXPECT_EQ(d->budget, std::chrono::milliseconds(2500));
+}
+
 TEST(Messages, BadOutcomeAndBadBase64AreRefused) {
-  auto r = decode_deliver_reply(R"({"results": [{"outcome": "maybe"}]})");
+  const auto reply = cbor_of([](auto& w) {
+    w.array(1);
+    w.array(4);
+    w.uint(3);
+    w.text("");
+    w.text("");
+    w.uint(0);
+  });
+  auto r = decode_deliver_reply(reply);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("results[0].outcome"), std::string::npos);
+  EXPECT_NE(r.error().message.find("results[0].outcome: 3 is more than 2"), std::string::npos) << r.error().message;
   auto p = decode_provision_request(R"({"secret_name": "x", "mode": "sealed", "payload": "**"})");
   ASSERT_FALSE(p.ok());
   EXPECT_NE(p.error().message.find("payload: not base64"), std::string::npos);
@@ -191,7 +337,7 @@ TEST(Messages, DeliverWithoutABudgetHasNoneAndALongRequestIdIsRefused) {
   n.request_id = "r";
   auto plain = decode_deliver_request(encode_deliver_request(std::span(&n, 1)));
   ASSERT_TRUE(plain.ok()) << plain.error().message;
-  EXPECT_EQ(plain->budget.count(), 0);  // a protocol 1.0 parent: no deadline
+  EXPECT_EQ(plain->budget.count(), 0);  // budget 0: the sender gave no deadline
   n.request_id = std::string(kMaxRequestIdBytes, 'x');
   EXPECT_TRUE(decode_deliver_request(encode_deliver_request(std::span(&n, 1))).ok());
   n.request_id += "x";
@@ -201,19 +347,34 @@ TEST(Messages, DeliverWithoutABudgetHasNoneAndALongRequestIdIsRefused) {
       << refused.error().message;
 }
 
-TEST(Messages, APayloadOfTooManyElementsIsRefusedBeforeItIsParsed) {
-  // 4 MiB of "{}," would be well over a gigabyte as a JSON DOM: refused by counting, before Poco's parser runs.
-  std::string json = R"({"notifications": [)";
-  for (int i = 0; i < 300'000; ++i) json += "{},";
-  json += "{}]}";
-  auto d = decode_deliver_request(json);
+TEST(Messages, APayloadOfTooManyItemsIsRefusedWhileItIsRead) {
+  // A 4 MiB frame of 3-byte strings would be a million std::strings once decoded: the reader stops at its item
+  // bound, having built no more than that.
+  const auto payload = cbor_of([](auto& w) {
+    w.array(2);
+    w.uint(0);
+    w.array(1000);
+    for (int n = 0; n < 1000; ++n) {
+      w.array(9);
+      w.text("r");
+      w.array(1000);
+      for (int u = 0; u < 1000; ++u) w.text("abc");
+      w.text("");
+      w.text("");
+      w.map(0);
+      for (int i = 0; i < 4; ++i) w.text("");
+    }
+  });
+  EXPECT_GT(payload.size(), 3'900'000u);
+  auto d = decode_deliver_request(payload);
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.error().code, Errc::protocol_error);
-  EXPECT_NE(d.error().message.find("JSON elements, more than the 20000"), std::string::npos) << d.error().message;
-  // Commas and brackets inside strings are text, not elements.
+  EXPECT_NE(d.error().message.find("more items than a message may have"), std::string::npos) << d.error().message;
+  // Bytes that would be structure in other encodings are only text here.
   Notification n;
   n.request_id = "r";
-  n.message = std::string(300'000, ',') + std::string(1000, '[') + "\"\\";
+  n.external_user_ids = {"u"};
+  n.message = std::string(300'000, ',') + std::string(1000, '[') + "\"\\\xff\x9f";
   auto ok = decode_deliver_request(encode_deliver_request(std::span(&n, 1)));
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   EXPECT_EQ(ok->notifications[0].message, n.message);

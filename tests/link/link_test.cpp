@@ -373,6 +373,22 @@ TEST(LinkServerHardening, TruncatedFrameClosesWithReason) {
   expect_still_serving(s.address());
 }
 
+TEST(LinkServerHardening, TheOldJsonProtocolOneIsRefusedNamingBothVersions) {
+  // A parent built before the CBOR codec (protocol 1.x) is told why, not fed replies it cannot read.
+  Server s;
+  auto raw = raw_connect(s.address());
+  send_hello(*raw, 1);
+  auto f = read_frame(*raw, 1 << 20, 5s, 5s);
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->header.type, MessageType::error_reply);
+  const auto e = decode_error(f->payload);
+  EXPECT_EQ(e.code, Errc::protocol_error);
+  EXPECT_NE(e.message.find("incompatible link protocol: peer speaks 1.0"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("speaks 2.0"), std::string::npos) << e.message;
+  EXPECT_TRUE(closed_by_server(*raw));
+  expect_still_serving(s.address());
+}
+
 TEST(LinkServerHardening, WrongMajorVersionGetsAnErrorNamingBothVersions) {
   Server s;
   auto raw = raw_connect(s.address());
@@ -387,13 +403,15 @@ TEST(LinkServerHardening, WrongMajorVersionGetsAnErrorNamingBothVersions) {
   expect_still_serving(s.address());
 }
 
-TEST(LinkServerHardening, MalformedJsonPayloadIsAnErrorReplyNotACrash) {
+TEST(LinkServerHardening, MalformedPayloadIsAnErrorReplyNotACrash) {
   Server s;
   auto raw = raw_connect(s.address());
   send_hello(*raw);
   auto ok = read_frame(*raw, 1 << 20, 5s, 5s);
   ASSERT_TRUE(ok.ok());
-  auto bad = encode_frame(MessageType::deliver_request, 5, R"({"notifications": [{"request_id": 42}]})");
+  // [0, [[42, ...]]]: a deliver whose first notification has a number for its request_id.
+  auto bad = encode_frame(MessageType::deliver_request, 5,
+                          std::string("\x82\x00\x81\x89\x18\x2a\x81\x61u\x60\x60\xa0\x60\x60\x60\x60", 17));
   ASSERT_TRUE(raw->write_all(bad, 1s).ok());
   auto f = read_frame(*raw, 1 << 20, 5s, 5s);
   ASSERT_TRUE(f.ok()) << f.error().message;

@@ -24,9 +24,11 @@
 namespace notify::link {
 
 inline constexpr std::uint16_t kMagic = 0x454E;
-inline constexpr std::uint8_t kProtocolMajor = 1;
-// Minor versions add, never change: 1.1 added a deliver's budget_ms (a 1.0 peer sends none and gets no deadline).
-inline constexpr std::uint8_t kProtocolMinor = 1;
+inline constexpr std::uint8_t kProtocolMajor = 2;
+// Majors: 1 carried every payload as JSON; 2 carries the deliver messages as CBOR (deliver_codec.cpp). A peer of
+// another major is refused at the handshake, the message naming both versions. Minor versions add, never change
+// (trailing fields of a CBOR record; a new JSON member).
+inline constexpr std::uint8_t kProtocolMinor = 0;
 inline constexpr std::size_t kHeaderSize = 20;
 
 enum class MessageType : std::uint8_t {

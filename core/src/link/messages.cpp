@@ -147,56 +147,6 @@ Result<T> decoding(F&& f) {
   }
 }
 
-Object::Ptr notification_to_json(const Notification& n) {
-  Object::Ptr o = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  o->set("request_id", n.request_id);
-  Array::Ptr users = new Array();
-  for (const auto& u : n.external_user_ids) users->add(u);
-  o->set("external_user_ids", users);
-  o->set("title", n.title);
-  o->set("message", n.message);
-  Object::Ptr custom = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-  for (const auto& [k, v] : n.custom_data) custom->set(k, v);
-  o->set("custom_data", custom);
-  if (!n.trigger_properties_json.empty()) o->set("trigger_properties_json", n.trigger_properties_json);
-  if (!n.provider.empty()) o->set("provider", n.provider);
-  if (!n.campaign_id.empty()) o->set("campaign_id", n.campaign_id);
-  if (!n.canvas_id.empty()) o->set("canvas_id", n.canvas_id);
-  return o;
-}
-
-Notification notification_from_json(const Object& o, const std::string& path) {
-  Notification n;
-  n.request_id = get_string(o, path, "request_id");
-  // The ingress's bound, enforced again here: the enclave keys its memory by it, so a parent must not choose its size.
-  if (n.request_id.size() > kMaxRequestIdBytes) {
-    throw DecodeError{path + ".request_id: longer than " + std::to_string(kMaxRequestIdBytes) + " bytes"};
-  }
-  auto users = get_array(o, path, "external_user_ids");
-  for (std::size_t i = 0; i < users->size(); ++i) {
-    const auto v = users->get(static_cast<unsigned>(i));
-    if (!v.isString())
-      throw DecodeError{field_name(path, "external_user_ids") + "[" + std::to_string(i) + "]: expected a string"};
-    n.external_user_ids.push_back(v.extract<std::string>());
-  }
-  n.title = get_string(o, path, "title");
-  n.message = get_string(o, path, "message");
-  if (o.has("custom_data")) {
-    const auto v = o.get("custom_data");
-    if (v.type() != typeid(Object::Ptr)) throw DecodeError{field_name(path, "custom_data") + ": expected an object"};
-    auto custom = v.extract<Object::Ptr>();
-    for (const auto& [k, v] : *custom) {
-      if (!v.isString()) throw DecodeError{field_name(path, "custom_data." + k) + ": expected a string"};
-      n.custom_data[k] = v.extract<std::string>();
-    }
-  }
-  n.trigger_properties_json = get_string(o, path, "trigger_properties_json", true);
-  n.provider = get_string(o, path, "provider", true);
-  n.campaign_id = get_string(o, path, "campaign_id", true);
-  n.canvas_id = get_string(o, path, "canvas_id", true);
-  return n;
-}
-
 }  // namespace
 
 Errc errc_from_name(std::string_view name) noexcept {
@@ -294,82 +244,7 @@ Result<HealthInfo> decode_health(std::string_view json) {
   });
 }
 
-std::string encode_deliver_request(std::span<const Notification> batch, std::chrono::milliseconds budget) {
-  Object o;
-  Array::Ptr list = new Array();
-  for (const auto& n : batch) list->add(notification_to_json(n));
-  o.set("notifications", list);
-  if (budget.count() > 0) o.set("budget_ms", static_cast<Poco::Int64>(budget.count()));
-  return stringify(o);
-}
-
-Result<DeliverRequest> decode_deliver_request(std::string_view json) {
-  return decoding<DeliverRequest>([&] {
-    auto o = parse_object(json, "deliver");
-    auto list = get_array(*o, "", "notifications");
-    DeliverRequest out;
-    out.notifications.reserve(list->size());
-    for (std::size_t i = 0; i < list->size(); ++i) {
-      const std::string path = "notifications[" + std::to_string(i) + "]";
-      out.notifications.push_back(notification_from_json(*object_at(*list, i, "notifications"), path));
-    }
-    if (o->has("budget_ms")) {
-      const auto v = o->get("budget_ms");
-      if (!v.isInteger()) throw DecodeError{"budget_ms: expected an integer"};
-      const auto ms = v.convert<Poco::Int64>();
-      if (ms <= 0 || ms > kMaxDeliverBudget.count()) {
-        throw DecodeError{"budget_ms: " + std::to_string(ms) + " is outside 1.." +
-                          std::to_string(kMaxDeliverBudget.count())};
-      }
-      out.budget = std::chrono::milliseconds(ms);
-    }
-    return out;
-  });
-}
-
-std::string encode_deliver_reply(std::span<const DeliveryResult> results) {
-  Object o;
-  Array::Ptr list = new Array();
-  for (const auto& r : results) {
-    Object::Ptr ro = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
-    ro->set("outcome", std::string(outcome_name(r.outcome)));
-    if (!r.reference.empty()) ro->set("reference", r.reference);
-    if (!r.reason.empty()) ro->set("reason", r.reason);
-    if (r.retry_after.count() > 0) ro->set("retry_after_ms", static_cast<Poco::Int64>(r.retry_after.count()));
-    list->add(ro);
-  }
-  o.set("results", list);
-  return stringify(o);
-}
-
-Result<std::vector<DeliveryResult>> decode_deliver_reply(std::string_view json) {
-  return decoding<std::vector<DeliveryResult>>([&] {
-    auto o = parse_object(json, "deliver_reply");
-    auto list = get_array(*o, "", "results");
-    std::vector<DeliveryResult> out;
-    for (std::size_t i = 0; i < list->size(); ++i) {
-      const std::string path = "results[" + std::to_string(i) + "]";
-      auto ro = object_at(*list, i, "results");
-      DeliveryResult r;
-      const auto outcome = get_string(*ro, path, "outcome");
-      if (outcome == "delivered")
-        r.outcome = Outcome::delivered;
-      else if (outcome == "rejected")
-        r.outcome = Outcome::rejected;
-      else if (outcome == "retryable")
-        r.outcome = Outcome::retryable;
-      else
-        throw DecodeError{path + ".outcome: '" + outcome + "' is not delivered, rejected or retryable"};
-      r.reference = get_string(*ro, path, "reference", true);
-      r.reason = get_string(*ro, path, "reason", true);
-      if (ro->has("retry_after_ms")) {
-        r.retry_after = std::chrono::milliseconds(get_int(*ro, path, "retry_after_ms", 0, 7LL * 24 * 3600 * 1000));
-      }
-      out.push_back(std::move(r));
-    }
-    return out;
-  });
-}
+// The deliver messages are CBOR: deliver_codec.cpp.
 
 std::string encode_provision_request(const ProvisionRequest& m) {
   Object o(Poco::JSON_PRESERVE_KEY_ORDER);
