@@ -170,7 +170,8 @@ return 1
 void RedisQueue::ContextFree::operator()(redisContext* c) const noexcept { redisFree(c); }
 
 RedisQueue::RedisQueue(redisContext* ctx, RedisOptions redis, QueueOptions options)
-    : ctx_(ctx), redis_(std::move(redis)), options_(std::move(options)) {
+    : redis_(std::move(redis)), options_(std::move(options)) {
+  main_.ctx.reset(ctx);  // the lease connection is made on first use
   if (!options_.clock) options_.clock = toolkit::real_clock();
 }
 RedisQueue::~RedisQueue() = default;
@@ -209,25 +210,25 @@ Result<std::unique_ptr<RedisQueue>> RedisQueue::open(RedisOptions redis, QueueOp
   return std::unique_ptr<RedisQueue>(new RedisQueue(c->release(), redis, std::move(options)));  // private constructor
 }
 
-Result<redisContext*> RedisQueue::context() {
-  if (ctx_ && ctx_->err == 0) return ctx_.get();
-  if (ctx_) {  // it broke during the last call: hiredis contexts are not usable after an I/O or protocol error
-    last_error_ = ctx_->errstr;
-    ctx_.reset();
+Result<redisContext*> RedisQueue::context(Link& link) {
+  if (link.ctx && link.ctx->err == 0) return link.ctx.get();
+  if (link.ctx) {  // it broke during the last call: hiredis contexts are not usable after an I/O or protocol error
+    link.last_error = link.ctx->errstr;
+    link.ctx.reset();
   }
   const auto now = std::chrono::steady_clock::now();
-  if (now < next_reconnect_) {
-    return Error{Errc::unreachable, "redis " + redis_.address + " unreachable (" + last_error_ + "); reconnecting"};
+  if (now < link.next_reconnect) {
+    return Error{Errc::unreachable, "redis " + redis_.address + " unreachable (" + link.last_error + "); reconnecting"};
   }
   auto c = connect(redis_, key("stream"));
   if (!c) {
-    last_error_ = c.error().message;
-    next_reconnect_ = now + reconnect_backoff_.next();
+    link.last_error = c.error().message;
+    link.next_reconnect = now + link.reconnect_backoff.next();
     return Error{Errc::unreachable, c.error().message + "; reconnecting"};
   }
-  reconnect_backoff_.reset();
-  ctx_ = std::move(c.value());
-  return ctx_.get();
+  link.reconnect_backoff.reset();
+  link.ctx = std::move(c.value());
+  return link.ctx.get();
 }
 
 Result<std::vector<Enqueued>> RedisQueue::enqueue(std::span<const Notification> batch) {
@@ -237,7 +238,7 @@ Result<std::vector<Enqueued>> RedisQueue::enqueue(std::span<const Notification> 
 }
 
 void RedisQueue::enqueue_group(std::span<EnqueueJob* const> group) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(main_.mu);
   const std::string now = std::to_string(options_.clock->epoch_ms());
   std::vector<std::vector<std::string>> commands;
   commands.reserve(group.size());
@@ -250,7 +251,7 @@ void RedisQueue::enqueue_group(std::span<EnqueueJob* const> group) {
     }
     commands.push_back(std::move(args));
   }
-  auto c = context();
+  auto c = context(main_);
   if (!c) {
     for (EnqueueJob* job : group) job->result = c.error();
     return;
@@ -274,8 +275,8 @@ void RedisQueue::enqueue_group(std::span<EnqueueJob* const> group) {
 }
 
 Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
-  std::lock_guard lock(mu_);
-  auto live = context();
+  std::lock_guard lock(leases_.mu);
+  auto live = context(leases_);
   if (!live) return live.error();
   redisContext* c = *live;
   if (auto p = command(
@@ -330,7 +331,10 @@ Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
     auto accepted_ms = stored_number<std::int64_t>((*h)->element[3], "accepted_ms", id);
     if (!accepted_ms) return accepted_ms.error();
     marks.push_back({"HSET", key("n:" + id), "state", "in_flight"});
-    entry_of_[id] = entry;
+    {
+      std::lock_guard entries(entries_mu_);
+      entry_of_[id] = entry;
+    }
     out.push_back({std::move(n.value()), *attempts, *accepted_ms});
   }
   for (auto& r : pipeline(c, marks)) {
@@ -343,11 +347,19 @@ std::vector<std::string> RedisQueue::complete_args(const std::string& request_id
                                                    int attempts) {
   const auto now = options_.clock->epoch_ms();
   std::string entry;
-  if (auto it = entry_of_.find(request_id); it != entry_of_.end()) {
-    entry = it->second;
-    entry_of_.erase(it);
+  {
+    std::lock_guard entries(entries_mu_);
+    if (auto it = entry_of_.find(request_id); it != entry_of_.end()) {
+      entry = it->second;
+      entry_of_.erase(it);
+    }
   }
-  const auto due = now + retry_delay(options_, attempts, result.retry_after, rng_).count();
+  std::chrono::milliseconds delay;
+  {
+    std::lock_guard rng(rng_mu_);
+    delay = retry_delay(options_, attempts, result.retry_after, rng_);
+  }
+  const auto due = now + delay.count();
   Poco::JSON::Object h(Poco::JSON_PRESERVE_KEY_ORDER);
   h.set("at_ms", static_cast<Poco::Int64>(now));
   h.set("outcome", std::string(outcome_name(result.outcome)));
@@ -386,8 +398,8 @@ Result<std::vector<State>> RedisQueue::complete_batch(std::span<const std::pair<
 }
 
 void RedisQueue::complete_group(std::span<CompleteJob* const> group) {
-  std::lock_guard lock(mu_);
-  auto live = context();
+  std::lock_guard lock(main_.mu);
+  auto live = context(main_);
   if (!live) {
     for (CompleteJob* job : group) job->result = live.error();
     return;
@@ -444,8 +456,8 @@ void RedisQueue::complete_group(std::span<CompleteJob* const> group) {
 }
 
 Result<std::optional<Record>> RedisQueue::status(const std::string& request_id) {
-  std::lock_guard lock(mu_);
-  auto c = context();
+  std::lock_guard lock(main_.mu);
+  auto c = context(main_);
   if (!c) return c.error();
   auto h = command(
       *c, {"HMGET", key("n:" + request_id), "body", "state", "attempts", "reference", "reason", "next_attempt_ms"});
@@ -481,8 +493,8 @@ Result<std::optional<Record>> RedisQueue::status(const std::string& request_id) 
 Result<std::vector<std::string>> RedisQueue::dead_ids(std::size_t limit) {
   std::vector<std::string> ids;
   {
-    std::lock_guard lock(mu_);
-    auto c = context();
+    std::lock_guard lock(main_.mu);
+    auto c = context(main_);
     if (!c) return c.error();
     auto r = command(*c, {"ZRANGE", key("dead"), "0", std::to_string(static_cast<long long>(limit) - 1)});
     if (!r) return r.error();
@@ -492,8 +504,8 @@ Result<std::vector<std::string>> RedisQueue::dead_ids(std::size_t limit) {
 }
 
 Status RedisQueue::retry_dead(const std::string& request_id) {
-  std::lock_guard lock(mu_);
-  auto c = context();
+  std::lock_guard lock(main_.mu);
+  auto c = context(main_);
   if (!c) return c.error();
   auto r = command(*c, {"EVAL", kRetryDead, "3", key("dead"), key("open"), key("stream"), redis_.prefix, request_id,
                         std::to_string(options_.clock->epoch_ms())});
@@ -511,10 +523,10 @@ for _, id in ipairs(ids) do
 end
 return #ids
 )LUA";
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(main_.mu);
   std::size_t total = 0;
   for (;;) {  // in slices of 1000, so one purge never blocks Redis for long
-    auto c = context();
+    auto c = context(main_);
     if (!c) return c.error();
     auto r = command(*c, {"EVAL", kPurge, "1", key("finished"), redis_.prefix,
                           std::to_string(options_.clock->epoch_ms() - options_.retention.count())});
@@ -525,8 +537,8 @@ return #ids
 }
 
 Result<std::size_t> RedisQueue::depth() {
-  std::lock_guard lock(mu_);
-  auto c = context();
+  std::lock_guard lock(main_.mu);
+  auto c = context(main_);
   if (!c) return c.error();
   auto r = command(*c, {"SCARD", key("open")});
   if (!r) return r.error();

@@ -69,26 +69,36 @@ class RedisQueue final : public NotificationQueue {
   struct ContextFree {
     void operator()(redisContext* c) const noexcept;
   };
+  /// One connection to Redis and its reconnect state. The queue keeps two: one for the dispatcher's leases (several
+  /// round trips each) and one for everything else, so ingress enqueues never wait behind a lease.
+  struct Link {
+    std::unique_ptr<redisContext, ContextFree> ctx;  // null while Redis is unreachable
+    toolkit::Backoff reconnect_backoff{std::chrono::milliseconds(250), std::chrono::milliseconds(5000)};
+    std::chrono::steady_clock::time_point next_reconnect{};
+    std::string last_error;
+    std::mutex mu;  // one caller at a time on this connection
+  };
+
   RedisQueue(redisContext* ctx, RedisOptions redis, QueueOptions options);
   /// A new connection to `redis.address` (5 s connect timeout, 10 s I/O timeout); the consumer group is created when
   /// missing.
   static Result<std::unique_ptr<redisContext, ContextFree>> connect(const RedisOptions& redis,
                                                                     const std::string& stream_key);
-  /// The live connection, reconnected first when the last one broke (and the backoff allows). Caller holds mu_.
-  Result<redisContext*> context();
+  /// The live connection of `link`, reconnected first when the last one broke (and the backoff allows). Caller holds
+  /// link.mu.
+  Result<redisContext*> context(Link& link);
   std::string key(const std::string& suffix) const { return redis_.prefix + ":" + suffix; }
-  /// The EVAL arguments that record one outcome (shared by complete and complete_batch). Caller holds mu_.
+  /// The EVAL arguments that record one outcome (shared by complete and complete_batch).
   std::vector<std::string> complete_args(const std::string& request_id, const DeliveryResult& result, int attempts);
 
-  std::unique_ptr<redisContext, ContextFree> ctx_;  // null while Redis is unreachable
-  toolkit::Backoff reconnect_backoff_{std::chrono::milliseconds(250), std::chrono::milliseconds(5000)};
-  std::chrono::steady_clock::time_point next_reconnect_{};
-  std::string last_error_;
   RedisOptions redis_;
   QueueOptions options_;
-  std::mutex mu_;
-  std::map<std::string, std::string> entry_of_;  // request_id → stream entry this consumer holds
-  toolkit::Rng rng_{toolkit::random_seed()};
+  Link main_;    // enqueue, complete, status, dead letters, purge, depth
+  Link leases_;  // lease only
+  std::mutex entries_mu_;
+  std::map<std::string, std::string> entry_of_;  // request_id → stream entry this consumer holds; entries_mu_
+  std::mutex rng_mu_;
+  toolkit::Rng rng_{toolkit::random_seed()};  // rng_mu_
   toolkit::GroupCommit<EnqueueJob> enqueues_{[this](std::span<EnqueueJob* const> g) { enqueue_group(g); }};
   toolkit::GroupCommit<CompleteJob> completions_{[this](std::span<CompleteJob* const> g) { complete_group(g); }};
 };
