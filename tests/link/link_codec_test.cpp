@@ -393,3 +393,24 @@ TEST(Messages, TheLargestBatchTheParentSendsIsUnderTheElementBound) {
   ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_EQ(d->notifications.size(), 100u);
 }
+
+TEST(Messages, LogLinesRoundTripAndTheirBoundsAreChecked) {
+  LogsReply reply;
+  reply.lines.push_back({1700000000123, LogLevel::warning, "link", "closing link connection"});
+  reply.lines.push_back({1700000000456, LogLevel::error, "braze", "HTTP 401"});
+  reply.dropped = 7;
+  auto d = decode_logs_reply(encode_logs_reply(reply));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  ASSERT_EQ(d->lines.size(), 2u);
+  EXPECT_EQ(d->lines[1].level, LogLevel::error);
+  EXPECT_EQ(d->lines[1].component, "braze");
+  EXPECT_EQ(d->lines[0].at_ms, 1700000000123);
+  EXPECT_EQ(d->dropped, 7u);
+  auto bad_level =
+      decode_logs_reply(R"({"lines": [{"at_ms": 1, "level": 9, "component": "c", "message": "m"}], "dropped": 0})");
+  ASSERT_FALSE(bad_level.ok());
+  EXPECT_NE(bad_level.error().message.find("lines[0].level"), std::string::npos) << bad_level.error().message;
+  EXPECT_EQ(decode_logs_request(encode_logs_request(50)).value(), 50u);
+  EXPECT_FALSE(decode_logs_request(R"({"max": 0})").ok());
+  EXPECT_FALSE(decode_logs_request(R"({"max": 1000000})").ok());
+}

@@ -153,6 +153,8 @@ TEST(EffectiveDefaults, EqualTheDocumentedDefaults) {
   EXPECT_EQ(serve->dedup_capacity, 100000u);
   EXPECT_EQ(serve->dedup_ttl, 1h);
   EXPECT_EQ(serve->attestation, "none");
+  EXPECT_EQ(serve->log_level, LogLevel::warning);
+  EXPECT_EQ(serve->log_buffer, 1000u);
   EXPECT_EQ(serve->transport, "tcp");
 
   auto queue = parent::queue_config_from(*section(doc, "queue"));

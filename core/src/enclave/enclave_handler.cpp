@@ -257,4 +257,9 @@ Result<link::AttestReply> EnclaveHandler::attest(const link::AttestRequest& requ
   return attestation_->attest(request);
 }
 
+Result<link::LogsReply> EnclaveHandler::logs(std::size_t max) {
+  if (!log_ring_) return Error{Errc::unsupported, "node '" + options_.node + "' keeps no log buffer"};
+  return log_ring_->take(max);
+}
+
 }  // namespace notify::services

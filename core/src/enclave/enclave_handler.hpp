@@ -4,6 +4,7 @@
 
 #include "enclave/dedup_cache.hpp"
 #include "enclave/kms_secret_loader.hpp"
+#include "enclave/log_ring.hpp"
 #include "link/link_server.hpp"
 #include "runtime/plugin/plugin_set.hpp"
 #include "runtime/secret_store.hpp"
@@ -55,6 +56,10 @@ class EnclaveHandler final : public link::RequestHandler {
   Status provision(const link::ProvisionRequest& request) override;
   Result<link::AttestReply> attest(const link::AttestRequest& request) override;
   Result<link::KmsProvisionReply> kms_provision(const link::KmsProvisionRequest& request) override;
+  Result<link::LogsReply> logs(std::size_t max) override;
+
+  /// serve.logs: the ring the host's log lines also go to (set once, before the link serves).
+  void set_log_ring(std::shared_ptr<enclave::LogRing> ring) { log_ring_ = std::move(ring); }
 
   /// secrets.kms: the enclave fetches its KMS-sourced secrets (set once, before the link serves).
   void set_kms_loader(std::unique_ptr<enclave::KmsSecretLoader> loader) { kms_ = std::move(loader); }
@@ -69,6 +74,7 @@ class EnclaveHandler final : public link::RequestHandler {
   std::unique_ptr<DeliveryMemory> memory_;
   Log& log_;
   std::unique_ptr<enclave::KmsSecretLoader> kms_;  // after attestation_: it uses the identity behind it
+  std::shared_ptr<enclave::LogRing> log_ring_;
 };
 
 }  // namespace notify::services

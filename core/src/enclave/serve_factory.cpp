@@ -7,8 +7,10 @@
 #include "enclave/identity/enclave_identity.hpp"
 #include "enclave/identity_backend.hpp"
 #include "enclave/kms_secret_loader.hpp"
+#include "enclave/log_ring.hpp"
 #include "enclave/secrets_factory.hpp"
 #include "enclave/serve_service.hpp"
+#include "runtime/log/log_sink.hpp"
 
 #include <algorithm>
 
@@ -20,6 +22,13 @@ using FT = FieldType;
 constexpr FieldSpec kDedup[] = {
     {"capacity", FT::integer, false, "100000", "request_ids remembered"},
     {"ttl", FT::duration, false, "1h", "how long a request_id is remembered"},
+};
+constexpr FieldSpec kLogs[] = {
+    {"level", FT::string, false, "warning",
+     "lowest level of the enclave's log lines kept for the parent (trace, debug, info, warning, error)"},
+    {"buffer", FT::integer, false, "1000",
+     "lines kept while no parent reads them; beyond, the oldest are dropped "
+     "and counted"},
 };
 constexpr FieldSpec kServe[] = {
     {"transport", FT::string, false, "tcp", "transport plugin to listen on (tcp, vsock)"},
@@ -33,6 +42,9 @@ constexpr FieldSpec kServe[] = {
      std::size(kDedup)},
     {"attestation", FT::string, false, "none",
      "none, nsm (real Nitro /dev/nsm) or development (self-signed; never in production)"},
+    {"logs", FT::object, false, nullptr,
+     "the enclave's log lines, buffered for the parent (which writes them to its own log, tagged with this node)",
+     kLogs, std::size(kLogs)},
 };
 
 std::size_t at_least_one(std::int64_t v) { return static_cast<std::size_t>(std::max<std::int64_t>(1, v)); }
@@ -106,6 +118,14 @@ Status build(services::ServiceContext& ctx, const config::YamlConfigView& serve)
   auto memory = std::make_unique<DedupMemory>(cfg->dedup_capacity, cfg->dedup_ttl);
   auto handler = std::make_unique<services::EnclaveHandler>(
       ctx.plugins(), ctx.secrets(), hopts, std::move(attestation_backend), std::move(memory), ctx.log());
+  if (!ctx.checking()) {
+    // Every line this process writes (redacted first) also goes to the ring, for the parent to fetch over the link.
+    auto ring = std::make_shared<LogRing>(cfg->log_buffer, cfg->log_level);
+    logging::LogSink::instance().set_tap([ring](LogLevel level, std::string_view component, std::string_view message) {
+      ring->push(level, component, message);
+    });
+    handler->set_log_ring(ring);
+  }
   if (kms->has_value() && identity != nullptr) {
     auto kms_log = ctx.logger("kms");
     auto client = std::make_unique<aws::KmsClient>(kms_egress, (*kms)->options, *kms_log);
@@ -136,6 +156,15 @@ Result<ServeConfig> serve_config_from(const config::YamlConfigView& serve, const
   const auto dedup = serve.object("dedup");
   c.dedup_capacity = at_least_one(dedup->int_value("capacity"));
   c.dedup_ttl = dedup->duration_value("ttl");
+  const auto logs = serve.object("logs");
+  const auto level = logging::parse_level(logs->string_value("level"));
+  if (!level) {
+    return Error{Errc::invalid_argument, logs->location("level") + ": serve.logs.level: '" +
+                                             logs->string_value("level") +
+                                             "' is not one of trace, debug, info, warning, error"};
+  }
+  c.log_level = *level;
+  c.log_buffer = at_least_one(logs->int_value("buffer"));
   c.attestation = serve.string_value("attestation");
   if (c.attestation != "none" && c.attestation != "nsm" && c.attestation != "development") {
     return Error{Errc::invalid_argument, serve.location("attestation") + ": serve.attestation: '" + c.attestation +

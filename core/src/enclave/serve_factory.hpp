@@ -20,7 +20,9 @@ struct ServeConfig {
   link::ServerOptions server;
   std::size_t dedup_capacity = 0;
   std::chrono::milliseconds dedup_ttl{0};
-  std::string attestation;  ///< none, nsm or development
+  std::string attestation;                 ///< none, nsm or development
+  LogLevel log_level = LogLevel::warning;  ///< serve.logs.level: lowest level kept for the parent
+  std::size_t log_buffer = 1000;           ///< serve.logs.buffer: lines kept while no parent reads
 };
 
 /// Reads a validated `serve:` block (schema defaults filled in); an unknown attestation mode names its file:line.

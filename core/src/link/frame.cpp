@@ -32,13 +32,16 @@ const char* message_type_name(MessageType t) noexcept {
       return "kms_provision_request";
     case MessageType::kms_provision_reply:
       return "kms_provision_reply";
+    case MessageType::logs_request:
+      return "logs_request";
+    case MessageType::logs_reply:
+      return "logs_reply";
   }
   return "unknown";
 }
 
 bool is_known_message_type(std::uint8_t t) noexcept {
-  return t >= static_cast<std::uint8_t>(MessageType::hello) &&
-         t <= static_cast<std::uint8_t>(MessageType::kms_provision_reply);
+  return t >= static_cast<std::uint8_t>(MessageType::hello) && t <= static_cast<std::uint8_t>(MessageType::logs_reply);
 }
 
 std::array<std::byte, kHeaderSize> encode_header(const FrameHeader& h) noexcept {

@@ -28,7 +28,8 @@ inline constexpr std::uint8_t kProtocolMajor = 2;
 // Majors: 1 carried every payload as JSON; 2 carries the deliver messages as CBOR (deliver_codec.cpp). A peer of
 // another major is refused at the handshake, the message naming both versions. Minor versions add, never change
 // (trailing fields of a CBOR record; a new JSON member).
-inline constexpr std::uint8_t kProtocolMinor = 0;
+// 2.1 added logs_request/logs_reply (a parent asks only a peer of minor 1 or later).
+inline constexpr std::uint8_t kProtocolMinor = 1;
 inline constexpr std::size_t kHeaderSize = 20;
 
 enum class MessageType : std::uint8_t {
@@ -45,6 +46,8 @@ enum class MessageType : std::uint8_t {
   error_reply = 11,            ///< any request failed: an Errc name and a message
   kms_provision_request = 12,  ///< AWS credentials + CiphertextBlobs, so the enclave can ask KMS itself
   kms_provision_reply = 13,
+  logs_request = 14,  ///< parent → enclave (protocol 2.1): the enclave's buffered log lines, oldest first
+  logs_reply = 15,
 };
 
 const char* message_type_name(MessageType t) noexcept;

@@ -187,6 +187,7 @@ bool LinkClient::connect_once() {
   std::unique_lock lock(mu_);
   if (stopping_) return false;
   incompatible_peer_ = false;
+  peer_ = *peer;
   wire_ = wire;
   connected_ = true;
   ++stats_.connects;
@@ -305,6 +306,22 @@ Result<KmsProvisionReply> LinkClient::kms_provision(const KmsProvisionRequest& r
                                            std::to_string(request.ciphertexts.size()) + " ciphertexts"};
   }
   return reply;
+}
+
+Hello LinkClient::peer() const {
+  std::lock_guard lock(mu_);
+  return peer_;
+}
+
+Result<LogsReply> LinkClient::logs(std::size_t max_lines) {
+  if (const auto p = peer(); p.major == kProtocolMajor && p.minor < 1) {
+    return Error{Errc::unsupported, "enclave '" + p.node + "' speaks protocol " + std::to_string(p.major) + "." +
+                                        std::to_string(p.minor) + ", without logs (2.1)"};
+  }
+  auto f = call(MessageType::logs_request, encode_logs_request(max_lines));
+  if (!f) return f.error();
+  if (f->header.type != MessageType::logs_reply) return Error{Errc::protocol_error, "logs: unexpected reply type"};
+  return decode_logs_reply(f->payload);
 }
 
 Result<AttestReply> LinkClient::attest(const AttestRequest& request) {

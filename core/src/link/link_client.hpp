@@ -55,6 +55,10 @@ class LinkClient {
   Result<AttestReply> attest(const AttestRequest& request);
   /// Hands AWS credentials and CiphertextBlobs to the enclave; the payload is wiped after sending.
   Result<KmsProvisionReply> kms_provision(const KmsProvisionRequest& request);
+  /// The enclave's buffered log lines (protocol 2.1; Errc::unsupported against an older peer, without asking it).
+  Result<LogsReply> logs(std::size_t max_lines);
+  /// The connected peer's hello (node name, protocol version); empty node while never connected.
+  [[nodiscard]] Hello peer() const;
 
   /// Counters for metrics and tests.
   struct Stats {
@@ -96,6 +100,7 @@ class LinkClient {
   std::string last_error_ = "not connected yet";
   toolkit::Backoff backoff_;  // guarded by mu_
   bool incompatible_peer_ = false;
+  Hello peer_;  // the last peer's hello; guarded by mu_
   Stats stats_;
 
   std::thread thread_;

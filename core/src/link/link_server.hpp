@@ -40,6 +40,11 @@ class RequestHandler {
   virtual Result<KmsProvisionReply> kms_provision(const KmsProvisionRequest& /*request*/) {
     return Error{Errc::unsupported, "this node fetches no secrets from KMS"};
   }
+  /// Up to `max` buffered log lines, oldest first, and how many were lost since the last call. Cheap: answered by
+  /// the connection's reader. Handlers without a log buffer keep this default.
+  virtual Result<LogsReply> logs(std::size_t /*max*/) {
+    return Error{Errc::unsupported, "this node keeps no log buffer"};
+  }
 };
 
 struct ServerOptions {

@@ -426,6 +426,57 @@ Result<KmsProvisionReply> decode_kms_provision_reply(std::string_view json) {
   });
 }
 
+std::string encode_logs_request(std::size_t max_lines) {
+  Object o;
+  o.set("max", static_cast<Poco::UInt64>(max_lines));
+  return stringify(o);
+}
+
+Result<std::size_t> decode_logs_request(std::string_view json) {
+  return decoding<std::size_t>([&] {
+    auto o = parse_object(json, "logs_request");
+    return static_cast<std::size_t>(get_int(*o, "", "max", 1, static_cast<std::int64_t>(kMaxLogLinesPerReply)));
+  });
+}
+
+std::string encode_logs_reply(const LogsReply& m) {
+  Object o;
+  Array::Ptr lines = new Array();
+  for (const auto& l : m.lines) {
+    Object::Ptr line = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    line->set("at_ms", static_cast<Poco::Int64>(l.at_ms));
+    line->set("level", static_cast<int>(l.level));
+    line->set("component", l.component);
+    line->set("message", l.message);
+    lines->add(line);
+  }
+  o.set("lines", lines);
+  o.set("dropped", static_cast<Poco::UInt64>(m.dropped));
+  return stringify(o);
+}
+
+Result<LogsReply> decode_logs_reply(std::string_view json) {
+  return decoding<LogsReply>([&] {
+    auto o = parse_object(json, "logs_reply");
+    LogsReply out;
+    auto lines = get_array(*o, "", "lines");
+    if (lines->size() > kMaxLogLinesPerReply)
+      throw DecodeError{"lines: more than " + std::to_string(kMaxLogLinesPerReply)};
+    for (std::size_t i = 0; i < lines->size(); ++i) {
+      const std::string path = "lines[" + std::to_string(i) + "]";
+      auto lo = object_at(*lines, i, "lines");
+      LogLine l;
+      l.at_ms = get_int(*lo, path, "at_ms", 0, std::numeric_limits<std::int64_t>::max());
+      l.level = static_cast<LogLevel>(get_int(*lo, path, "level", 0, static_cast<std::int64_t>(LogLevel::error)));
+      l.component = get_string(*lo, path, "component");
+      l.message = get_string(*lo, path, "message");
+      out.lines.push_back(std::move(l));
+    }
+    out.dropped = static_cast<std::uint64_t>(get_int(*o, "", "dropped", 0, std::numeric_limits<std::int64_t>::max()));
+    return out;
+  });
+}
+
 std::string encode_error(const Error& e) {
   Object o(Poco::JSON_PRESERVE_KEY_ORDER);
   o.set("code", std::string(errc_name(e.code)));

@@ -3,6 +3,7 @@
 // or mistyped field is a protocol error that names the field, e.g. "notifications[3].title: expected a string".
 // Pure functions: unit-tested and fuzzed without sockets.
 
+#include <notify/log.hpp>
 #include <notify/notification.hpp>
 #include <notify/result.hpp>
 #include <notify/secret.hpp>
@@ -136,6 +137,24 @@ std::string encode_kms_provision_reply(const KmsProvisionReply& m);
 Result<KmsProvisionReply> decode_kms_provision_reply(std::string_view json);
 
 /// Body of error_reply. Decoding never fails: an unreadable body becomes a protocol_error saying so.
+/// The enclave's log lines, already redacted inside the enclave, taken from its bounded buffer (oldest first).
+struct LogLine {
+  std::int64_t at_ms = 0;  // wall clock in the enclave, ms since the epoch
+  LogLevel level = LogLevel::info;
+  std::string component;
+  std::string message;
+};
+struct LogsReply {
+  std::vector<LogLine> lines;
+  std::uint64_t dropped = 0;  // lines the buffer lost (it was full) since the previous reply
+};
+/// The most lines one reply may carry.
+inline constexpr std::size_t kMaxLogLinesPerReply = 1000;
+std::string encode_logs_request(std::size_t max_lines);
+Result<std::size_t> decode_logs_request(std::string_view json);
+std::string encode_logs_reply(const LogsReply& m);
+Result<LogsReply> decode_logs_reply(std::string_view json);
+
 std::string encode_error(const Error& e);
 Error decode_error(std::string_view json);
 

@@ -1,6 +1,7 @@
 #include "parent/forward_factory.hpp"
 
 #include "parent/forward_service.hpp"
+#include "runtime/log/log_sink.hpp"
 
 namespace notify::parent {
 namespace {
@@ -16,6 +17,8 @@ constexpr FieldSpec kForward[] = {
     {"backoff_max", FT::duration, false, "10s", "reconnect delay cap"},
     {"max_attempts", FT::integer, false, "5", "sends of one request across reconnects"},
     {"max_frame_bytes", FT::integer, false, "4194304", nullptr},
+    {"enclave_logs", FT::duration, false, "1s",
+     "how often the enclave's buffered log lines are fetched and written to this host's log (0s: never)"},
 };
 
 Status build(services::ServiceContext& ctx, const config::YamlConfigView& forward) {
@@ -24,7 +27,9 @@ Status build(services::ServiceContext& ctx, const config::YamlConfigView& forwar
   auto transport = ctx.transport(forward, "transport");
   if (!transport) return transport.error();
   // Built in check mode too (nothing connects before start): demo and provision read its options.
-  auto svc = std::make_unique<services::ForwardService>(std::move(transport.value()), cfg->client, ctx.logger("link"));
+  auto svc = std::make_unique<services::ForwardService>(
+      std::move(transport.value()), cfg->client, ctx.logger("link"), cfg->enclave_logs,
+      [](const std::string& component) { return logging::LogSink::instance().logger(component); });
   ctx.provide<services::ForwardService>(*svc);
   ctx.add(std::move(svc));
   return {};
@@ -44,6 +49,7 @@ Result<ForwardConfig> forward_config_from(const config::YamlConfigView& forward,
   o.backoff_max = forward.duration_value("backoff_max");
   o.max_attempts = static_cast<int>(forward.int_value("max_attempts"));
   o.max_frame_bytes = static_cast<std::uint32_t>(forward.int_value("max_frame_bytes"));
+  c.enclave_logs = forward.duration_value("enclave_logs");
   return c;
 }
 

@@ -15,6 +15,7 @@ namespace notify::parent {
 struct ForwardConfig {
   std::string transport;
   link::ClientOptions client;
+  std::chrono::milliseconds enclave_logs{1000};  // 0: the enclave's log lines are not fetched
 };
 
 /// Reads a validated `forward:` block (schema defaults filled in).

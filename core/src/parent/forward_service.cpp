@@ -3,18 +3,51 @@
 namespace notify::services {
 
 ForwardService::ForwardService(std::shared_ptr<Transport> transport, link::ClientOptions options,
-                               std::shared_ptr<Log> log)
+                               std::shared_ptr<Log> log, std::chrono::milliseconds enclave_logs, LoggerFor logger_for)
     : options_(options),
       log_(std::move(log)),
-      client_(std::make_unique<link::LinkClient>(std::move(transport), std::move(options), *log_)) {}
+      client_(std::make_unique<link::LinkClient>(std::move(transport), std::move(options), *log_)),
+      enclave_logs_(enclave_logs),
+      logger_for_(std::move(logger_for)) {}
 
 ForwardService::~ForwardService() { stop(); }
 
 Status ForwardService::start() {
   client_->start();
+  if (enclave_logs_.count() > 0 && logger_for_) {
+    logs_thread_.start([this] {
+      while (logs_thread_.wait_for(enclave_logs_)) fetch_enclave_logs();
+    });
+  }
   return {};
 }
 
-void ForwardService::stop() { client_->stop(); }
+void ForwardService::stop() {
+  logs_thread_.stop();
+  client_->stop();
+}
+
+void ForwardService::fetch_enclave_logs() {
+  if (!client_->connected()) return;  // the lines wait in the enclave's buffer (and are counted if it overflows)
+  for (int round = 0; round < 10; ++round) {  // a full reply means more are waiting: drain, but not forever
+    auto reply = client_->logs(link::kMaxLogLinesPerReply);
+    if (!reply) {
+      if (reply.error().code != Errc::unsupported)
+        log_->debug("fetching the enclave's log lines: " + reply.error().message);
+      return;
+    }
+    const std::string node = client_->peer().node;
+    auto& log = enclave_loggers_[node];
+    if (!log) log = logger_for_("enclave:" + node);
+    if (reply->dropped > 0) {
+      log->warning("the enclave dropped " + std::to_string(reply->dropped) +
+                   " log line(s): its buffer (serve.logs.buffer) was full while no parent read it");
+    }
+    for (const auto& line : reply->lines) {
+      if (log->enabled(line.level)) log->write(line.level, "[" + line.component + "] " + line.message);
+    }
+    if (reply->lines.size() < link::kMaxLogLinesPerReply) return;
+  }
+}
 
 }  // namespace notify::services

@@ -1,16 +1,26 @@
 #pragma once
 // `forward:` — the parent side's link client to the enclave. Other services (demo, the dispatcher) send through it.
+// It also brings the enclave's log lines home: a production enclave has no console, so every `enclave_logs` interval
+// the buffered lines are fetched and written to this host's log under the component `enclave:<node>`, at their own
+// level and in this host's format, with a warning when the enclave's buffer overflowed while no parent read it.
 
 #include "link/link_client.hpp"
 #include "runtime/service.hpp"
 
+#include <notify/toolkit/stoppable_thread.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
 
 namespace notify::services {
 
 class ForwardService final : public Service {
  public:
-  ForwardService(std::shared_ptr<Transport> transport, link::ClientOptions options, std::shared_ptr<Log> log);
+  using LoggerFor = std::function<std::shared_ptr<Log>(const std::string& component)>;
+  ForwardService(std::shared_ptr<Transport> transport, link::ClientOptions options, std::shared_ptr<Log> log,
+                 std::chrono::milliseconds enclave_logs = std::chrono::milliseconds(0), LoggerFor logger_for = {});
   ~ForwardService() override;
   [[nodiscard]] std::string_view name() const noexcept override { return "forward"; }
   Status start() override;
@@ -19,9 +29,15 @@ class ForwardService final : public Service {
   [[nodiscard]] const link::ClientOptions& options() const noexcept { return options_; }
 
  private:
+  void fetch_enclave_logs();  // the loop of logs_thread_
+
   link::ClientOptions options_;
   std::shared_ptr<Log> log_;
   std::unique_ptr<link::LinkClient> client_;
+  std::chrono::milliseconds enclave_logs_;
+  LoggerFor logger_for_;
+  std::map<std::string, std::shared_ptr<Log>> enclave_loggers_;  // by enclave node; the logs thread's own
+  toolkit::StoppableThread logs_thread_;                         // last: stopped before what it uses goes
 };
 
 }  // namespace notify::services

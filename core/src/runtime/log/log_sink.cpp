@@ -103,6 +103,11 @@ void LogSink::set_redactor(std::function<void(std::string&)> redactor) {
   redactor_ = std::move(redactor);
 }
 
+void LogSink::set_tap(Tap tap) {
+  std::lock_guard lock(mu_);
+  tap_ = tap ? std::make_shared<const Tap>(std::move(tap)) : nullptr;
+}
+
 void LogSink::set_output(std::FILE* out) {
   std::lock_guard lock(mu_);
   out_ = out;
@@ -118,11 +123,14 @@ void LogSink::write(LogLevel level, std::string_view component, std::string_view
   try {
     std::string text(message);
     std::function<void(std::string&)> redactor;
+    std::shared_ptr<const Tap> tap;
     {
       std::lock_guard lock(mu_);
       redactor = redactor_;
+      tap = tap_;
     }
     if (redactor) redactor(text);
+    if (tap) (*tap)(level, component, text);
     std::string line;
     std::lock_guard lock(mu_);
     if (format_ == Format::json) {

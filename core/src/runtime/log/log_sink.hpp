@@ -38,6 +38,10 @@ class LogSink {
   void set_redactor(std::function<void(std::string&)> redactor);
   /// Where lines go (stderr by default). Not owned.
   void set_output(std::FILE* out);
+  /// Also hands every written line (after redaction) to `tap`, e.g. the enclave's buffer for the parent. The tap
+  /// must not log. An empty function removes it.
+  using Tap = std::function<void(LogLevel, std::string_view component, std::string_view message)>;
+  void set_tap(Tap tap);
 
   [[nodiscard]] LogLevel level_for(std::string_view component) const;
   void write(LogLevel level, std::string_view component, std::string_view message) noexcept;
@@ -51,6 +55,7 @@ class LogSink {
   std::map<std::string, LogLevel, std::less<>> components_;
   Format format_ = Format::text;
   std::function<void(std::string&)> redactor_;
+  std::shared_ptr<const Tap> tap_;
   std::FILE* out_ = stderr;
 };
 
