@@ -107,3 +107,52 @@ TEST(WebhookEndToEnd, DevPushConfigInTheRepositoryIsValid) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output.find(kSecret.substr(6)), std::string::npos);
 }
+
+// Production's egress path, on TCP: the enclave's webhook plugin connects to the parent's relay, which copies bytes to
+// the allowlisted receiver; TLS runs end to end from the enclave (the certificate is checked against the url's host),
+// so the relay only ever carries ciphertext.
+TEST(WebhookEndToEnd, EgressThroughTheParentsRelayCarriesTlsEndToEnd) {
+  TempDir dir;
+  auto pki = make_test_pki(dir.path());
+  FakeWebhookReceiver receiver(pki.server_cert, pki.server_key, kSecret);
+  const std::string upstream = "127.0.0.1:" + std::to_string(receiver.port());
+  HostProcess relay_host(
+      "node: parent-relay\n"
+      "relay:\n"
+      "  listen_transport: tcp\n"
+      "  upstream_transport: tcp\n"
+      "  routes: [{listen: '127.0.0.1:0', upstream: '" +
+      upstream +
+      "'}]\n"
+      "  allowlist: [{address: 127.0.0.1, port: " +
+      std::to_string(receiver.port()) + "}]\n");
+  auto relay_address = relay_host.wait_for(R"(relay listening on (\S+))", 20s);
+  ASSERT_TRUE(relay_address) << relay_host.output();
+
+  HostProcess enclave(
+      "node: enclave-relay\n"
+      "providers:\n"
+      "  - plugin: webhook\n"
+      "    config:\n"
+      "      url: " +
+          receiver.url() +
+          "\n"
+          "      webhook_secret: ${WEBHOOK_SECRET}\n"
+          "      ca_file: " +
+          pki.ca_cert.string() +
+          "\n"
+          "      egress: {transport: tcp, address: '" +
+          *relay_address +
+          "'}\n"
+          "serve: {transport: tcp, listen: '127.0.0.1:0'}\n",
+      {{"WEBHOOK_SECRET", kSecret}});
+  auto address = enclave.wait_listening();
+  ASSERT_TRUE(address) << enclave.output();
+  HostProcess parent(parent_yaml(*address, 3));
+  auto code = parent.wait(60s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(parent.process().count("✅ Notification sent successfully!"), 4u)
+      << parent.output() << enclave.output() << relay_host.output();
+  EXPECT_EQ(receiver.accepted().size(), 4u);
+  EXPECT_EQ(relay_host.output().find(kSecret.substr(6)), std::string::npos);
+}
