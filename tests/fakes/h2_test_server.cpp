@@ -21,6 +21,7 @@ struct H2TestServer::Connection {
   nghttp2_session* session = nullptr;
   struct Stream {
     std::string method, path, body, response;
+    std::map<std::string, std::string> headers;
     std::size_t sent = 0;
   };
   std::map<std::int32_t, Stream> streams;
@@ -50,8 +51,13 @@ int on_header(nghttp2_session* /*s*/, const nghttp2_frame* frame, const std::uin
   if (it == c.streams.end()) return 0;
   const std::string n(reinterpret_cast<const char*>(name), namelen);
   const std::string v(reinterpret_cast<const char*>(value), valuelen);
-  if (n == ":method") it->second.method = v;
-  if (n == ":path") it->second.path = v;
+  if (n == ":method") {
+    it->second.method = v;
+  } else if (n == ":path") {
+    it->second.path = v;
+  } else if (!n.starts_with(":")) {
+    it->second.headers[n] = v;
+  }
   return 0;
 }
 
@@ -223,14 +229,25 @@ void H2TestServer::serve(int fd) {
         }
         auto st = c.streams.find(it->id);
         if (st != c.streams.end()) {
-          st->second.response = "stream " + std::to_string(it->id) + " " + st->second.method + " " + st->second.path +
-                                " body=" + st->second.body;
-          const nghttp2_nv headers[] = {{const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>(":status")),
-                                         const_cast<std::uint8_t*>(reinterpret_cast<const std::uint8_t*>("200")), 7, 3,
-                                         NGHTTP2_NV_FLAG_NONE}};
+          H2TestServer::Reply reply;
+          if (handler()) {
+            reply = handler()({st->second.method, st->second.path, st->second.headers, st->second.body});
+          } else {
+            reply.body = "stream " + std::to_string(it->id) + " " + st->second.method + " " + st->second.path +
+                         " body=" + st->second.body;
+          }
+          st->second.response = reply.body;
+          // nghttp2 copies names and values, so these strings need only live through the call.
+          std::vector<std::pair<std::string, std::string>> fields = {{":status", std::to_string(reply.status)}};
+          for (const auto& [k, v] : reply.headers) fields.emplace_back(k, v);
+          std::vector<nghttp2_nv> nv;
+          for (auto& [k, v] : fields) {
+            nv.push_back({reinterpret_cast<std::uint8_t*>(k.data()), reinterpret_cast<std::uint8_t*>(v.data()),
+                          k.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
+          }
           nghttp2_data_provider provider{};
           provider.read_callback = read_response;
-          nghttp2_submit_response(c.session, it->id, headers, 1, &provider);
+          nghttp2_submit_response(c.session, it->id, nv.data(), nv.size(), &provider);
           ++processed_;
         }
         it = c.held.erase(it);

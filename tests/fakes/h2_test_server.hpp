@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,11 +21,26 @@ namespace notify::testing {
 
 class H2TestServer {
  public:
+  struct Request {
+    std::string method, path;
+    std::map<std::string, std::string> headers;  // regular headers (lower case, as HTTP/2 sends them)
+    std::string body;
+  };
+  struct Reply {
+    int status = 200;
+    std::map<std::string, std::string> headers;
+    std::string body;
+  };
+  /// Answers a request (on its connection's thread); without one, the server answers 200 with a body naming the
+  /// stream, method, path and request body.
+  using Handler = std::function<Reply(const Request&)>;
+
   struct Options {
     std::filesystem::path cert_file, key_file;
     std::chrono::milliseconds hold{100};     ///< answer each request after this long
     int refuse_first = 0;                    ///< RST_STREAM(REFUSED_STREAM) the first N requests (over all connections)
     bool goaway_after_first_stream = false;  ///< each connection: GOAWAY(last stream = its first), that one answered
+    Handler handler;
   };
 
   explicit H2TestServer(Options options);
@@ -57,6 +74,7 @@ class H2TestServer {
   }
   [[nodiscard]] bool goaway_after_first() const noexcept { return options_.goaway_after_first_stream; }
   [[nodiscard]] std::chrono::milliseconds hold() const noexcept { return options_.hold; }
+  [[nodiscard]] const Handler& handler() const noexcept { return options_.handler; }
 
  private:
   void accept_loop();

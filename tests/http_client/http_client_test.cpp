@@ -252,7 +252,7 @@ TEST(HttpClient, BadRequestsAreRefusedBeforeConnecting) {
 
 TEST(HttpClientH2, ConcurrentRequestsAreStreamsOfOneConnection) {
   Fixture f;
-  notify::testing::H2TestServer server({f.pki.server_cert, f.pki.server_key, 200ms, 0, false});
+  notify::testing::H2TestServer server({f.pki.server_cert, f.pki.server_key, 200ms, 0, false, {}});
   auto o = f.options();
   o.max_connections = 4;
   auto c = f.client(o);
@@ -274,7 +274,7 @@ TEST(HttpClientH2, ConcurrentRequestsAreStreamsOfOneConnection) {
 
 TEST(HttpClientH2, ARefusedStreamIsRetriedOnANewConnectionBecauseItWasNotProcessed) {
   Fixture f;
-  notify::testing::H2TestServer server({f.pki.server_cert, f.pki.server_key, 0ms, 1, false});
+  notify::testing::H2TestServer server({f.pki.server_cert, f.pki.server_key, 0ms, 1, false, {}});
   auto c = f.client();
   auto r = c->perform(post(server.url("/once")), in(20s));
   ASSERT_TRUE(r.ok()) << r.failure.message;
@@ -285,7 +285,7 @@ TEST(HttpClientH2, ARefusedStreamIsRetriedOnANewConnectionBecauseItWasNotProcess
 
 TEST(HttpClientH2, StreamsRefusedEveryTimeFailAsNotSent) {
   Fixture f;
-  notify::testing::H2TestServer server({f.pki.server_cert, f.pki.server_key, 0ms, 1000, false});
+  notify::testing::H2TestServer server({f.pki.server_cert, f.pki.server_key, 0ms, 1000, false, {}});
   auto c = f.client();
   auto r = c->perform(post(server.url("/never")), in(20s));
   ASSERT_FALSE(r.ok());
@@ -297,7 +297,7 @@ TEST(HttpClientH2, StreamsRefusedEveryTimeFailAsNotSent) {
 TEST(HttpClientH2, StreamsAboveAGoawaysLastStreamIdAreResentAndProcessedOnce) {
   Fixture f;
   // Every connection processes its first stream only, and tells the client so with GOAWAY.
-  notify::testing::H2TestServer server({f.pki.server_cert, f.pki.server_key, 100ms, 0, true});
+  notify::testing::H2TestServer server({f.pki.server_cert, f.pki.server_key, 100ms, 0, true, {}});
   auto o = f.options();
   o.max_connections = 1;
   auto c = f.client(o);
