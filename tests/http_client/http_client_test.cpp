@@ -236,9 +236,11 @@ TEST(HttpClient, BadRequestsAreRefusedBeforeConnecting) {
   ASSERT_FALSE(plain.ok());
   EXPECT_EQ(plain.failure.code, Errc::invalid_argument);
   EXPECT_EQ(plain.failure.sent, Sent::no);
-  auto junk = c->perform(post("not a url"), in(10s));
+  EXPECT_NE(plain.failure.message.find("must be https, not 'http'"), std::string::npos) << plain.failure.message;
+  auto junk = c->perform(post("not a url/?token=secret-in-query"), in(10s));
   ASSERT_FALSE(junk.ok());
   EXPECT_EQ(junk.failure.code, Errc::invalid_argument);
+  EXPECT_EQ(junk.failure.message.find("secret-in-query"), std::string::npos) << junk.failure.message;
   auto injected = post("https://127.0.0.1:9/x");
   injected.headers.push_back({"X-Evil", "a\r\nHost: other"});
   auto inj = c->perform(injected, in(10s));

@@ -50,7 +50,8 @@ Result<Target> parse_target(const std::string& url) {
   CurlUrl u(curl_url());
   if (!u) return Error{Errc::internal, "out of memory parsing a URL"};
   if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    return Error{Errc::invalid_argument, "not an absolute URL: '" + url + "'"};
+    // The URL itself stays out of the message: its path or query may carry a token.
+    return Error{Errc::invalid_argument, "request URL is not an absolute URL"};
   }
   auto part = [&](CURLUPart what, unsigned flags) -> std::string {
     char* raw = nullptr;
@@ -59,8 +60,10 @@ Result<Target> parse_target(const std::string& url) {
     return owned.get();
   };
   Target t{lower(part(CURLUPART_SCHEME, 0)), lower(part(CURLUPART_HOST, 0)), part(CURLUPART_PORT, CURLU_DEFAULT_PORT)};
-  if (t.scheme != "https") return Error{Errc::invalid_argument, "URL scheme must be https: '" + url + "'"};
-  if (t.host.empty() || t.port.empty()) return Error{Errc::invalid_argument, "URL has no host: '" + url + "'"};
+  if (t.scheme != "https") {
+    return Error{Errc::invalid_argument, "request URL scheme must be https, not '" + t.scheme + "'"};
+  }
+  if (t.host.empty() || t.port.empty()) return Error{Errc::invalid_argument, "request URL has no host"};
   return t;
 }
 
