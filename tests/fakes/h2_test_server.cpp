@@ -279,6 +279,16 @@ void H2TestServer::serve(int fd) {
   }
   SSL_shutdown(ssl);
   SSL_free(ssl);
+  // Lingering close, as real servers do: closing with unread bytes from the client (frames it sent before it saw the
+  // GOAWAY) would make the kernel answer with RST, and the client could lose the responses and the GOAWAY still in
+  // its receive buffer.
+  ::shutdown(fd, SHUT_WR);
+  char sink[4096];
+  for (int i = 0; i < 50; ++i) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10) <= 0) continue;
+    if (::read(fd, sink, sizeof sink) <= 0) break;
+  }
   ::close(fd);
 }
 

@@ -8,6 +8,7 @@
 #include "host_process.hpp"
 #include "https_test_server.hpp"
 #include "test_pki.hpp"
+#include "unix_relay_transport.hpp"
 
 #include <notify/http/http_client.hpp>
 
@@ -259,7 +260,10 @@ TEST(HttpClientH2, ConcurrentRequestsAreStreamsOfOneConnection) {
   o.max_connections = 4;
   auto c = f.client(o);
   std::vector<HttpRequest> batch;
-  for (int i = 0; i < 8; ++i) batch.push_back(post(server.url("/s" + std::to_string(i)), "b" + std::to_string(i)));
+  for (int i = 0; i < 8; ++i) {
+    batch.push_back(post(server.url("/s" + std::to_string(i)), "b" + std::to_string(i)));
+    batch.back().headers.push_back({"Authorization", "Bearer sekrit-token-42"});
+  }
   auto results = c->perform_all(batch, in(20s));
   for (std::size_t i = 0; i < results.size(); ++i) {
     ASSERT_TRUE(results[i].ok()) << results[i].failure.message;
@@ -272,6 +276,7 @@ TEST(HttpClientH2, ConcurrentRequestsAreStreamsOfOneConnection) {
   EXPECT_EQ(server.connections(), 1);            // one connection carried them all...
   EXPECT_GE(server.max_streams_in_flight(), 2);  // ...as concurrent streams
   EXPECT_EQ(server.processed(), 8);
+  EXPECT_FALSE(f.log.contains("sekrit-token-42")) << f.log.all();  // curl's HTTP/2 trace lists headers: never logged
 }
 
 TEST(HttpClientH2, ARefusedStreamIsRetriedOnANewConnectionBecauseItWasNotProcessed) {
@@ -309,4 +314,25 @@ TEST(HttpClientH2, StreamsAboveAGoawaysLastStreamIdAreResentAndProcessedOnce) {
   for (const auto& r : results) EXPECT_TRUE(r.ok()) << r.failure.message;
   EXPECT_EQ(server.processed(), 3);  // each exactly once
   EXPECT_GE(server.connections(), 2);
+}
+
+// ---- egress over a socket that is not TCP (as vsock is not) ----
+
+TEST(HttpClientEgress, ANonTcpEgressSocketCarriesTlsAndHttp2) {
+  Fixture f;
+  notify::testing::H2TestServer server({f.pki.server_cert, f.pki.server_key, 50ms, 0, false, {}});
+  notify::testing::UnixRelayRegistry transports(server.port());
+  HttpClientOptions o = f.options();
+  o.egress_transport = "unix-relay";
+  o.egress_address = "relay";
+  HttpClient c(transports, o, f.log);
+  std::vector<HttpRequest> batch;
+  for (int i = 0; i < 4; ++i) batch.push_back(post(server.url("/u" + std::to_string(i)), std::to_string(i)));
+  auto results = c.perform_all(batch, in(20s));
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.failure.message;
+    EXPECT_EQ(r.response->http_version, 2);
+  }
+  EXPECT_EQ(transports.t_->connects.load(), 1);
+  EXPECT_EQ(server.processed(), 4);
 }

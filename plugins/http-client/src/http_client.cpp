@@ -1,5 +1,6 @@
 #include "curl_handles.hpp"
 #include "failure.hpp"
+#include "socket_bridge.hpp"
 
 #include <notify/http/http_client.hpp>
 
@@ -72,6 +73,7 @@ Result<Target> parse_target(const std::string& url) {
 struct Transfer {
   const HttpClientOptions* options = nullptr;
   TransportRegistry* transports = nullptr;
+  SocketBridges* bridges = nullptr;
   const HttpRequest* request = nullptr;
   std::string what;  // "POST https://host:port": no path or query, which may carry ids or tokens
   std::string egress_address;
@@ -103,6 +105,7 @@ struct HttpClient::Impl {
   std::vector<Transfer*> incoming;       // guarded by mu
   bool stopping = false;                 // guarded by mu
   std::unordered_set<Transfer*> active;  // loop thread only
+  SocketBridges bridges;                 // before `loop`: destroyed after it stopped
   std::thread loop;
 };
 
@@ -140,6 +143,7 @@ int on_debug(CURL* /*easy*/, curl_infotype type, char* data, std::size_t size, v
     facts.request_left = true;
     facts.refused_stream = false;  // a new attempt left
   } else if (type == CURLINFO_TEXT && std::string_view(data, size).find("REFUSED_STREAM") != std::string_view::npos) {
+    // Nothing of curl's text is logged: for HTTP/2 it lists the request headers ("h2h3 [authorization: ...]").
     facts.refused_stream = true;
   }
   return 0;
@@ -170,7 +174,12 @@ curl_socket_t on_open_socket(void* user, curlsocktype purpose, curl_sockaddr* /*
                                                          t.egress_address + " has no OS socket to hand to libcurl"};
     return CURL_SOCKET_BAD;
   }
-  return fd;  // curl owns it now and closes it with the connection
+  auto handed = t.bridges->adapt(fd);  // a non-TCP socket goes behind a loopback bridge (socket_bridge.hpp)
+  if (!handed) {
+    t.facts.connect_error = handed.error();
+    return CURL_SOCKET_BAD;
+  }
+  return *handed;  // curl owns it now and closes it with the connection
 }
 
 int on_socket_options(void* /*user*/, curl_socket_t /*fd*/, curlsocktype /*purpose*/) {
@@ -357,6 +366,7 @@ std::vector<HttpResult> HttpClient::perform_all(std::span<const HttpRequest> req
     auto t = std::make_unique<Transfer>();
     t->options = &impl_->options;
     t->transports = &impl_->transports;
+    t->bridges = &impl_->bridges;
     t->request = &r;
     t->deadline = deadline;
     t->done = &done;

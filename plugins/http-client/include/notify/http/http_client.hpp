@@ -10,6 +10,10 @@
 // there), so a slow egress connect, bounded by connect_timeout, holds the other transfers meanwhile: in the enclave
 // the egress peer is the parent's relay, one vsock hop away.
 //
+// Debian 12's libcurl (7.88) ignores CURL_SOCKOPT_ALREADY_CONNECTED and connect()s the handed socket again: a TCP
+// socket from a non-blocking connect accepts that, an AF_VSOCK one does not, so a non-TCP egress socket reaches curl
+// through a loopback TCP bridge inside this process (src/socket_bridge.hpp; ciphertext only).
+//
 // Failure classification rests on what curl 7.88 reports with CURLOPT_VERBOSE (request headers out; "REFUSED_STREAM"
 // retries), read by a debug callback that prints nothing. curl itself retries, on a fresh connection, a request whose
 // HTTP/2 stream was refused or fell above a GOAWAY's last stream id (never processed, RFC 9113 §8.7), and one whose
