@@ -1,0 +1,25 @@
+#pragma once
+// The FCM HTTP v1 request body for one notification to one target:
+//   {"message": {"token"|"topic"|"condition": ..., "notification": {"title", "body"}, "data": {string: string}}}
+
+#include <notify/notification.hpp>
+#include <notify/result.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace notify::fcm {
+
+/// What a recipient string names. The Notification model has no device-token or topic field yet (the core owns it),
+/// so for now each external_user_id is taken as a target of the kind the instance is configured with.
+enum class TargetKind : std::uint8_t { token, topic, condition };
+
+/// FCM refuses a message over 4,096 bytes; so does this, before sending.
+inline constexpr std::size_t kMaxMessageBytes = 4096;
+
+/// The body, or invalid_argument naming what FCM would refuse: an empty target, a data key FCM reserves ("from",
+/// "notification", "message_type", "google.*", "gcm.*"), or a message over kMaxMessageBytes.
+Result<std::string> build_message(const Notification& n, std::string_view target, TargetKind kind);
+
+}  // namespace notify::fcm

@@ -1,0 +1,191 @@
+#include "fcm_provider.hpp"
+
+#include "fcm_response.hpp"
+#include "service_account.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <thread>
+
+namespace notify::fcm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One messages:send call: a notification to one of its targets.
+struct Call {
+  std::size_t notification;
+  std::string body;
+  std::optional<SendOutcome> outcome;
+};
+
+}  // namespace
+
+FcmProvider::FcmProvider(FcmOptions options, SecretStore& secrets, TransportRegistry& transports, Log& log)
+    : options_(std::move(options)),
+      secrets_(secrets),
+      log_(log),
+      http_(transports, options_.http, log),
+      tokens_(http_, log) {
+  options_.concurrency = std::max<std::size_t>(1, options_.concurrency);
+  options_.max_attempts = std::max(1, options_.max_attempts);
+}
+
+ProviderHealth FcmProvider::health() const noexcept {
+  try {
+    auto secret = secrets_.get(options_.secret_name);
+    if (!secret) return {false, "service account not provisioned (secret '" + options_.secret_name + "')"};
+    auto account = parse_service_account(secret->reveal());
+    if (!account) return {false, "secret '" + options_.secret_name + "': " + account.error().message};
+    return {true, "ready: project " + account->project_id + " at " + options_.endpoint + " via " +
+                      options_.http.egress_transport +
+                      (options_.http.egress_address.empty() ? "" : " " + options_.http.egress_address)};
+  } catch (const std::exception& e) {
+    return {false, std::string("fcm health: ") + e.what()};
+  }
+}
+
+std::chrono::milliseconds FcmProvider::backoff(int attempt) {
+  const toolkit::BackoffPolicy policy{options_.backoff_initial, options_.backoff_max};
+  std::lock_guard lock(rng_mu_);
+  return policy.delay(attempt - 1, rng_);
+}
+
+std::vector<DeliveryResult> FcmProvider::deliver(std::span<const Notification> batch) noexcept {
+  return deliver_by(batch, Clock::time_point::max());
+}
+
+std::vector<DeliveryResult> FcmProvider::deliver_by(std::span<const Notification> batch,
+                                                    Clock::time_point deadline) noexcept {
+  std::vector<DeliveryResult> results(batch.size());
+  try {
+    auto all = [&](const DeliveryResult& r) {
+      for (auto& x : results) x = r;
+      return results;
+    };
+    auto secret = secrets_.get(options_.secret_name);
+    if (!secret) {
+      return all(DeliveryResult::retryable(
+          "FCM service account not provisioned (secret '" + options_.secret_name + "')", std::chrono::seconds(5)));
+    }
+    auto account = parse_service_account(secret->reveal());
+    secret->wipe();
+    if (!account) {
+      return all(DeliveryResult::retryable("secret '" + options_.secret_name + "': " + account.error().message,
+                                           std::chrono::seconds(30)));
+    }
+    const std::string url = options_.endpoint + "/v1/projects/" + account->project_id + "/messages:send";
+
+    // A notification that FCM would refuse for one target is refused whole, before anything is sent.
+    std::vector<std::optional<DeliveryResult>> refused(batch.size());
+    std::vector<Call> calls;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].external_user_ids.empty()) {
+        refused[i] = DeliveryResult::rejected("notification " + batch[i].request_id + ": no FCM target");
+        continue;
+      }
+      std::vector<Call> mine;
+      for (const auto& target : batch[i].external_user_ids) {
+        auto body = build_message(batch[i], target, options_.target);
+        if (!body) {
+          refused[i] = DeliveryResult::rejected(body.error().message);
+          break;
+        }
+        mine.push_back({i, std::move(body.value()), std::nullopt});
+      }
+      if (!refused[i])
+        calls.insert(calls.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
+    }
+
+    std::vector<std::size_t> pending(calls.size());
+    for (std::size_t c = 0; c < calls.size(); ++c) pending[c] = c;
+    for (int attempt = 1; !pending.empty(); ++attempt) {
+      if (Clock::now() >= deadline) break;
+      auto token = tokens_.get(*account, deadline);
+      if (!token) {
+        // No token, no call: every call left keeps its last outcome, or this one.
+        for (auto c : pending) {
+          if (!calls[c].outcome)
+            calls[c].outcome = SendOutcome{DeliveryResult::retryable(token.error().message), false};
+        }
+        break;
+      }
+      std::string authorization = "Bearer " + std::string(token->reveal());
+      std::vector<std::size_t> again;
+      for (std::size_t start = 0; start < pending.size(); start += options_.concurrency) {
+        if (Clock::now() >= deadline) break;
+        const auto end = std::min(pending.size(), start + options_.concurrency);
+        std::vector<http::HttpRequest> requests;
+        for (std::size_t p = start; p < end; ++p) {
+          http::HttpRequest req;
+          req.url = url;
+          req.body = calls[pending[p]].body;
+          req.headers = {{"Content-Type", "application/json; charset=UTF-8"}, {"Authorization", authorization}};
+          requests.push_back(std::move(req));
+        }
+        auto answers = http_.perform_all(requests, deadline);
+        for (auto& r : requests) {
+          for (auto& h : r.headers) explicit_bzero(h.value.data(), h.value.size());
+        }
+        const auto now = std::chrono::system_clock::now();
+        for (std::size_t p = start; p < end; ++p) {
+          auto& call = calls[pending[p]];
+          call.outcome = map_send_result(answers[p - start], now);
+          if (call.outcome->token_refused) tokens_.invalidate();
+          log_.debug("FCM send for " + batch[call.notification].request_id + ": " +
+                     outcome_name(call.outcome->result.outcome) +
+                     (call.outcome->result.reason.empty() ? "" : " (" + call.outcome->result.reason + ")"));
+          if (call.outcome->result.outcome == Outcome::retryable) again.push_back(pending[p]);
+        }
+      }
+      explicit_bzero(authorization.data(), authorization.size());  // the token's copies live no longer than a round
+      if (again.empty() || attempt >= options_.max_attempts || Clock::now() >= deadline) break;
+      std::chrono::milliseconds delay{0};
+      for (auto c : again) delay = std::max(delay, calls[c].outcome->result.retry_after);
+      if (delay.count() == 0) delay = backoff(attempt);
+      if (delay > options_.max_retry_wait || Clock::now() + delay >= deadline) {
+        for (auto c : again) {
+          auto& r = calls[c].outcome->result;
+          r.retry_after = std::max(r.retry_after, delay);
+        }
+        break;
+      }
+      log_.info(std::to_string(again.size()) + " FCM call(s) retryable; retrying in " + std::to_string(delay.count()) +
+                " ms, attempt " + std::to_string(attempt + 1) + "/" + std::to_string(options_.max_attempts));
+      std::this_thread::sleep_for(delay);
+      pending = std::move(again);
+    }
+
+    // Fold calls back onto notifications: any rejection wins, then any retryable, else delivered (names joined).
+    // A notification to several targets that is partly delivered and partly retryable is retryable whole: the
+    // caller's re-send reaches the delivered targets again, because FCM has no idempotency key.
+    std::vector<std::vector<const Call*>> calls_of(batch.size());
+    for (const auto& c : calls) calls_of[c.notification].push_back(&c);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (refused[i]) {
+        results[i] = *refused[i];
+        continue;
+      }
+      std::optional<DeliveryResult> rejected, retryable;
+      std::string names;
+      for (const Call* c : calls_of[i]) {
+        if (!c->outcome) {
+          if (!retryable) retryable = DeliveryResult::retryable("not sent: the caller's deadline had passed");
+          continue;
+        }
+        const auto& r = c->outcome->result;
+        if (r.outcome == Outcome::rejected && !rejected) rejected = r;
+        if (r.outcome == Outcome::retryable && (!retryable || r.retry_after > retryable->retry_after)) retryable = r;
+        if (r.outcome == Outcome::delivered) names += (names.empty() ? "" : ",") + r.reference;
+      }
+      results[i] = rejected ? *rejected : retryable ? *retryable : DeliveryResult::delivered(names);
+    }
+  } catch (const std::exception& e) {
+    for (auto& r : results) {
+      if (r.outcome == Outcome::retryable) r = DeliveryResult::retryable(std::string("fcm provider: ") + e.what());
+    }
+  }
+  return results;
+}
+
+}  // namespace notify::fcm

@@ -1,0 +1,58 @@
+#pragma once
+// The FCM provider (HTTP v1): one messages:send call per notification and target, with an OAuth access token from the
+// service account in the enclave's secret store, over the shared HTTP client (HTTP/2 streams to fcm.googleapis.com),
+// retrying what is retryable within the caller's deadline.
+
+#include "access_token.hpp"
+#include "fcm_message.hpp"
+
+#include <notify/http/http_client.hpp>
+#include <notify/log.hpp>
+#include <notify/provider.hpp>
+#include <notify/secret.hpp>
+#include <notify/toolkit/backoff.hpp>
+
+#include <chrono>
+#include <mutex>
+#include <string>
+
+namespace notify::fcm {
+
+struct FcmOptions {
+  std::string endpoint = "https://fcm.googleapis.com";  ///< scheme://host[:port], no path
+  http::HttpClientOptions http;
+  std::string secret_name = "fcm.service_account";  ///< SecretStore name of the service account JSON
+  TargetKind target = TargetKind::token;            ///< what each external_user_id names (interim, see fcm_message.hpp)
+  std::size_t concurrency = 32;                     ///< calls in flight per batch
+  int max_attempts = 3;
+  std::chrono::milliseconds backoff_initial{200};
+  std::chrono::milliseconds backoff_max{5000};
+  std::chrono::milliseconds max_retry_wait{30000};
+};
+
+class FcmProvider final : public Provider {
+ public:
+  /// Throws std::runtime_error when the HTTP client cannot be set up.
+  FcmProvider(FcmOptions options, SecretStore& secrets, TransportRegistry& transports, Log& log);
+
+  std::vector<DeliveryResult> deliver(std::span<const Notification> batch) noexcept override;
+  std::vector<DeliveryResult> deliver_by(std::span<const Notification> batch,
+                                         std::chrono::steady_clock::time_point deadline) noexcept override;
+  [[nodiscard]] ProviderHealth health() const noexcept override;
+
+  /// OAuth exchanges made so far (tests: the token is cached).
+  [[nodiscard]] int token_exchanges() const { return tokens_.exchanges(); }
+
+ private:
+  std::chrono::milliseconds backoff(int attempt);
+
+  FcmOptions options_;
+  SecretStore& secrets_;
+  Log& log_;
+  http::HttpClient http_;
+  AccessTokens tokens_;
+  std::mutex rng_mu_;
+  toolkit::Rng rng_{toolkit::random_seed()};
+};
+
+}  // namespace notify::fcm

@@ -1,0 +1,146 @@
+// The APNs provider against the fake APNs over real HTTP/2 + TLS on loopback: ES256 provider tokens verified by the
+// fake and reused, apns-id, invalid device tokens, ExpiredProviderToken, retries, deadlines, the key unlogged.
+#include "apns_provider.hpp"
+#include "capturing_log.hpp"
+#include "counting_transports.hpp"
+#include "fake_apns.hpp"
+#include "host_process.hpp"
+#include "runtime/secret_store.hpp"
+#include "test_pki.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace notify;
+using namespace notify::apns;
+using namespace std::chrono_literals;
+using notify::testing::FakeApns;
+
+namespace {
+
+const std::string kDevA(64, 'a');
+const std::string kDevB(64, 'b');
+const std::string kDevC(64, 'c');
+
+struct Fixture {
+  notify::testing::TempDir dir;
+  notify::testing::TestPki pki = notify::testing::make_test_pki(dir.path());
+  FakeApns fake{pki.server_cert, pki.server_key, "TEAM123456", "KEY1234567", "com.example.app"};
+  secrets::MemorySecretStore secrets;
+  notify::testing::CountingRegistry transports;
+  notify::testing::CapturingLog log{LogLevel::trace};
+
+  Fixture() {
+    secrets.put("apns.key", Secret(fake.key_pem()), SecretOrigin::config);
+    fake.register_devices({kDevA, kDevB, kDevC});
+  }
+  ApnsOptions options() const {
+    ApnsOptions o;
+    o.endpoint = fake.endpoint();
+    o.http.ca_file = pki.ca_cert.string();
+    o.http.request_timeout = 5s;
+    o.key_id = "KEY1234567";
+    o.team_id = "TEAM123456";
+    o.topic = "com.example.app";
+    o.backoff_initial = 10ms;
+    o.backoff_max = 50ms;
+    return o;
+  }
+  std::unique_ptr<ApnsProvider> provider(ApnsOptions o) {
+    return std::make_unique<ApnsProvider>(std::move(o), secrets, transports, log);
+  }
+  std::unique_ptr<ApnsProvider> provider() { return provider(options()); }
+};
+
+Notification notification(const std::string& id, std::vector<std::string> devices) {
+  Notification n;
+  n.request_id = id;
+  n.external_user_ids = std::move(devices);
+  n.title = "Title";
+  n.message = "Body";
+  n.custom_data = {{"k", "v"}};
+  return n;
+}
+
+}  // namespace
+
+TEST(ApnsProvider, PushesOverHttp2WithOneReusedProviderToken) {
+  Fixture f;
+  auto p = f.provider();
+  EXPECT_TRUE(p->health().ready) << p->health().detail;
+  const std::string uuid = "123e4567-e89b-12d3-a456-426614174000";
+  auto r = p->deliver(std::vector<Notification>{notification(uuid, {kDevA}), notification("n2", {kDevB, kDevC})});
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].outcome, Outcome::delivered) << r[0].reason;
+  EXPECT_EQ(r[0].reference, uuid);  // the request_id travelled as apns-id
+  EXPECT_EQ(r[1].outcome, Outcome::delivered) << r[1].reason;
+  auto again = p->deliver(std::vector<Notification>{notification("n3", {kDevA})});
+  EXPECT_EQ(again[0].outcome, Outcome::delivered);
+  auto pushes = f.fake.pushes();
+  ASSERT_EQ(pushes.size(), 4u);
+  for (const auto& push : pushes) {
+    EXPECT_EQ(push.title, "Title");
+    EXPECT_EQ(push.custom.at("k"), "v");
+    EXPECT_EQ(push.push_type, "alert");
+    EXPECT_EQ(push.priority, "10");
+  }
+  EXPECT_EQ(f.fake.provider_tokens_seen(), 1u);
+  EXPECT_TRUE(f.fake.complaints().empty());
+  EXPECT_FALSE(f.log.contains("PRIVATE KEY")) << f.log.all();
+  EXPECT_FALSE(f.log.contains("bearer ")) << f.log.all();
+}
+
+TEST(ApnsProvider, InvalidDeviceTokensAreRejected) {
+  Fixture f;
+  f.fake.unregister(kDevB);
+  auto p = f.provider();
+  auto r = p->deliver(std::vector<Notification>{notification("n1", {std::string(64, 'd')}), notification("n2", {kDevB}),
+                                                notification("n3", {"user123"})});
+  EXPECT_EQ(r[0].outcome, Outcome::rejected);
+  EXPECT_NE(r[0].reason.find("BadDeviceToken"), std::string::npos) << r[0].reason;
+  EXPECT_EQ(r[1].outcome, Outcome::rejected);
+  EXPECT_NE(r[1].reason.find("Unregistered"), std::string::npos) << r[1].reason;
+  EXPECT_EQ(r[2].outcome, Outcome::rejected);  // not a device token: never sent
+  EXPECT_NE(r[2].reason.find("not an APNs device token"), std::string::npos);
+  EXPECT_TRUE(f.fake.pushes().empty());
+}
+
+TEST(ApnsProvider, AnExpiredProviderTokenIsReplacedAndThePushRetried) {
+  Fixture f;
+  auto p = f.provider();
+  EXPECT_EQ(p->deliver(std::vector<Notification>{notification("n1", {kDevA})})[0].outcome, Outcome::delivered);
+  f.fake.expire_provider_tokens();
+  auto r = p->deliver(std::vector<Notification>{notification("n2", {kDevA})});
+  EXPECT_EQ(r[0].outcome, Outcome::delivered) << r[0].reason;
+  EXPECT_EQ(f.fake.provider_tokens_seen(), 2u);
+}
+
+TEST(ApnsProvider, BusyAndUnavailableAreRetriedAndLongWaitsHandedBack) {
+  Fixture f;
+  f.fake.inject({429, "TooManyRequests", {}});
+  f.fake.inject({503, "ServiceUnavailable", {}});
+  auto p = f.provider();
+  EXPECT_EQ(p->deliver(std::vector<Notification>{notification("n1", {kDevA})})[0].outcome, Outcome::delivered);
+  EXPECT_EQ(f.fake.pushes().size(), 1u);
+  f.fake.inject({503, "ServiceUnavailable", {{"retry-after", "120"}}});
+  auto later = p->deliver(std::vector<Notification>{notification("n2", {kDevA})});
+  EXPECT_EQ(later[0].outcome, Outcome::retryable);
+  EXPECT_EQ(later[0].retry_after, 120s);
+}
+
+TEST(ApnsProvider, NothingStartsPastTheDeadlineAndAMissingKeySendsNothing) {
+  Fixture f;
+  auto p = f.provider();
+  auto r =
+      p->deliver_by(std::vector<Notification>{notification("n1", {kDevA})}, std::chrono::steady_clock::now() - 1ms);
+  EXPECT_EQ(r[0].outcome, Outcome::retryable);
+  EXPECT_NE(r[0].reason.find("deadline"), std::string::npos);
+  EXPECT_EQ(f.transports.tcp->connects.load(), 0);
+
+  secrets::MemorySecretStore empty;
+  auto q = std::make_unique<ApnsProvider>(f.options(), empty, f.transports, f.log);
+  EXPECT_FALSE(q->health().ready);
+  auto m = q->deliver(std::vector<Notification>{notification("n2", {kDevA})});
+  EXPECT_EQ(m[0].outcome, Outcome::retryable);
+  EXPECT_NE(m[0].reason.find("'apns.key'"), std::string::npos);
+  EXPECT_TRUE(f.fake.pushes().empty());
+}

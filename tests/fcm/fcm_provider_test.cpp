@@ -1,0 +1,196 @@
+// The FCM provider against the fake FCM over real HTTPS on loopback: OAuth exchange with a verified RS256 assertion
+// and a cached token, one call per target, FCM's error codes, a refused token refreshed, deadlines, secrets unlogged.
+#include "fcm_provider.hpp"
+#include "capturing_log.hpp"
+#include "counting_transports.hpp"
+#include "fake_fcm.hpp"
+#include "host_process.hpp"
+#include "runtime/secret_store.hpp"
+#include "test_pki.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace notify;
+using namespace notify::fcm;
+using namespace std::chrono_literals;
+using notify::testing::FakeFcm;
+
+namespace {
+
+struct Fixture {
+  notify::testing::TempDir dir;
+  notify::testing::TestPki pki = notify::testing::make_test_pki(dir.path());
+  FakeFcm fake{pki.server_cert, pki.server_key, "test-project"};
+  std::string account = fake.make_service_account();
+  secrets::MemorySecretStore secrets;
+  notify::testing::CountingRegistry transports;
+  notify::testing::CapturingLog log{LogLevel::trace};
+
+  Fixture() {
+    secrets.put("fcm.service_account", Secret(account), SecretOrigin::config);
+    fake.register_tokens({"tok-a", "tok-b", "tok-c"});
+  }
+  FcmOptions options() const {
+    FcmOptions o;
+    o.endpoint = fake.endpoint();
+    o.http.ca_file = pki.ca_cert.string();
+    o.http.request_timeout = 5s;
+    o.backoff_initial = 10ms;
+    o.backoff_max = 50ms;
+    return o;
+  }
+  std::unique_ptr<FcmProvider> provider(FcmOptions o) {
+    return std::make_unique<FcmProvider>(std::move(o), secrets, transports, log);
+  }
+  std::unique_ptr<FcmProvider> provider() { return provider(options()); }
+};
+
+Notification notification(const std::string& id, std::vector<std::string> targets) {
+  Notification n;
+  n.request_id = id;
+  n.external_user_ids = std::move(targets);
+  n.title = "Title " + id;
+  n.message = "Body " + id;
+  n.custom_data = {{"id", id}};
+  return n;
+}
+
+}  // namespace
+
+TEST(FcmProvider, SendsOneMessagePerTargetWithOneCachedToken) {
+  Fixture f;
+  auto p = f.provider();
+  EXPECT_TRUE(p->health().ready) << p->health().detail;
+  std::vector<Notification> batch = {notification("n1", {"tok-a"}), notification("n2", {"tok-b", "tok-c"})};
+  auto results = p->deliver(batch);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].outcome, Outcome::delivered) << results[0].reason;
+  EXPECT_NE(results[0].reference.find("projects/test-project/messages/"), std::string::npos);
+  EXPECT_EQ(results[1].outcome, Outcome::delivered) << results[1].reason;
+  EXPECT_NE(results[1].reference.find(','), std::string::npos);  // both targets' message names
+  auto sent = f.fake.sent();
+  ASSERT_EQ(sent.size(), 3u);
+  std::set<std::string> targets;
+  for (const auto& s : sent) {
+    targets.insert(s.target);
+    EXPECT_EQ(s.target_kind, "token");
+    EXPECT_EQ(s.title, "Title " + s.data.at("id"));
+  }
+  EXPECT_EQ(targets, (std::set<std::string>{"tok-a", "tok-b", "tok-c"}));
+  // A second batch reuses the token.
+  auto again = p->deliver(std::vector<Notification>{notification("n3", {"tok-a"})});
+  EXPECT_EQ(again[0].outcome, Outcome::delivered);
+  EXPECT_EQ(f.fake.token_exchanges(), 1);
+  EXPECT_TRUE(f.fake.complaints().empty());
+  // Neither the private key nor the access token is logged.
+  EXPECT_FALSE(f.log.contains("PRIVATE KEY")) << f.log.all();
+  EXPECT_FALSE(f.log.contains("ya29.fake")) << f.log.all();
+}
+
+TEST(FcmProvider, ATokenNearExpiryIsRefreshed) {
+  Fixture f;
+  f.fake.set_token_lifetime(60s);  // inside the refresh margin: every delivery exchanges again
+  auto p = f.provider();
+  EXPECT_EQ(p->deliver(std::vector<Notification>{notification("n1", {"tok-a"})})[0].outcome, Outcome::delivered);
+  EXPECT_EQ(p->deliver(std::vector<Notification>{notification("n2", {"tok-a"})})[0].outcome, Outcome::delivered);
+  EXPECT_EQ(f.fake.token_exchanges(), 2);
+}
+
+TEST(FcmProvider, ARefusedAccessTokenIsReplacedAndTheMessageRetried) {
+  Fixture f;
+  auto p = f.provider();
+  EXPECT_EQ(p->deliver(std::vector<Notification>{notification("n1", {"tok-a"})})[0].outcome, Outcome::delivered);
+  f.fake.revoke_access_tokens();
+  auto r = p->deliver(std::vector<Notification>{notification("n2", {"tok-b"})});
+  EXPECT_EQ(r[0].outcome, Outcome::delivered) << r[0].reason;
+  EXPECT_EQ(f.fake.token_exchanges(), 2);
+}
+
+TEST(FcmProvider, UnregisteredTokensAndBadRequestsAreRejected) {
+  Fixture f;
+  f.fake.inject({403, "SENDER_ID_MISMATCH", {}});
+  auto p = f.provider();
+  auto r = p->deliver(std::vector<Notification>{notification("n1", {"tok-a"})});
+  EXPECT_EQ(r[0].outcome, Outcome::rejected);
+  EXPECT_NE(r[0].reason.find("SENDER_ID_MISMATCH"), std::string::npos) << r[0].reason;
+  auto gone = p->deliver(std::vector<Notification>{notification("n2", {"stale-token"})});
+  EXPECT_EQ(gone[0].outcome, Outcome::rejected);
+  EXPECT_NE(gone[0].reason.find("UNREGISTERED"), std::string::npos) << gone[0].reason;
+  // One bad target rejects the notification; its good target was still delivered (FCM has no batch transaction).
+  auto mixed = p->deliver(std::vector<Notification>{notification("n3", {"tok-a", "stale-token"})});
+  EXPECT_EQ(mixed[0].outcome, Outcome::rejected);
+}
+
+TEST(FcmProvider, QuotaAndUnavailableAreRetriedHonouringRetryAfter) {
+  Fixture f;
+  f.fake.inject({429, "QUOTA_EXCEEDED", {{"Retry-After", "0"}}});
+  f.fake.inject({503, "UNAVAILABLE", {}});
+  auto p = f.provider();
+  auto r = p->deliver(std::vector<Notification>{notification("n1", {"tok-a"})});
+  EXPECT_EQ(r[0].outcome, Outcome::delivered) << r[0].reason;
+  EXPECT_EQ(f.fake.sent().size(), 1u);
+
+  f.fake.inject({429, "QUOTA_EXCEEDED", {{"Retry-After", "90"}}});
+  auto later = p->deliver(std::vector<Notification>{notification("n2", {"tok-a"})});
+  EXPECT_EQ(later[0].outcome, Outcome::retryable);
+  EXPECT_EQ(later[0].retry_after, 90s);  // past max_retry_wait: the caller's to wait
+}
+
+TEST(FcmProvider, OversizedMessagesAreRefusedBeforeSending) {
+  Fixture f;
+  auto p = f.provider();
+  auto n = notification("big", {"tok-a"});
+  n.custom_data["blob"] = std::string(5000, 'x');
+  auto r = p->deliver(std::vector<Notification>{n, notification("small", {"tok-b"})});
+  EXPECT_EQ(r[0].outcome, Outcome::rejected);
+  EXPECT_NE(r[0].reason.find("4096"), std::string::npos);
+  EXPECT_EQ(r[1].outcome, Outcome::delivered);
+  EXPECT_EQ(f.fake.sent().size(), 1u);
+}
+
+TEST(FcmProvider, TopicsAreSentAsTopics) {
+  Fixture f;
+  auto o = f.options();
+  o.target = TargetKind::topic;
+  auto p = f.provider(o);
+  auto r = p->deliver(std::vector<Notification>{notification("n1", {"news"})});
+  EXPECT_EQ(r[0].outcome, Outcome::delivered) << r[0].reason;
+  ASSERT_EQ(f.fake.sent().size(), 1u);
+  EXPECT_EQ(f.fake.sent()[0].target_kind, "topic");
+  EXPECT_EQ(f.fake.sent()[0].target, "news");
+}
+
+TEST(FcmProvider, NothingStartsPastTheDeadline) {
+  Fixture f;
+  auto p = f.provider();
+  auto r =
+      p->deliver_by(std::vector<Notification>{notification("n1", {"tok-a"})}, std::chrono::steady_clock::now() - 1ms);
+  EXPECT_EQ(r[0].outcome, Outcome::retryable);
+  EXPECT_NE(r[0].reason.find("deadline"), std::string::npos) << r[0].reason;
+  EXPECT_EQ(f.transports.tcp->connects.load(), 0);
+  EXPECT_EQ(f.fake.token_exchanges(), 0);
+}
+
+TEST(FcmProvider, AMissingOrBrokenServiceAccountSendsNothingAndSaysWhich) {
+  Fixture f;
+  secrets::MemorySecretStore empty;
+  auto p = std::make_unique<FcmProvider>(f.options(), empty, f.transports, f.log);
+  EXPECT_FALSE(p->health().ready);
+  auto r = p->deliver(std::vector<Notification>{notification("n1", {"tok-a"})});
+  EXPECT_EQ(r[0].outcome, Outcome::retryable);
+  EXPECT_NE(r[0].reason.find("'fcm.service_account'"), std::string::npos) << r[0].reason;
+
+  // A key the token endpoint does not know: the exchange fails, and says so.
+  FakeFcm other(f.pki.server_cert, f.pki.server_key, "test-project");
+  const std::string stranger = other.make_service_account("stranger@test-project.iam.gserviceaccount.com");
+  std::string pointed = stranger;
+  const auto at = pointed.find(other.token_uri());
+  ASSERT_NE(at, std::string::npos);
+  pointed.replace(at, other.token_uri().size(), f.fake.token_uri());
+  f.secrets.put("fcm.service_account", Secret(pointed), SecretOrigin::config);
+  auto q = f.provider();
+  auto r2 = q->deliver(std::vector<Notification>{notification("n2", {"tok-a"})});
+  EXPECT_EQ(r2[0].outcome, Outcome::retryable);
+  EXPECT_NE(r2[0].reason.find("invalid_grant"), std::string::npos) << r2[0].reason;
+  EXPECT_TRUE(f.fake.sent().empty());
+}
