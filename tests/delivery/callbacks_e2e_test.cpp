@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <csignal>
 #include <map>
 #include <mutex>
 #include <set>
@@ -226,22 +227,30 @@ struct Topology {
         ", reject_user_ids: [bad-user], retry_user_ids: [flaky-user]}\n"
         "serve: {transport: tcp, listen: '127.0.0.1:0'}\n");
     const auto enclave_address = enclave->wait_listening().value_or("");
+    parent_yaml =
+        ("node: parent-callbacks\n"
+         "forward: {transport: tcp, address: '" +
+         enclave_address +
+         "', request_timeout: 5s, backoff_initial: 20ms, backoff_max: 200ms}\n"
+         "queue: {path: '" +
+         (dir.path() / "queue.db").string() +
+         "', max_attempts: 2, backoff_initial: 50ms, backoff_max: 100ms, lease: 2s, poll_interval: 50ms}\n"
+         "callbacks: {url: '" +
+         receiver.url() + "', secret: '${CALLBACK_SECRET}', ca_file: '" + pki.ca_cert.string() +
+         "', backoff_initial: 50ms, backoff_max: 200ms" + extra_callbacks +
+         "}\n"
+         "ingress: {listen: '127.0.0.1:0', token: '${INGRESS_TOKEN}'}\n");
+    start_parent();
+  }
+
+  /// Starts the parent (again: on the same queue and outbox files after a kill).
+  void start_parent() {
     parent = std::make_unique<HostProcess>(
-        "node: parent-callbacks\n"
-        "forward: {transport: tcp, address: '" +
-            enclave_address +
-            "', request_timeout: 5s, backoff_initial: 20ms, backoff_max: 200ms}\n"
-            "queue: {path: '" +
-            (dir.path() / "queue.db").string() +
-            "', max_attempts: 2, backoff_initial: 50ms, backoff_max: 100ms, lease: 2s, poll_interval: 50ms}\n"
-            "callbacks: {url: '" +
-            receiver.url() + "', secret: '${CALLBACK_SECRET}', ca_file: '" + pki.ca_cert.string() +
-            "', backoff_initial: 50ms, backoff_max: 200ms" + extra_callbacks +
-            "}\n"
-            "ingress: {listen: '127.0.0.1:0', token: '${INGRESS_TOKEN}'}\n",
-        std::map<std::string, std::string>{{"INGRESS_TOKEN", kToken}, {"CALLBACK_SECRET", kSecret}});
+        parent_yaml, std::map<std::string, std::string>{{"INGRESS_TOKEN", kToken}, {"CALLBACK_SECRET", kSecret}});
     ingress = parent->wait_for(R"(ingress listening on (\S+))", 20s).value_or("");
   }
+
+  std::string parent_yaml;
 };
 
 std::map<std::string, int> ids_received(const Receiver& r) {
@@ -355,6 +364,31 @@ TEST(Callbacks, AReceiverDownForAWhileGetsThemAllLater) {
     got.insert(e.id);
   }
   EXPECT_EQ(got, expected);
+}
+
+TEST(Callbacks, UnacknowledgedEventsSurviveAParentKill) {
+  Topology t;  // the receiver refuses connections: everything waits in the outbox
+  ASSERT_FALSE(t.ingress.empty()) << t.parent->output();
+  std::string batch;
+  for (int i = 0; i < 6; ++i) batch += (batch.empty() ? "" : ",") + one("kill-" + std::to_string(i));
+  ASSERT_EQ(call(t.ingress, "POST", "/v1/notifications", R"({"notifications": [)" + batch + "]}").status, 202);
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(wait_until([&] { return state_of(t.ingress, "kill-" + std::to_string(i)) == "delivered"; }, 20s));
+  }
+  ASSERT_TRUE(wait_until([&] { return metric(t.ingress, "notify_callbacks_pending") == "6"; }, 10s));
+  t.parent->signal(SIGKILL);
+  t.parent->wait(10s);
+  t.receiver.up();
+  t.start_parent();  // the same queue and outbox files
+  ASSERT_FALSE(t.ingress.empty()) << t.parent->output();
+  ASSERT_TRUE(wait_until([&] { return t.receiver.count() >= 6; }, 30s)) << t.parent->output();
+  std::set<std::string> got;
+  for (const auto& e : t.receiver.events()) {
+    EXPECT_TRUE(e.signature_ok) << e.id;
+    got.insert(e.id);
+  }
+  EXPECT_EQ(got.size(), 6u);
+  EXPECT_EQ(got.count("kill-0:delivered"), 1u);
 }
 
 TEST(Callbacks, ASlowReceiverDoesNotSlowDelivery) {
