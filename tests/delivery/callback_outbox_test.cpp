@@ -10,6 +10,8 @@
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
 using namespace notify::callbacks;
 using namespace std::chrono_literals;
 using notify::testing::TempDir;
@@ -73,6 +75,22 @@ TEST(CallbackOutbox, TheSameEventTwiceIsOne) {
   ASSERT_TRUE(b.box->append(events({"a:delivered"})));
   ASSERT_TRUE(b.box->append(events({"a:delivered"})));
   EXPECT_EQ(b.box->pending().value(), 1u);
+}
+
+TEST(CallbackOutbox, ConcurrentAppendsAreAllStored) {
+  Box b;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 8; ++t) {
+    writers.emplace_back([&b, t] {
+      for (int i = 0; i < 20; ++i) {
+        const std::vector<OutboxEvent> one{{std::to_string(t) + "-" + std::to_string(i) + ":delivered", "", "{}", 0}};
+        EXPECT_TRUE(b.box->append(one));
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  EXPECT_EQ(b.box->pending().value(), 160u);
+  EXPECT_EQ(b.lease_ids(1000).size(), 160u);
 }
 
 TEST(CallbackOutbox, AFailedEventWaitsForItsBackoff) {

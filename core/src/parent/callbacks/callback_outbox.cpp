@@ -81,40 +81,53 @@ Result<std::unique_ptr<CallbackOutbox>> CallbackOutbox::open(const std::filesyst
 
 Status CallbackOutbox::append(std::span<const OutboxEvent> events) {
   if (events.empty()) return {};
+  Append job{events, {}};
+  appends_.submit(job);
+  return job.status;
+}
+
+void CallbackOutbox::commit_appends(std::span<Append* const> group) {
   std::lock_guard lock(mu_);
   sqlite3* db = db_.get();
-  if (auto st = exec("BEGIN IMMEDIATE"); !st) return st;
-  auto insert = prepare(db,
-                        "INSERT OR IGNORE INTO events (id, url, body, attempts, next_attempt_ms, created_ms) "
-                        "VALUES (?, ?, ?, 0, ?, ?)");
-  if (!insert) {
-    exec("ROLLBACK");
-    return insert.error();
-  }
-  const auto now = options_.clock->epoch_ms();
+  auto finish = [&](const Status& st) {
+    for (Append* a : group) a->status = st;
+  };
+  if (auto st = exec("BEGIN IMMEDIATE"); !st) return finish(st);
   std::size_t inserted = 0;
-  for (const auto& e : events) {
-    sqlite3_reset(insert->get());
-    bind_text(insert->get(), 1, e.id);
-    bind_text(insert->get(), 2, e.url);
-    bind_text(insert->get(), 3, e.body);
-    sqlite3_bind_int64(insert->get(), 4, now);
-    sqlite3_bind_int64(insert->get(), 5, now);
-    if (sqlite3_step(insert->get()) != SQLITE_DONE) {
-      const Error err = db_error(db);
-      insert->reset();
-      exec("ROLLBACK");
-      return err;
+  Status failed;
+  {
+    auto insert = prepare(db,
+                          "INSERT OR IGNORE INTO events (id, url, body, attempts, next_attempt_ms, created_ms) "
+                          "VALUES (?, ?, ?, 0, ?, ?)");
+    if (!insert) failed = insert.error();
+    const auto now = options_.clock->epoch_ms();
+    for (const Append* a : group) {
+      for (const auto& e : a->events) {
+        if (!failed) break;
+        sqlite3_reset(insert->get());
+        bind_text(insert->get(), 1, e.id);
+        bind_text(insert->get(), 2, e.url);
+        bind_text(insert->get(), 3, e.body);
+        sqlite3_bind_int64(insert->get(), 4, now);
+        sqlite3_bind_int64(insert->get(), 5, now);
+        if (sqlite3_step(insert->get()) != SQLITE_DONE) {
+          failed = db_error(db);
+          break;
+        }
+        inserted += static_cast<std::size_t>(sqlite3_changes(db));  // 0 for an id already waiting
+      }
     }
-    inserted += static_cast<std::size_t>(sqlite3_changes(db));  // 0 for an id already waiting
+  }  // the statement is finalized before the transaction ends
+  if (!failed) {
+    exec("ROLLBACK");
+    return finish(failed);
   }
-  insert->reset();  // finalized before COMMIT, so no statement holds the transaction open
   if (auto st = exec("COMMIT"); !st) {
     exec("ROLLBACK");
-    return st;
+    return finish(st);
   }
   pending_ += inserted;
-  return {};
+  finish({});
 }
 
 Result<std::vector<OutboxEvent>> CallbackOutbox::lease(std::size_t max) {

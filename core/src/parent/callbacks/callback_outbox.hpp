@@ -11,6 +11,7 @@
 #include <notify/result.hpp>
 #include <notify/toolkit/backoff.hpp>
 #include <notify/toolkit/clock.hpp>
+#include <notify/toolkit/group_commit.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -50,8 +51,9 @@ class CallbackOutbox {
   CallbackOutbox(const CallbackOutbox&) = delete;
   CallbackOutbox& operator=(const CallbackOutbox&) = delete;
 
-  /// Stores the events in one transaction, due now. An id already waiting is kept as it is (the same outcome
-  /// recorded twice, e.g. after a lease expired, is one event).
+  /// Stores the events, due now, durably before it returns. Concurrent appends (the dispatch window's workers) are
+  /// group-committed: one transaction and one fsync for all that wait meanwhile. An id already waiting is kept as it
+  /// is (the same outcome recorded twice, e.g. after a lease expired, is one event).
   Status append(std::span<const OutboxEvent> events);
   /// Up to `max` due events not leased by another caller, oldest due first; they stay leased until ack() or fail().
   Result<std::vector<OutboxEvent>> lease(std::size_t max);
@@ -75,7 +77,13 @@ class CallbackOutbox {
   Status forget_urls(std::span<const std::string> request_ids);
 
  private:
+  struct Append {
+    std::span<const OutboxEvent> events;
+    Status status;
+  };
+
   CallbackOutbox(sqlite3* db, OutboxOptions options);
+  void commit_appends(std::span<Append* const> group);  // the GroupCommit runner; takes mu_
   Status exec(const char* sql);
   void release(const std::string& id);  // caller holds mu_
 
@@ -88,6 +96,7 @@ class CallbackOutbox {
   std::set<std::string> leased_;
   std::size_t pending_ = 0;
   toolkit::Rng rng_{toolkit::random_seed()};
+  toolkit::GroupCommit<Append> appends_{[this](std::span<Append* const> g) { commit_appends(g); }};
 };
 
 }  // namespace notify::callbacks
