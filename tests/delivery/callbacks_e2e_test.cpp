@@ -80,10 +80,11 @@ class Receiver {
   enum class Mode { accept, unavailable };
 
   /// Bound at once but listening only after up(): until then a connection is refused, as to a receiver that is down.
-  explicit Receiver(const TestPki& pki) {
+  explicit Receiver(const TestPki& pki) : Receiver(pki.server_cert, pki.server_key) {}
+  Receiver(const std::filesystem::path& cert, const std::filesystem::path& key) {
     Poco::Net::Context::Params cp;
-    cp.privateKeyFile = pki.server_key.string();
-    cp.certificateFile = pki.server_cert.string();
+    cp.privateKeyFile = key.string();
+    cp.certificateFile = cert.string();
     cp.verificationMode = Poco::Net::Context::VERIFY_NONE;
     cp.loadDefaultCAs = false;
     ctx_ = new Poco::Net::Context(Poco::Net::Context::SERVER_USE, cp);  // NOLINT: AutoPtr owns it
@@ -389,6 +390,38 @@ TEST(Callbacks, UnacknowledgedEventsSurviveAParentKill) {
   }
   EXPECT_EQ(got.size(), 6u);
   EXPECT_EQ(got.count("kill-0:delivered"), 1u);
+}
+
+TEST(Callbacks, AReceiverWithAnUntrustedOrWrongHostCertificateGetsNothing) {
+  Topology t(", allow_per_notification_url: true");
+  ASSERT_FALSE(t.ingress.empty()) << t.parent->output();
+  Receiver rogue(t.pki.rogue_cert, t.pki.rogue_key);            // 127.0.0.1, but from a CA nobody trusts
+  Receiver wrong(t.pki.wrong_host_cert, t.pki.wrong_host_key);  // the trusted CA, but for wrong.example
+  rogue.up();
+  wrong.up();
+  ASSERT_EQ(call(t.ingress, "POST", "/v1/notifications",
+                 R"({"notifications": [{"request_id": "tls-1", "external_user_id": "x", "message": "m", )"
+                 R"("callback_url": ")" +
+                     rogue.url() + R"("}, {"request_id": "tls-2", "external_user_id": "x", )" +
+                     R"("message": "m", "callback_url": ")" + wrong.url() + R"("}]})")
+                .status,
+            202);
+  // Both are attempted, refused in the TLS handshake, and retried: never acknowledged, never seen by a handler.
+  ASSERT_TRUE(wait_until([&] { return std::stoi("0" + metric(t.ingress, "notify_callbacks_failed_total")) >= 4; }, 20s))
+      << t.parent->output();
+  EXPECT_EQ(metric(t.ingress, "notify_callbacks_pending"), "2");
+  EXPECT_EQ(rogue.count() + wrong.count(), 0u);
+  EXPECT_EQ(metric(t.ingress, "notify_callbacks_sent_total"), "0");
+  const auto log = t.parent->output();
+  // Refused for the right reasons: the chain (rogue CA), then the host name (a trusted certificate for another name).
+  EXPECT_NE(log.find("tls-1:delivered not acknowledged (SSL Exception: error:0A000086:SSL routines::certificate verify "
+                     "failed)"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("tls-2:delivered not acknowledged (Certificate validation error: Unacceptable certificate from "
+                     "127.0.0.1"),
+            std::string::npos)
+      << log;
 }
 
 TEST(Callbacks, ASlowReceiverDoesNotSlowDelivery) {
