@@ -90,14 +90,15 @@ std::vector<std::string> names_of(ServiceContext& ctx) {
 TEST(ServiceRegistry, HostSchemaIsAssembledFromTheFactoriesInStartOrder) {
   std::vector<std::string> keys;
   for (const auto& f : host::host_schema()) keys.emplace_back(f.key);
-  const std::vector<std::string> expected = {"node",    "log",     "plugins", "transports", "providers",
-                                             "secrets", "relay",   "serve",   "forward",    "provision",
-                                             "queue",   "ingress", "demo"};
+  const std::vector<std::string> expected = {"node",    "log",       "plugins", "transports", "providers",
+                                             "secrets", "relay",     "serve",   "forward",    "provision",
+                                             "queue",   "callbacks", "ingress", "demo"};
   EXPECT_EQ(keys, expected);
   const auto* queue = host::host_registry().find("queue");
   ASSERT_NE(queue, nullptr);
   EXPECT_EQ(queue->needs, std::vector<std::string>{"forward"});
   EXPECT_EQ(host::host_registry().find("ingress")->needs, std::vector<std::string>{"queue"});
+  EXPECT_EQ(host::host_registry().find("callbacks")->needs, std::vector<std::string>{"queue"});
   EXPECT_EQ(host::host_registry().find("provision")->needs, std::vector<std::string>{"forward"});
   EXPECT_EQ(host::host_registry().find("demo")->needs, std::vector<std::string>{"forward"});
   EXPECT_FALSE(host::host_registry().find("secrets")->build);  // read by serve, builds nothing itself
@@ -241,6 +242,7 @@ TEST(HostRegistry, EveryFactoryBuildsFromAMinimalConfigInCheckMode) {
       "provision:\n"
       "  kms: [{name: braze.api_key, ciphertext_file: /nonexistent/braze.ciphertext}]\n"
       "queue: {path: /nonexistent/queue.db}\n"
+      "callbacks: {url: 'https://hooks.example.com/cb', secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}\n"
       "ingress: {}\n"
       "demo: {}\n";
   auto doc = parse(yaml);

@@ -2,6 +2,7 @@
 
 #include "enclave/secrets_factory.hpp"
 #include "enclave/serve_factory.hpp"
+#include "parent/callbacks/callbacks_factory.hpp"
 #include "parent/demo_factory.hpp"
 #include "parent/forward_factory.hpp"
 #include "parent/ingress/ingress_factory.hpp"
@@ -21,7 +22,8 @@ std::vector<services::ServiceFactory> all_factories() {
   out.push_back(enclave::serve_factory());
   out.push_back(parent::forward_factory());
   out.push_back(parent::provision_factory());
-  out.push_back(parent::queue_factory());  // the queue and its dispatcher
+  out.push_back(parent::queue_factory());      // the queue and its dispatcher
+  out.push_back(parent::callbacks_factory());  // listens to the dispatcher; before ingress, which reads it
   out.push_back(parent::ingress_factory());
   out.push_back(parent::demo_factory());
   return out;

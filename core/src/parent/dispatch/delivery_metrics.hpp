@@ -18,6 +18,13 @@ struct DeliveryMetrics {
   std::atomic<std::uint64_t> dead{0};
   std::atomic<std::uint64_t> link_failures{0};
 
+  /// Delivery callbacks (callbacks:); rendered only when the section is configured.
+  std::atomic<bool> callbacks_enabled{false};
+  std::atomic<std::uint64_t> callbacks_sent{0};     // events the receiver acknowledged (2xx)
+  std::atomic<std::uint64_t> callbacks_failed{0};   // attempts that got no 2xx (each is retried, or given up)
+  std::atomic<std::uint64_t> callbacks_dropped{0};  // events given up after callbacks.max_attempts
+  std::atomic<std::uint64_t> callbacks_pending{0};  // events in the outbox (a gauge)
+
   /// Accept → final outcome latency, Prometheus-style cumulative buckets (seconds).
   static constexpr std::array<double, 10> kBuckets = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 300};
   std::array<std::atomic<std::uint64_t>, kBuckets.size()> latency_buckets{};

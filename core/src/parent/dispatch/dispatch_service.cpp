@@ -60,10 +60,12 @@ bool DispatchService::dispatch_once() {
   if (leased->size() >= options_.batch_size) wake();  // more is probably due: put another worker on it
   std::vector<Notification> batch;
   std::vector<std::int64_t> accepted_ms;
+  std::vector<int> attempts_before;
   batch.reserve(leased->size());
   for (auto& l : *leased) {
     batch.push_back(std::move(l.notification));
     accepted_ms.push_back(l.accepted_ms);
+    attempts_before.push_back(l.attempts);
   }
   auto results = link_.deliver(batch);
   if (!results) {
@@ -87,12 +89,18 @@ bool DispatchService::dispatch_once() {
   const auto now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
+  std::vector<FinalOutcome> finals;
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const auto& [id, r] = outcomes[i];
+    const auto state = (*states)[i];
+    if (listener_ != nullptr &&
+        (state == delivery::State::delivered || state == delivery::State::rejected || state == delivery::State::dead)) {
+      finals.push_back({id, state, attempts_before[i] + 1, r.reference, r.reason, batch[i].provider});
+    }
     if (r.outcome != Outcome::retryable && accepted_ms[i] > 0) {
       metrics_.observe_latency(std::chrono::milliseconds(now_ms - accepted_ms[i]));
     }
-    switch ((*states)[i]) {
+    switch (state) {
       case delivery::State::delivered:
         ++metrics_.delivered;
         break;
@@ -108,6 +116,9 @@ bool DispatchService::dispatch_once() {
         break;
     }
   }
+  // After the queue's commit: a crash between that commit and the listener's own write loses these events (the
+  // notifications are final and are not leased again). See the callbacks' outbox for what that means to receivers.
+  if (!finals.empty()) listener_->on_final(finals);
   return true;
 }
 

@@ -10,6 +10,7 @@
 
 #include "link/link_client.hpp"
 #include "parent/dispatch/delivery_metrics.hpp"
+#include "parent/dispatch/outcome_listener.hpp"
 #include "parent/queue/notification_queue.hpp"
 #include "runtime/service.hpp"
 
@@ -40,6 +41,8 @@ class DispatchService final : public Service {
   void stop() override;
   /// Called after an enqueue, so new work does not wait for the next poll.
   void wake();
+  /// Told about every final outcome once the queue has stored it (the delivery callbacks). Set before start().
+  void set_outcome_listener(OutcomeListener* listener) noexcept { listener_ = listener; }
 
  private:
   void run(toolkit::StoppableThread& self, bool purges);
@@ -51,6 +54,7 @@ class DispatchService final : public Service {
   DispatchOptions options_;
   DeliveryMetrics& metrics_;
   std::shared_ptr<Log> log_;
+  OutcomeListener* listener_ = nullptr;
   std::chrono::steady_clock::time_point next_purge_ = std::chrono::steady_clock::now();
   std::mutex purge_mu_;  // next_purge_
   std::atomic<std::size_t> next_wake_{0};

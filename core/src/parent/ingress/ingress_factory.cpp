@@ -1,5 +1,6 @@
 #include "parent/ingress/ingress_factory.hpp"
 
+#include "parent/callbacks/callbacks_factory.hpp"
 #include "parent/dispatch/delivery_metrics.hpp"
 #include "parent/dispatch/dispatch_service.hpp"
 #include "parent/forward_service.hpp"
@@ -44,12 +45,16 @@ Status build(services::ServiceContext& ctx, const config::YamlConfigView& in) {
   if (queue == nullptr || metrics == nullptr || forward == nullptr) {
     return Error{Errc::internal, "ingress: built before queue"};
   }
-  ctx.add(std::make_unique<services::IngressService>(
+  auto ingress = std::make_unique<services::IngressService>(
       std::move(options.value()), *queue, *metrics, [forward] { return forward->client().connected(); },
       [dispatch] {
         if (dispatch != nullptr) dispatch->wake();
       },
-      ctx.logger("ingress")));
+      ctx.logger("ingress"));
+  if (auto* urls = ctx.find<PerNotificationCallbackUrls>()) {
+    ingress->set_callback_url_store([&outbox = urls->outbox](auto list) { return outbox.remember_urls(list); });
+  }
+  ctx.add(std::move(ingress));
   return {};
 }
 

@@ -367,9 +367,21 @@ IngressService::Reply IngressService::handle(const std::string& method, const st
 }
 
 IngressService::Reply IngressService::post_notifications(const std::string& body) {
-  auto parsed = parse_notifications(body);
+  auto parsed = parse_submission(body, static_cast<bool>(callback_urls_));
   if (!parsed) return error(400, parsed.error().message);
-  auto stored = queue_.enqueue(*parsed);
+  if (callback_urls_) {
+    std::vector<std::pair<std::string, std::string>> urls;
+    for (std::size_t i = 0; i < parsed->notifications.size(); ++i) {
+      if (!parsed->callback_urls[i].empty())
+        urls.emplace_back(parsed->notifications[i].request_id, parsed->callback_urls[i]);
+    }
+    // Stored first: a crash before the enqueue leaves an unused URL, never an accepted notification without its URL.
+    if (auto st = callback_urls_(urls); !st) {
+      log_->error("storing callback URLs failed: " + st.message());
+      return error(503, "could not store the callback URLs: " + st.message());
+    }
+  }
+  auto stored = queue_.enqueue(parsed->notifications);
   if (!stored) {
     if (stored.error().code == Errc::resource_exhausted) return error(503, stored.error().message);
     log_->error("enqueue failed: " + stored.error().message);
@@ -409,6 +421,16 @@ IngressService::Reply IngressService::metrics_text() {
   counter("notify_retried_total", "retryable failures scheduled for retry", metrics_.retried.load());
   counter("notify_dead_total", "notifications moved to the dead letters", metrics_.dead.load());
   counter("notify_link_failures_total", "batches that failed on the link", metrics_.link_failures.load());
+  if (metrics_.callbacks_enabled.load()) {
+    counter("notify_callbacks_sent_total", "delivery callbacks the receiver acknowledged",
+            metrics_.callbacks_sent.load());
+    counter("notify_callbacks_failed_total", "callback attempts without a 2xx answer (retried with backoff)",
+            metrics_.callbacks_failed.load());
+    counter("notify_callbacks_dropped_total", "callbacks given up after callbacks.max_attempts",
+            metrics_.callbacks_dropped.load());
+    m << "# HELP notify_callbacks_pending callbacks waiting in the outbox\n# TYPE notify_callbacks_pending gauge\n"
+      << "notify_callbacks_pending " << metrics_.callbacks_pending.load() << "\n";
+  }
   m << "# HELP notify_delivery_latency_seconds time from 202 to a final outcome (delivered or rejected)\n"
     << "# TYPE notify_delivery_latency_seconds histogram\n";
   for (std::size_t i = 0; i < DeliveryMetrics::kBuckets.size(); ++i) {

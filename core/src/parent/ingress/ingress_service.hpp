@@ -25,7 +25,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <utility>
 
 namespace Poco::Net {
 class HTTPServer;
@@ -54,6 +56,12 @@ class IngressService final : public Service {
   Status start() override;
   void stop() override;
 
+  /// Stores per-notification callback URLs (request_id, url) durably; called before the notifications are enqueued.
+  using CallbackUrlStore = std::function<Status(std::span<const std::pair<std::string, std::string>>)>;
+  /// With a store, the ingress accepts `callback_url` (callbacks.allow_per_notification_url); without one it refuses
+  /// the field. Set before start().
+  void set_callback_url_store(CallbackUrlStore store) { callback_urls_ = std::move(store); }
+
   // Used by the request handler.
   struct Reply {
     int status = 200;
@@ -81,6 +89,7 @@ class IngressService final : public Service {
   DeliveryMetrics& metrics_;
   std::function<bool()> link_up_;
   std::function<void()> on_enqueued_;
+  CallbackUrlStore callback_urls_;
   std::shared_ptr<Log> log_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   std::string bound_;

@@ -1,5 +1,7 @@
 #include "parent/ingress/ingress_validation.hpp"
 
+#include "parent/callbacks/callback_url.hpp"
+
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -35,10 +37,11 @@ std::string string_field(const Object& o, const std::string& path, const std::st
   return v.toString();
 }
 
-Notification parse_one(const Object& o, const std::string& path) {
+Notification parse_one(const Object& o, const std::string& path, bool allow_callback_url,
+                       std::vector<std::string>& callback_urls) {
   static const std::set<std::string> known = {"request_id",  "external_user_id", "external_user_ids",  "title",
                                               "message",     "custom_data",      "trigger_properties", "provider",
-                                              "campaign_id", "canvas_id"};
+                                              "campaign_id", "canvas_id",        "callback_url"};
   for (const auto& [key, value] : o) {
     if (known.count(key) == 0) throw Invalid{at(path, key) + ": unknown field"};
   }
@@ -99,12 +102,29 @@ Notification parse_one(const Object& o, const std::string& path) {
   n.provider = string_field(o, path, "provider", false);
   n.campaign_id = string_field(o, path, "campaign_id", false);
   n.canvas_id = string_field(o, path, "canvas_id", false);
+  // Not part of the notification (the SDK's struct, which crosses the plugin ABI): the parent keeps it beside.
+  auto url = string_field(o, path, "callback_url", false);
+  if (!url.empty()) {
+    if (!allow_callback_url) {
+      throw Invalid{at(path, "callback_url") + ": not allowed here (callbacks.allow_per_notification_url is off)"};
+    }
+    if (auto checked = callbacks::parse_callback_url(url); !checked) {
+      throw Invalid{at(path, "callback_url") + ": " + checked.error().message};
+    }
+  }
+  callback_urls.push_back(std::move(url));
   return n;
 }
 
 }  // namespace
 
 Result<std::vector<Notification>> parse_notifications(std::string_view body) {
+  auto parsed = parse_submission(body, false);
+  if (!parsed) return parsed.error();
+  return std::move(parsed->notifications);
+}
+
+Result<Submission> parse_submission(std::string_view body, bool allow_callback_url) {
   Poco::Dynamic::Var root;
   try {
     root = Poco::JSON::Parser().parse(std::string(body));
@@ -113,7 +133,8 @@ Result<std::vector<Notification>> parse_notifications(std::string_view body) {
   }
   if (root.type() != typeid(Object::Ptr)) return Error{Errc::invalid_argument, "body: must be a JSON object"};
   auto o = root.extract<Object::Ptr>();
-  std::vector<Notification> out;
+  Submission sub;
+  auto& out = sub.notifications;
   try {
     if (o->has("notifications")) {
       if (o->size() != 1) throw Invalid{"body: with notifications, no other top-level field is allowed"};
@@ -125,17 +146,17 @@ Result<std::vector<Notification>> parse_notifications(std::string_view body) {
         const std::string path = "notifications[" + std::to_string(i) + "]";
         const auto e = a->get(static_cast<unsigned>(i));
         if (e.type() != typeid(Object::Ptr)) throw Invalid{path + ": must be an object"};
-        out.push_back(parse_one(*e.extract<Object::Ptr>(), path));
+        out.push_back(parse_one(*e.extract<Object::Ptr>(), path, allow_callback_url, sub.callback_urls));
       }
     } else {
-      out.push_back(parse_one(*o, ""));
+      out.push_back(parse_one(*o, "", allow_callback_url, sub.callback_urls));
     }
   } catch (const Invalid& e) {
     return Error{Errc::invalid_argument, e.message};
   } catch (const Poco::Exception& e) {
     return Error{Errc::invalid_argument, "body: " + e.displayText()};
   }
-  return out;
+  return sub;
 }
 
 }  // namespace notify::services

@@ -5,6 +5,7 @@
 #include <notify/notification.hpp>
 #include <notify/result.hpp>
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -15,5 +16,14 @@ namespace notify::services {
 /// title, message (strings; message required), custom_data (object of strings), trigger_properties (object),
 /// provider, campaign_id, canvas_id (strings).
 Result<std::vector<Notification>> parse_notifications(std::string_view body);
+
+struct Submission {
+  std::vector<Notification> notifications;
+  std::vector<std::string> callback_urls;  ///< one per notification, in order; empty = the configured callbacks.url
+};
+
+/// parse_notifications, plus each notification's optional `callback_url` (https, or http to loopback): refused with
+/// the field named unless `allow_callback_url` (callbacks.allow_per_notification_url).
+Result<Submission> parse_submission(std::string_view body, bool allow_callback_url);
 
 }  // namespace notify::services
