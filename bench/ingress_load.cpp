@@ -172,16 +172,24 @@ int main(int argc, char** argv) {
       std::cerr << parent.output();
       return 1;
     }
+    // One client first: each of its requests waits for its own commit, so there is nothing to group. The same store
+    // under `clients` concurrent clients then shows what group commit makes of their concurrency (an fsync per
+    // request would keep the two rates about equal).
+    const auto solo = drive(ingress, 1, per_request, seconds, backend + "-solo");
+    const double solo_rate = solo.accepted / solo.seconds;
     const auto load = drive(ingress, clients, per_request, seconds, backend);
     const double rate = load.accepted / load.seconds;
+    const auto expected = solo.accepted + load.accepted;
     const auto t0 = steady_clock::now();
-    while (lines_in(out) < load.accepted && steady_clock::now() - t0 < std::chrono::seconds(120)) {
+    while (lines_in(out) < expected && steady_clock::now() - t0 < std::chrono::seconds(120)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    const double total = duration<double>(steady_clock::now() - t0).count() + load.seconds;
+    const double total = duration<double>(steady_clock::now() - t0).count() + solo.seconds + load.seconds;
     const auto delivered = lines_in(out);
+    std::cout << "  " << backend << ": one client " << static_cast<long>(solo_rate) << " /s; " << clients
+              << " clients " << static_cast<long>(rate) << " /s (" << rate / solo_rate << "x one client: group commit)\n";
     std::cout << "  " << backend << ": accepted " << static_cast<long>(rate) << " /s (ratio " << rate / base_rate
-              << " of baseline); delivered " << delivered << "/" << load.accepted << " to the log provider in " << total
+              << " of baseline); delivered " << delivered << "/" << expected << " to the log provider in " << total
               << " s = " << static_cast<long>(delivered / total) << " /s end to end; parent RSS "
               << rss_kib(parent.process().pid(), "VmHWM:") / 1024 << " MiB peak\n";
   }
