@@ -186,8 +186,8 @@ int main(int argc, char** argv) {
     }
     const double total = duration<double>(steady_clock::now() - t0).count() + solo.seconds + load.seconds;
     const auto delivered = lines_in(out);
-    std::cout << "  " << backend << ": one client " << static_cast<long>(solo_rate) << " /s; " << clients
-              << " clients " << static_cast<long>(rate) << " /s (" << rate / solo_rate << "x one client: group commit)\n";
+    std::cout << "  " << backend << ": one client " << static_cast<long>(solo_rate) << " /s; " << clients << " clients "
+              << static_cast<long>(rate) << " /s (" << rate / solo_rate << "x one client: group commit)\n";
     std::cout << "  " << backend << ": accepted " << static_cast<long>(rate) << " /s (ratio " << rate / base_rate
               << " of baseline); delivered " << delivered << "/" << expected << " to the log provider in " << total
               << " s = " << static_cast<long>(delivered / total) << " /s end to end; parent RSS "
