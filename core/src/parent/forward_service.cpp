@@ -23,8 +23,10 @@ Status ForwardService::start() {
 }
 
 void ForwardService::stop() {
-  logs_thread_.stop();
+  // The client first: it fails a logs request still waiting for its reply at once, so the fetch loop cannot hold
+  // shutdown for a request timeout; a fetch after this gets "not running" straight away.
   client_->stop();
+  logs_thread_.stop();
 }
 
 void ForwardService::fetch_enclave_logs() {
