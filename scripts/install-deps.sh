@@ -4,7 +4,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates openssl
   libpoco-dev libyaml-cpp-dev libboost-dev libboost-filesystem-dev libboost-system-dev libssl-dev libcbor-dev libsqlite3-dev
-  libhiredis-dev libcurl4-openssl-dev libnghttp2-dev redis-server prometheus
+  libhiredis-dev libcurl4-openssl-dev libnghttp2-dev prometheus-cpp-dev redis-server prometheus
   libgtest-dev libgmock-dev libbenchmark-dev python3 clang-format-14 clang-tidy-14
   linux-image-amd64 qemu-system-x86 busybox-static kmod cpio
 )

@@ -149,6 +149,10 @@ TEST(Dashboards, DashboardPanelsAreWellFormedAndShowThePipeline) {
       {"Queue depth", {"notify_queue_depth"}},
       {"Dead letters and link failures", {"notify_dead_total"}},
       {"Link to enclave", {"notify_link_up"}},
+      {"Enclave state", {"notify_enclave_up", "notify_enclave_secret_state"}},
+      {"Provider calls by status", {"notify_provider_calls_total"}},
+      {"Provider latency", {"histogram_quantile", "notify_provider_call_duration_seconds_bucket"}},
+      {"Provider rate limiting", {"notify_provider_calls_total", "notify_provider_throttled_seconds_total"}},
   };
   for (const auto& [title, needles] : required) {
     ASSERT_EQ(queries_by_title.count(title), 1u) << "no panel '" << title << "'";

@@ -245,12 +245,19 @@ TEST(ProductionConfig, RewrittenOnlyToTcpTheyAcceptAndDeliverANotificationEndToE
       20s))
       << state;
 
-  // The dashboard and the alert rules shipped in deploy/ find every metric they query on this parent's /metrics.
-  const auto metrics = http_call(*ingress, "GET", "/metrics", "", kIngressToken);
-  ASSERT_EQ(metrics.status, 200) << metrics.body;
+  // The dashboard and the alert rules shipped in deploy/ find every metric they query on this parent's /metrics —
+  // the enclave's too, once the parent's first fetch (forward.enclave_metrics, 5 s) has brought them.
   auto queried = metric_names(dashboard_queries(kSource));
   queried.merge(metric_names(alert_queries(kSource)));
   ASSERT_FALSE(queried.empty());
+  HttpReply metrics;
+  wait_until(
+      [&] {
+        metrics = http_call(*ingress, "GET", "/metrics", "", kIngressToken);
+        return std::all_of(queried.begin(), queried.end(), [&](const auto& n) { return exposes(metrics.body, n); });
+      },
+      20s, 250ms);
+  ASSERT_EQ(metrics.status, 200) << metrics.body;
   for (const auto& name : queried) EXPECT_TRUE(exposes(metrics.body, name)) << name << "\n" << metrics.body;
   const auto samples = lines_of(metrics.body);
   for (const char* sample : {"notify_accepted_total 1", "notify_delivered_total 1", "notify_link_up 1"}) {

@@ -23,13 +23,15 @@ std::filesystem::path fixtures() { return NOTIFY_TEST_FIXTURE_PLUGIN_DIR; }
 struct Env {
   std::shared_ptr<config::ConfigDocument> doc;
   secrets::MemorySecretStore secrets;
+  metrics::HostMetrics metrics;
   PluginRegistry registry;
   std::unique_ptr<PluginSet> set;
   explicit Env(const std::string& yaml, const std::filesystem::path& dir = plugins()) : registry({dir}) {
     auto d = config::ConfigDocument::parse(yaml, "loader.yaml", config::process_env());
     doc = d.value();
     set = std::make_unique<PluginSet>(
-        doc, registry, secrets, [](const std::string&) { return std::make_shared<notify::testing::CapturingLog>(); });
+        doc, registry, secrets, [](const std::string&) { return std::make_shared<notify::testing::CapturingLog>(); },
+        metrics);
   }
 };
 
@@ -105,7 +107,7 @@ TEST(PluginRegistry, MissingPluginNamesFileAndSearchPath) {
 
 TEST(PluginRegistry, RefusesOtherAbiVersionNamingBothVersions) {
   // The fixture has the ABI 1 descriptor layout: only its first member may be read.
-  static_assert(kAbiVersion == 3, "update the bad-ABI fixture and this test with the ABI");
+  static_assert(kAbiVersion == 4, "update the bad-ABI fixture and this test with the ABI");
   PluginRegistry reg({fixtures()});
   auto r = reg.load_file(fixtures() / "notify-provider-badabi.so", std::nullopt, {});
   ASSERT_FALSE(r.ok());
@@ -113,7 +115,7 @@ TEST(PluginRegistry, RefusesOtherAbiVersionNamingBothVersions) {
   const auto& m = r.error().message;
   EXPECT_NE(m.find("notify-provider-badabi.so"), std::string::npos) << m;
   EXPECT_NE(m.find("built for plugin ABI 1,"), std::string::npos) << m;
-  EXPECT_NE(m.find("this host speaks ABI 3"), std::string::npos) << m;
+  EXPECT_NE(m.find("this host speaks ABI 4"), std::string::npos) << m;
 }
 
 TEST(PluginRegistry, TheHostFingerprintIsThisBuilds) {
@@ -212,13 +214,16 @@ TEST(PluginRegistry, FactoryExceptionBecomesAnErrorNamingThePlugin) {
   auto d = config::ConfigDocument::parse("{}", "x.yaml", config::process_env());
   secrets::MemorySecretStore secrets;
   PluginRegistry reg({fixtures()});
-  PluginSet set(d.value(), reg, secrets,
-                [](const std::string&) { return std::make_shared<notify::testing::CapturingLog>(); });
+  metrics::HostMetrics metrics;
+  PluginSet set(
+      d.value(), reg, secrets, [](const std::string&) { return std::make_shared<notify::testing::CapturingLog>(); },
+      metrics);
   auto loaded = reg.load(PluginKind::provider, "throwing");
   ASSERT_TRUE(loaded.ok()) << loaded.error().message;
   notify::testing::CapturingLog log;
   config::YamlConfigView view(d.value(), d.value()->root(), {}, "", "throwing");
-  PluginContext ctx{"throwing", view, log, secrets, set};
+  auto provider_metrics = metrics.for_provider("throwing");
+  PluginContext ctx{"throwing", view, log, secrets, set, *provider_metrics};
   auto made = reg.make_provider(*loaded, ctx);
   ASSERT_FALSE(made.ok());
   EXPECT_NE(made.error().message.find("boom from the factory"), std::string::npos) << made.error().message;

@@ -61,10 +61,10 @@ ServiceFactory toy(const char* key, std::vector<std::string> needs, std::vector<
 struct Harness {
   explicit Harness(const ServiceRegistry& registry, const std::string& text) : doc(parse(text)) {
     if (doc) validation = doc->validate(doc->root(), registry.schema(), "");
-    plugins = std::make_unique<plugin::PluginSet>(doc, plugin_registry, secrets,
-                                                  [](const std::string&) -> std::shared_ptr<Log> { return nullptr; });
+    plugins = std::make_unique<plugin::PluginSet>(
+        doc, plugin_registry, secrets, [](const std::string&) -> std::shared_ptr<Log> { return nullptr; }, metrics);
     context = std::make_unique<ServiceContext>(registry, doc, BuildMode::run,
-                                               ServiceContext::Host{"node", *plugins, secrets, log, {}});
+                                               ServiceContext::Host{"node", *plugins, secrets, log, {}, metrics});
   }
   struct NullLog final : Log {
     void write(LogLevel, std::string_view) noexcept override {}
@@ -72,6 +72,7 @@ struct Harness {
   };
   std::shared_ptr<config::ConfigDocument> doc;
   Status validation;
+  metrics::HostMetrics metrics;
   plugin::PluginRegistry plugin_registry{std::vector<std::filesystem::path>{}};
   secrets::MemorySecretStore secrets;
   NullLog log;

@@ -22,6 +22,7 @@
 #include <notify/abi.hpp>
 #include <notify/config_view.hpp>
 #include <notify/log.hpp>
+#include <notify/metrics.hpp>
 #include <notify/provider.hpp>
 #include <notify/result.hpp>
 #include <notify/secret.hpp>
@@ -71,6 +72,7 @@ struct PluginContext {
   Log& log;                        ///< component logger named after the instance
   SecretStore& secrets;
   TransportRegistry& transports;
+  ProviderMetrics& metrics;  ///< series labelled with the instance name (transports may ignore it)
 };
 
 using TransportFactory = Result<std::unique_ptr<Transport>>(const PluginContext&);
@@ -88,7 +90,7 @@ constexpr std::span<const FieldSpec> schema_of(std::nullptr_t) noexcept { return
 #define NOTIFY_PP_CAT_(a, b) a##b
 #define NOTIFY_PP_CAT(a, b) NOTIFY_PP_CAT_(a, b)
 /// Must equal notify::kAbiVersion; checked by static_assert below.
-#define NOTIFY_ABI_VERSION_NUMBER 3
+#define NOTIFY_ABI_VERSION_NUMBER 4
 static_assert(NOTIFY_ABI_VERSION_NUMBER == notify::kAbiVersion, "NOTIFY_ABI_VERSION_NUMBER out of sync");
 
 #define NOTIFY_PLUGIN_IMPL_(kind_enum, kind_word, name_, version_, summary_, schema_, factory_)            \

@@ -11,13 +11,16 @@ constexpr std::size_t kMaxProvisionedSecretBytes = 72 * 1024;
 
 EnclaveHandler::EnclaveHandler(plugin::PluginSet& plugins, secrets::MemorySecretStore& secrets,
                                EnclaveHandlerOptions options, std::unique_ptr<AttestationBackend> attestation,
-                               std::unique_ptr<DeliveryMemory> memory, Log& log)
+                               std::unique_ptr<DeliveryMemory> memory, Log& log, metrics::HostMetrics& metrics)
     : plugins_(plugins),
       secrets_(secrets),
       options_(std::move(options)),
       attestation_(std::move(attestation)),
       memory_(std::move(memory)),
-      log_(log) {}
+      log_(log),
+      metrics_(metrics) {
+  for (const auto& p : plugins_.providers()) metrics_.provider_instance(p.name);
+}
 
 link::HealthInfo EnclaveHandler::health() {
   link::HealthInfo info;
@@ -154,6 +157,7 @@ std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> ba
                                       " results for " + std::to_string(indexes.size()) + " notifications");
       }
       if (memory_) claims.settle(part[k].request_id, r);
+      metrics_.notification_result(instance->name, r.outcome);
       results[indexes[k]] = std::move(r);
     }
   }
@@ -179,6 +183,8 @@ std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> ba
       results[i] = std::move(r);
     }
   }
+  if (remembered > 0) metrics_.dedup_hit("remembered", remembered);
+  if (joined > 0) metrics_.dedup_hit("in_flight", joined);
   if (remembered > 0) {
     log_.info("answered " + std::to_string(remembered) + " already-delivered request_id(s) from memory (no resend)");
   }
@@ -254,7 +260,29 @@ Status EnclaveHandler::provision(const link::ProvisionRequest& request) {
 Result<link::AttestReply> EnclaveHandler::attest(const link::AttestRequest& request) {
   if (!attestation_)
     return Error{Errc::unsupported, "attestation is disabled on " + options_.node + " (serve.attestation: none)"};
-  return attestation_->attest(request);
+  auto made = attestation_->attest(request);
+  metrics_.attestation(made.ok());
+  return made;
+}
+
+Result<std::vector<prometheus::MetricFamily>> EnclaveHandler::metrics() {
+  auto families = metrics_.collect();
+  prometheus::MetricFamily secrets;
+  secrets.name = "notify_enclave_secret_state";
+  secrets.help = "each secret the enclave's config names: 1 for its state (installed, missing, failing), 0 otherwise";
+  secrets.type = prometheus::MetricType::Gauge;
+  constexpr link::SecretState kStates[] = {link::SecretState::installed, link::SecretState::missing,
+                                           link::SecretState::failing};
+  for (const auto& s : health().secrets) {
+    for (const auto state : kStates) {
+      prometheus::ClientMetric m;
+      m.label = {{"name", s.name}, {"state", link::secret_state_name(state)}};
+      m.gauge.value = s.state == state ? 1 : 0;
+      secrets.metric.push_back(std::move(m));
+    }
+  }
+  if (!secrets.metric.empty()) families.push_back(std::move(secrets));
+  return families;
 }
 
 Result<link::LogsReply> EnclaveHandler::logs(std::size_t max) {

@@ -6,6 +6,7 @@
 #include "enclave/kms_secret_loader.hpp"
 #include "enclave/log_ring.hpp"
 #include "link/link_server.hpp"
+#include "runtime/metrics/host_metrics.hpp"
 #include "runtime/plugin/plugin_set.hpp"
 #include "runtime/secret_store.hpp"
 
@@ -48,7 +49,8 @@ struct EnclaveHandlerOptions {
 class EnclaveHandler final : public link::RequestHandler {
  public:
   EnclaveHandler(plugin::PluginSet& plugins, secrets::MemorySecretStore& secrets, EnclaveHandlerOptions options,
-                 std::unique_ptr<AttestationBackend> attestation, std::unique_ptr<DeliveryMemory> memory, Log& log);
+                 std::unique_ptr<AttestationBackend> attestation, std::unique_ptr<DeliveryMemory> memory, Log& log,
+                 metrics::HostMetrics& metrics);
 
   link::HealthInfo health() override;
   std::vector<DeliveryResult> deliver(std::vector<Notification> batch,
@@ -57,6 +59,9 @@ class EnclaveHandler final : public link::RequestHandler {
   Result<link::AttestReply> attest(const link::AttestRequest& request) override;
   Result<link::KmsProvisionReply> kms_provision(const link::KmsProvisionRequest& request) override;
   Result<link::LogsReply> logs(std::size_t max) override;
+  /// The host's series (providers' calls, results, dedup hits, attestations) and each secret's state, as
+  /// notify_enclave_secret_state{name,state}: 1 for its current state, 0 for the other two.
+  Result<std::vector<prometheus::MetricFamily>> metrics() override;
 
   /// serve.logs: the ring the host's log lines also go to (set once, before the link serves).
   void set_log_ring(std::shared_ptr<enclave::LogRing> ring) { log_ring_ = std::move(ring); }
@@ -73,6 +78,7 @@ class EnclaveHandler final : public link::RequestHandler {
   std::unique_ptr<AttestationBackend> attestation_;
   std::unique_ptr<DeliveryMemory> memory_;
   Log& log_;
+  metrics::HostMetrics& metrics_;
   std::unique_ptr<enclave::KmsSecretLoader> kms_;  // after attestation_: it uses the identity behind it
   std::shared_ptr<enclave::LogRing> log_ring_;
 };

@@ -117,7 +117,7 @@ Status build(services::ServiceContext& ctx, const config::YamlConfigView& serve)
 
   auto memory = std::make_unique<DedupMemory>(cfg->dedup_capacity, cfg->dedup_ttl);
   auto handler = std::make_unique<services::EnclaveHandler>(
-      ctx.plugins(), ctx.secrets(), hopts, std::move(attestation_backend), std::move(memory), ctx.log());
+      ctx.plugins(), ctx.secrets(), hopts, std::move(attestation_backend), std::move(memory), ctx.log(), ctx.metrics());
   if (!ctx.checking()) {
     // Every line this process writes (redacted first) also goes to the ring, for the parent to fetch over the link.
     auto ring = std::make_shared<LogRing>(cfg->log_buffer, cfg->log_level);

@@ -61,9 +61,10 @@ Result<std::unique_ptr<HostRuntime>> HostRuntime::create(const std::filesystem::
 
   rt->log_ = logging::LogSink::instance().logger("host");
   rt->registry_ = std::make_unique<plugin::PluginRegistry>(plugin_search_path(rt->doc_.get()));
+  rt->metrics_ = std::make_unique<metrics::HostMetrics>();
   rt->plugins_ = std::make_unique<plugin::PluginSet>(
       rt->doc_, *rt->registry_, *rt->secrets_,
-      [](const std::string& component) { return logging::LogSink::instance().logger(component); });
+      [](const std::string& component) { return logging::LogSink::instance().logger(component); }, *rt->metrics_);
   if (auto st = rt->plugins_->load_providers(); !st) return st.error();
   // Before any TLS: inside a Nitro enclave, mix the NSM's hardware randomness into OpenSSL's RNG (logs the source).
   if (mode == Mode::run) seed_rng_from_nsm_if_present(*rt->log_);
@@ -88,7 +89,8 @@ Status HostRuntime::build_services() {
     return Error{Errc::internal, std::string("node: programming error: ") + e.what()};
   }
   services_ = std::make_unique<services::ServiceContext>(
-      registry, doc_, mode_, services::ServiceContext::Host{node, *plugins_, *secrets_, *log_, request_shutdown_});
+      registry, doc_, mode_,
+      services::ServiceContext::Host{node, *plugins_, *secrets_, *log_, request_shutdown_, *metrics_});
   if (auto st = registry.build(*services_); !st) return st;
   if (services_->services().empty() && mode_ == Mode::run) {
     std::string names;

@@ -48,6 +48,7 @@ class HostRuntime {
   std::shared_ptr<config::ConfigDocument> doc_;
   std::unique_ptr<secrets::MemorySecretStore> secrets_;
   std::unique_ptr<plugin::PluginRegistry> registry_;
+  std::unique_ptr<metrics::HostMetrics> metrics_;  // before plugins_: every instance's ProviderMetrics is in it
   std::unique_ptr<plugin::PluginSet> plugins_;
   std::shared_ptr<Log> log_;
   // The services and what they share; declared after everything they reference, so destroyed first.

@@ -36,12 +36,17 @@ const char* message_type_name(MessageType t) noexcept {
       return "logs_request";
     case MessageType::logs_reply:
       return "logs_reply";
+    case MessageType::metrics_request:
+      return "metrics_request";
+    case MessageType::metrics_reply:
+      return "metrics_reply";
   }
   return "unknown";
 }
 
 bool is_known_message_type(std::uint8_t t) noexcept {
-  return t >= static_cast<std::uint8_t>(MessageType::hello) && t <= static_cast<std::uint8_t>(MessageType::logs_reply);
+  return t >= static_cast<std::uint8_t>(MessageType::hello) &&
+         t <= static_cast<std::uint8_t>(MessageType::metrics_reply);
 }
 
 std::array<std::byte, kHeaderSize> encode_header(const FrameHeader& h) noexcept {

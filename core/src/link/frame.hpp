@@ -29,7 +29,8 @@ inline constexpr std::uint8_t kProtocolMajor = 2;
 // another major is refused at the handshake, the message naming both versions. Minor versions add, never change
 // (trailing fields of a CBOR record; a new JSON member).
 // 2.1 added logs_request/logs_reply (a parent asks only a peer of minor 1 or later).
-inline constexpr std::uint8_t kProtocolMinor = 1;
+// 2.2 added metrics_request/metrics_reply (a parent asks only a peer of minor 2 or later).
+inline constexpr std::uint8_t kProtocolMinor = 2;
 inline constexpr std::size_t kHeaderSize = 20;
 
 enum class MessageType : std::uint8_t {
@@ -48,6 +49,8 @@ enum class MessageType : std::uint8_t {
   kms_provision_reply = 13,
   logs_request = 14,  ///< parent → enclave (protocol 2.1): the enclave's buffered log lines, oldest first
   logs_reply = 15,
+  metrics_request = 16,  ///< parent → enclave (protocol 2.2): the enclave's metrics, to expose on the parent's /metrics
+  metrics_reply = 17,
 };
 
 const char* message_type_name(MessageType t) noexcept;

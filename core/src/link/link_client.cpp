@@ -324,6 +324,18 @@ Result<LogsReply> LinkClient::logs(std::size_t max_lines) {
   return decode_logs_reply(f->payload);
 }
 
+Result<std::vector<prometheus::MetricFamily>> LinkClient::metrics() {
+  if (const auto p = peer(); p.major == kProtocolMajor && p.minor < 2) {
+    return Error{Errc::unsupported, "enclave '" + p.node + "' speaks protocol " + std::to_string(p.major) + "." +
+                                        std::to_string(p.minor) + ", without metrics (2.2)"};
+  }
+  auto f = call(MessageType::metrics_request, "{}");
+  if (!f) return f.error();
+  if (f->header.type != MessageType::metrics_reply)
+    return Error{Errc::protocol_error, "metrics: unexpected reply type"};
+  return decode_metrics_reply(f->payload);
+}
+
 Result<AttestReply> LinkClient::attest(const AttestRequest& request) {
   auto f = call(MessageType::attest_request, encode_attest_request(request));
   if (!f) return f.error();

@@ -57,6 +57,8 @@ class LinkClient {
   Result<KmsProvisionReply> kms_provision(const KmsProvisionRequest& request);
   /// The enclave's buffered log lines (protocol 2.1; Errc::unsupported against an older peer, without asking it).
   Result<LogsReply> logs(std::size_t max_lines);
+  /// The enclave's metrics (protocol 2.2; Errc::unsupported against an older peer, without asking it).
+  Result<std::vector<prometheus::MetricFamily>> metrics();
   /// The connected peer's hello (node name, protocol version); empty node while never connected.
   [[nodiscard]] Hello peer() const;
 

@@ -180,11 +180,13 @@ void LinkServer::serve_connection(const std::shared_ptr<Connection>& c) {
                      std::to_string(f->header.major));
         break;
       }
-      if (f->header.type != MessageType::logs_request)  // a line per fetch would feed the buffer it drains
+      const bool telemetry =
+          f->header.type == MessageType::logs_request || f->header.type == MessageType::metrics_request;
+      if (!telemetry)  // a line per fetch would feed the log buffer it drains
         log_.trace(std::string("link request ") + message_type_name(f->header.type) + " #" +
                    std::to_string(f->header.correlation_id) + " from " + c->peer + " (" +
                    std::to_string(f->header.payload_size) + " bytes)");
-      if (f->header.type == MessageType::health_request || f->header.type == MessageType::logs_request) {
+      if (f->header.type == MessageType::health_request || telemetry) {
         // Cheap and what operators and the parent's readiness ask: answered here, never behind provider work.
         Task inline_task{c, std::move(f.value()), std::chrono::steady_clock::now()};
         handle(inline_task);
@@ -292,6 +294,12 @@ void LinkServer::handle(Task& task) {
         auto got = handler_.logs(*max);
         if (!got) return fail(got.error());
         reply(c, MessageType::logs_reply, h.correlation_id, encode_logs_reply(*got));
+        return;
+      }
+      case MessageType::metrics_request: {
+        auto got = handler_.metrics();
+        if (!got) return fail(got.error());
+        reply(c, MessageType::metrics_reply, h.correlation_id, encode_metrics_reply(*got));
         return;
       }
       case MessageType::attest_request: {

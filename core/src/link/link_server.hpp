@@ -45,6 +45,10 @@ class RequestHandler {
   virtual Result<LogsReply> logs(std::size_t /*max*/) {
     return Error{Errc::unsupported, "this node keeps no log buffer"};
   }
+  /// Every metric series of this node now. Cheap (atomic reads): answered by the connection's reader too.
+  virtual Result<std::vector<prometheus::MetricFamily>> metrics() {
+    return Error{Errc::unsupported, "this node exports no metrics"};
+  }
 };
 
 struct ServerOptions {

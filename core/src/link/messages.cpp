@@ -7,6 +7,7 @@
 #include <Poco/JSON/Parser.h>
 
 #include <cctype>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <sstream>
@@ -473,6 +474,177 @@ Result<LogsReply> decode_logs_reply(std::string_view json) {
       out.lines.push_back(std::move(l));
     }
     out.dropped = static_cast<std::uint64_t>(get_int(*o, "", "dropped", 0, std::numeric_limits<std::int64_t>::max()));
+    return out;
+  });
+}
+
+namespace {
+
+const char* metric_type_name(prometheus::MetricType t) {
+  switch (t) {
+    case prometheus::MetricType::Counter:
+      return "counter";
+    case prometheus::MetricType::Gauge:
+      return "gauge";
+    case prometheus::MetricType::Histogram:
+      return "histogram";
+    default:
+      return nullptr;  // summaries and untyped series are not produced by the enclave and are not sent
+  }
+}
+
+Poco::Dynamic::Var metric_number(double v) {
+  if (std::isnan(v)) return std::string("NaN");
+  if (std::isinf(v)) return std::string(v > 0 ? "+Inf" : "-Inf");
+  return v;
+}
+
+double metric_number_from(const Poco::Dynamic::Var& v, const std::string& field) {
+  if (v.isString()) {
+    const auto s = v.toString();
+    if (s == "NaN") return std::numeric_limits<double>::quiet_NaN();
+    if (s == "+Inf") return std::numeric_limits<double>::infinity();
+    if (s == "-Inf") return -std::numeric_limits<double>::infinity();
+    throw DecodeError{field + ": expected a number, NaN, +Inf or -Inf"};
+  }
+  if (!v.isNumeric()) throw DecodeError{field + ": expected a number"};
+  return v.convert<double>();
+}
+
+// Prometheus's data model: metric names [a-zA-Z_:][a-zA-Z0-9_:]*, label names [a-zA-Z_][a-zA-Z0-9_]*, neither
+// empty, and label names starting with "__" are reserved.
+bool valid_metric_name(std::string_view n, bool label) {
+  if (n.empty() || n.size() > 200) return false;
+  if (label && n.starts_with("__")) return false;
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    const auto c = static_cast<unsigned char>(n[i]);
+    const bool ok = std::isalpha(c) != 0 || c == '_' || (!label && c == ':') || (i > 0 && std::isdigit(c) != 0);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string encode_metrics_reply(const std::vector<prometheus::MetricFamily>& families) {
+  Object o;
+  Array::Ptr out = new Array();
+  for (const auto& f : families) {
+    const char* type = metric_type_name(f.type);
+    if (type == nullptr) continue;
+    Object::Ptr family = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    family->set("name", f.name);
+    family->set("help", f.help);
+    family->set("type", std::string(type));
+    Array::Ptr series = new Array();
+    for (const auto& m : f.metric) {
+      Object::Ptr one = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+      Object::Ptr labels = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+      for (const auto& l : m.label) labels->set(l.name, l.value);
+      one->set("labels", labels);
+      if (f.type == prometheus::MetricType::Histogram) {
+        one->set("count", static_cast<Poco::UInt64>(m.histogram.sample_count));
+        one->set("sum", metric_number(m.histogram.sample_sum));
+        Array::Ptr buckets = new Array();
+        for (const auto& b : m.histogram.bucket) {
+          if (std::isinf(b.upper_bound)) continue;  // the +Inf bucket is `count`
+          Array::Ptr pair = new Array();
+          pair->add(b.upper_bound);
+          pair->add(static_cast<Poco::UInt64>(b.cumulative_count));
+          buckets->add(pair);
+        }
+        one->set("buckets", buckets);
+      } else {
+        one->set("value", metric_number(f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value));
+      }
+      series->add(one);
+    }
+    family->set("metrics", series);
+    out->add(family);
+  }
+  o.set("families", out);
+  return stringify(o);
+}
+
+Result<std::vector<prometheus::MetricFamily>> decode_metrics_reply(std::string_view json) {
+  return decoding<std::vector<prometheus::MetricFamily>>([&] {
+    auto o = parse_object(json, "metrics_reply");
+    auto families = get_array(*o, "", "families");
+    if (families->size() > kMaxMetricFamilies)
+      throw DecodeError{"families: more than " + std::to_string(kMaxMetricFamilies)};
+    std::vector<prometheus::MetricFamily> out;
+    std::size_t series_total = 0;
+    for (std::size_t i = 0; i < families->size(); ++i) {
+      const std::string path = "families[" + std::to_string(i) + "]";
+      auto fo = object_at(*families, i, "families");
+      prometheus::MetricFamily f;
+      f.name = get_string(*fo, path, "name");
+      if (!valid_metric_name(f.name, false)) throw DecodeError{path + ".name: not a Prometheus metric name"};
+      f.help = get_string(*fo, path, "help");
+      if (f.help.size() > 1024) throw DecodeError{path + ".help: longer than 1024 bytes"};
+      const auto type = get_string(*fo, path, "type");
+      if (type == "counter") {
+        f.type = prometheus::MetricType::Counter;
+      } else if (type == "gauge") {
+        f.type = prometheus::MetricType::Gauge;
+      } else if (type == "histogram") {
+        f.type = prometheus::MetricType::Histogram;
+      } else {
+        throw DecodeError{path + ".type: expected counter, gauge or histogram"};
+      }
+      auto series = get_array(*fo, path, "metrics");
+      series_total += series->size();
+      if (series_total > kMaxMetricSeries)
+        throw DecodeError{path + ".metrics: more than " + std::to_string(kMaxMetricSeries) + " series in all"};
+      for (std::size_t j = 0; j < series->size(); ++j) {
+        const std::string mpath = path + ".metrics[" + std::to_string(j) + "]";
+        auto mo = object_at(*series, j, path + ".metrics");
+        prometheus::ClientMetric m;
+        const auto labels = mo->getObject("labels");
+        if (!labels) throw DecodeError{mpath + ".labels: expected an object"};
+        if (labels->size() > kMaxMetricLabels)
+          throw DecodeError{mpath + ".labels: more than " + std::to_string(kMaxMetricLabels)};
+        for (const auto& [name, value] : *labels) {
+          if (!valid_metric_name(name, true) || name == "source" || name == "node")
+            throw DecodeError{mpath + ".labels." + name + ": not a label name the parent accepts"};
+          if (!value.isString()) throw DecodeError{mpath + ".labels." + name + ": expected a string"};
+          const auto text = value.toString();
+          if (text.size() > 256) throw DecodeError{mpath + ".labels." + name + ": longer than 256 bytes"};
+          m.label.push_back({name, text});
+        }
+        if (f.type == prometheus::MetricType::Histogram) {
+          m.histogram.sample_count =
+              static_cast<std::uint64_t>(get_int(*mo, mpath, "count", 0, std::numeric_limits<std::int64_t>::max()));
+          m.histogram.sample_sum = metric_number_from(require(*mo, mpath, "sum"), mpath + ".sum");
+          auto buckets = get_array(*mo, mpath, "buckets");
+          if (buckets->size() > kMaxHistogramBuckets)
+            throw DecodeError{mpath + ".buckets: more than " + std::to_string(kMaxHistogramBuckets)};
+          double previous = -std::numeric_limits<double>::infinity();
+          std::uint64_t previous_count = 0;
+          for (std::size_t k = 0; k < buckets->size(); ++k) {
+            const std::string bpath = mpath + ".buckets[" + std::to_string(k) + "]";
+            auto pair = buckets->getArray(static_cast<unsigned>(k));
+            if (!pair || pair->size() != 2) throw DecodeError{bpath + ": expected [upper_bound, cumulative_count]"};
+            const double upper = metric_number_from(pair->get(0), bpath + "[0]");
+            const auto count_var = pair->get(1);
+            if (!count_var.isInteger() || count_var.convert<std::int64_t>() < 0)
+              throw DecodeError{bpath + "[1]: expected a count"};
+            const auto count = count_var.convert<std::uint64_t>();
+            if (!(upper > previous) || std::isinf(upper) || count < previous_count || count > m.histogram.sample_count)
+              throw DecodeError{bpath + ": bounds must rise and counts never fall nor pass the total"};
+            previous = upper;
+            previous_count = count;
+            m.histogram.bucket.push_back({count, upper});
+          }
+          m.histogram.bucket.push_back({m.histogram.sample_count, std::numeric_limits<double>::infinity()});
+        } else {
+          const double v = metric_number_from(require(*mo, mpath, "value"), mpath + ".value");
+          (f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value) = v;
+        }
+        f.metric.push_back(std::move(m));
+      }
+      out.push_back(std::move(f));
+    }
     return out;
   });
 }

@@ -8,6 +8,8 @@
 #include <notify/result.hpp>
 #include <notify/secret.hpp>
 
+#include <prometheus/metric_family.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -154,6 +156,16 @@ std::string encode_logs_request(std::size_t max_lines);
 Result<std::size_t> decode_logs_request(std::string_view json);
 std::string encode_logs_reply(const LogsReply& m);
 Result<LogsReply> decode_logs_reply(std::string_view json);
+
+/// The enclave's metrics (protocol 2.2), in prometheus-cpp's model: counters, gauges and histograms (a histogram's
+/// +Inf bucket is implied by its count; NaN and infinities travel as strings). The decoder checks metric and label
+/// names against Prometheus's rules and refuses the labels the parent adds itself (`source`, `node`).
+inline constexpr std::size_t kMaxMetricFamilies = 200;
+inline constexpr std::size_t kMaxMetricSeries = 1000;  ///< in all families together
+inline constexpr std::size_t kMaxMetricLabels = 8;     ///< per series
+inline constexpr std::size_t kMaxHistogramBuckets = 32;
+std::string encode_metrics_reply(const std::vector<prometheus::MetricFamily>& families);
+Result<std::vector<prometheus::MetricFamily>> decode_metrics_reply(std::string_view json);
 
 std::string encode_error(const Error& e);
 Error decode_error(std::string_view json);

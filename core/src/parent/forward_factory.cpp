@@ -19,6 +19,8 @@ constexpr FieldSpec kForward[] = {
     {"max_frame_bytes", FT::integer, false, "4194304", nullptr},
     {"enclave_logs", FT::duration, false, "1s",
      "how often the enclave's buffered log lines are fetched and written to this host's log (0s: never)"},
+    {"enclave_metrics", FT::duration, false, "5s",
+     "how often the enclave's metrics are fetched for this host's /metrics (source=\"enclave\"; 0s: never)"},
 };
 
 Status build(services::ServiceContext& ctx, const config::YamlConfigView& forward) {
@@ -29,7 +31,8 @@ Status build(services::ServiceContext& ctx, const config::YamlConfigView& forwar
   // Built in check mode too (nothing connects before start): demo and provision read its options.
   auto svc = std::make_unique<services::ForwardService>(
       std::move(transport.value()), cfg->client, ctx.logger("link"), cfg->enclave_logs,
-      [](const std::string& component) { return logging::LogSink::instance().logger(component); });
+      [](const std::string& component) { return logging::LogSink::instance().logger(component); },
+      cfg->enclave_metrics);
   ctx.provide<services::ForwardService>(*svc);
   ctx.add(std::move(svc));
   return {};
@@ -50,6 +53,7 @@ Result<ForwardConfig> forward_config_from(const config::YamlConfigView& forward,
   o.max_attempts = static_cast<int>(forward.int_value("max_attempts"));
   o.max_frame_bytes = static_cast<std::uint32_t>(forward.int_value("max_frame_bytes"));
   c.enclave_logs = forward.duration_value("enclave_logs");
+  c.enclave_metrics = forward.duration_value("enclave_metrics");
   return c;
 }
 

@@ -15,7 +15,8 @@ namespace notify::parent {
 struct ForwardConfig {
   std::string transport;
   link::ClientOptions client;
-  std::chrono::milliseconds enclave_logs{1000};  // 0: the enclave's log lines are not fetched
+  std::chrono::milliseconds enclave_logs{1000};     // 0: the enclave's log lines are not fetched
+  std::chrono::milliseconds enclave_metrics{5000};  // 0: the enclave's metrics are not fetched
 };
 
 /// Reads a validated `forward:` block (schema defaults filled in).

@@ -3,12 +3,16 @@
 namespace notify::services {
 
 ForwardService::ForwardService(std::shared_ptr<Transport> transport, link::ClientOptions options,
-                               std::shared_ptr<Log> log, std::chrono::milliseconds enclave_logs, LoggerFor logger_for)
+                               std::shared_ptr<Log> log, std::chrono::milliseconds enclave_logs, LoggerFor logger_for,
+                               std::chrono::milliseconds enclave_metrics)
     : options_(options),
       log_(std::move(log)),
       client_(std::make_unique<link::LinkClient>(std::move(transport), std::move(options), *log_)),
       enclave_logs_(enclave_logs),
-      logger_for_(std::move(logger_for)) {}
+      logger_for_(std::move(logger_for)),
+      enclave_metrics_(enclave_metrics),
+      // Three missed fetches make the snapshot stale: one late answer is not an outage.
+      metrics_cache_(3 * enclave_metrics) {}
 
 ForwardService::~ForwardService() { stop(); }
 
@@ -19,6 +23,11 @@ Status ForwardService::start() {
       while (logs_thread_.wait_for(enclave_logs_)) fetch_enclave_logs();
     });
   }
+  if (enclave_metrics_.count() > 0) {
+    metrics_thread_.start([this] {
+      while (metrics_thread_.wait_for(enclave_metrics_)) fetch_enclave_metrics();
+    });
+  }
   return {};
 }
 
@@ -27,6 +36,25 @@ void ForwardService::stop() {
   // shutdown for a request timeout; a fetch after this gets "not running" straight away.
   client_->stop();
   logs_thread_.stop();
+  metrics_thread_.stop();
+}
+
+std::vector<prometheus::MetricFamily> ForwardService::enclave_metrics() const {
+  return metrics_cache_.exposition(EnclaveMetricsCache::Clock::now());
+}
+
+void ForwardService::fetch_enclave_metrics() {
+  if (!client_->connected()) {
+    metrics_cache_.failed();
+    return;
+  }
+  auto got = client_->metrics();
+  if (!got) {
+    metrics_cache_.failed();
+    if (got.error().code != Errc::unsupported) log_->debug("fetching the enclave's metrics: " + got.error().message);
+    return;
+  }
+  metrics_cache_.fetched(client_->peer().node, std::move(got.value()), EnclaveMetricsCache::Clock::now());
 }
 
 void ForwardService::fetch_enclave_logs() {

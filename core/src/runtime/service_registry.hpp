@@ -89,6 +89,7 @@ class ServiceContext {
     secrets::MemorySecretStore& secrets;
     Log& log;                                ///< the host's own logger, for notices about the config
     std::function<void()> request_shutdown;  ///< how a service asks the host to exit (demo.exit_when_done)
+    metrics::HostMetrics& metrics;           ///< the host's registry: plugins' series, the enclave's counters
   };
 
   ServiceContext(const ServiceRegistry& registry, std::shared_ptr<const config::ConfigDocument> doc, BuildMode mode,
@@ -103,6 +104,7 @@ class ServiceContext {
   [[nodiscard]] plugin::PluginSet& plugins() noexcept { return host_.plugins; }
   [[nodiscard]] secrets::MemorySecretStore& secrets() noexcept { return host_.secrets; }
   [[nodiscard]] Log& log() noexcept { return host_.log; }
+  [[nodiscard]] metrics::HostMetrics& metrics() noexcept { return host_.metrics; }
   [[nodiscard]] const std::function<void()>& request_shutdown() const noexcept { return host_.request_shutdown; }
 
   /// A component logger ("link", "dispatch", ...), kept alive as long as the services.

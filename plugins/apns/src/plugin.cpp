@@ -106,7 +106,8 @@ notify::Result<std::unique_ptr<notify::Provider>> make_apns(const notify::Plugin
   o.http.egress_transport = egress->get_string("transport").value_or("tcp");
   o.http.egress_address = egress->get_string("address").value_or("");
   o.http.ca_file = c.get_string("ca_file").value_or("");
-  o.http.http2 = true;  // APNs speaks HTTP/2 only
+  o.http.metrics = &ctx.metrics;  // each call's status and duration, on the host's /metrics
+  o.http.http2 = true;            // APNs speaks HTTP/2 only
   o.http.connect_timeout = c.get_duration("connect_timeout").value_or(std::chrono::seconds(5));
   o.http.request_timeout = c.get_duration("request_timeout").value_or(std::chrono::seconds(30));
   auto concurrency = in_range(c, "concurrency", 32, 1024);

@@ -57,13 +57,20 @@ BrazeProvider::Sent BrazeProvider::send_call(const BrazeCall& call, const Secret
                         {}};
         return sent;
       }
+      if (options_.metrics) options_.metrics->throttled(wait);
       std::this_thread::sleep_for(wait);
     }
     sent.attempts = attempt;
     bool maybe_delivered = false;
+    const auto started = Clock::now();
     auto response = http_.post(call.path, call.body, key.reveal(), maybe_delivered);
+    if (options_.metrics) {
+      options_.metrics->call_finished(response ? response->status : 0,
+                                      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started));
+    }
     if (response) {
       const auto rl = rate_limit_headers(*response);
+      if (rl.remaining && options_.metrics) options_.metrics->rate_limit_remaining(*rl.remaining);
       if (rl.limit && rl.remaining && rl.reset_epoch_seconds) {
         const auto reset = std::chrono::system_clock::time_point(std::chrono::seconds(*rl.reset_epoch_seconds));
         limiter_.observe(
@@ -90,6 +97,7 @@ BrazeProvider::Sent BrazeProvider::send_call(const BrazeCall& call, const Secret
     log_.info("POST " + call.path + " retryable (" + sent.outcome.reason + "); retrying in " +
               std::to_string(delay.count()) + " ms, attempt " + std::to_string(attempt + 1) + "/" +
               std::to_string(options_.max_attempts));
+    if (options_.metrics) options_.metrics->retry_scheduled();
     std::this_thread::sleep_for(delay);
   }
 }

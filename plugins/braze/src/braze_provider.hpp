@@ -7,6 +7,7 @@
 #include "rate_limiter.hpp"
 
 #include <notify/log.hpp>
+#include <notify/metrics.hpp>
 #include <notify/provider.hpp>
 #include <notify/secret.hpp>
 #include <notify/toolkit/backoff.hpp>
@@ -26,6 +27,7 @@ struct BrazeOptions {
   std::chrono::milliseconds backoff_max{5000};
   std::chrono::milliseconds max_retry_wait{30000};  // longer waits are handed back to the caller as retry_after
   double rate_limit_per_hour = 250000;
+  ProviderMetrics* metrics = nullptr;  // the plugin context's: calls by status, latency, retries, rate limit
 };
 
 class BrazeProvider final : public Provider {

@@ -55,6 +55,7 @@ notify::Result<std::unique_ptr<notify::Provider>> make_braze(const notify::Plugi
   o.http.egress_transport = egress->get_string("transport").value_or("tcp");
   o.http.egress_address = egress->get_string("address").value_or("");
   o.http.ca_file = c.get_string("ca_file").value_or("");
+  o.metrics = &ctx.metrics;  // each call's status and duration, on the host's /metrics
   o.http.pool_size = static_cast<std::size_t>(std::max<std::int64_t>(1, c.get_int("pool_size").value_or(8)));
   o.http.connect_timeout = c.get_duration("connect_timeout").value_or(std::chrono::seconds(5));
   o.http.tls_timeout = c.get_duration("tls_timeout").value_or(std::chrono::seconds(10));

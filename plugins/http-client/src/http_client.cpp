@@ -250,6 +250,13 @@ Status HttpClient::Impl::prepare(Transfer& t) {
 }
 
 void HttpClient::Impl::complete(Transfer& t, CURLcode code) {
+  if (options.metrics != nullptr) {
+    long status = 0;
+    curl_off_t total_us = 0;  // name lookup, connect, TLS, request and response, as curl timed them
+    if (code == CURLE_OK) curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(t.easy.get(), CURLINFO_TOTAL_TIME_T, &total_us);
+    options.metrics->call_finished(static_cast<int>(status), std::chrono::microseconds(total_us));
+  }
   if (code == CURLE_OK) {
     long status = 0;
     long version = 0;

@@ -67,6 +67,7 @@ notify::Result<std::unique_ptr<notify::Provider>> make_webhook(const notify::Plu
   o.http.egress_transport = egress->get_string("transport").value_or("tcp");
   o.http.egress_address = egress->get_string("address").value_or("");
   o.http.ca_file = c.get_string("ca_file").value_or("");
+  o.http.metrics = &ctx.metrics;  // each call's status and duration, on the host's /metrics
   o.http.http2 = c.get_bool("http2").value_or(true);
   o.http.connect_timeout = c.get_duration("connect_timeout").value_or(std::chrono::seconds(5));
   o.http.request_timeout = c.get_duration("request_timeout").value_or(std::chrono::seconds(30));

@@ -51,6 +51,12 @@ Status build(services::ServiceContext& ctx, const config::YamlConfigView& in) {
         if (dispatch != nullptr) dispatch->wake();
       },
       ctx.logger("ingress"));
+  ingress->set_extra_metrics([forward, &host = ctx.metrics()] {
+    auto families = forward->enclave_metrics();
+    auto own = host.collect();  // this host's provider plugins, if it runs any
+    families.insert(families.end(), std::make_move_iterator(own.begin()), std::make_move_iterator(own.end()));
+    return families;
+  });
   if (auto* urls = ctx.find<PerNotificationCallbackUrls>()) {
     ingress->set_callback_url_store([&outbox = urls->outbox](auto list) { return outbox.remember_urls(list); });
   }

@@ -1,6 +1,7 @@
 #include "parent/ingress/ingress_service.hpp"
 
 #include "parent/ingress/ingress_validation.hpp"
+#include "parent/ingress/metrics_exposition.hpp"
 
 #include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
@@ -19,6 +20,7 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -410,9 +412,10 @@ IngressService::Reply IngressService::get_notification(const std::string& id) {
 }
 
 IngressService::Reply IngressService::metrics_text() {
-  std::ostringstream m;
+  namespace ex = exposition;
+  std::vector<prometheus::MetricFamily> f;
   auto counter = [&](const char* name, const char* help, std::uint64_t v) {
-    m << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n" << name << " " << v << "\n";
+    f.push_back(ex::counter(name, help, static_cast<double>(v)));
   };
   counter("notify_accepted_total", "notifications durably accepted", metrics_.accepted.load());
   counter("notify_duplicates_total", "submissions of an already known request_id", metrics_.duplicates.load());
@@ -428,24 +431,23 @@ IngressService::Reply IngressService::metrics_text() {
             metrics_.callbacks_failed.load());
     counter("notify_callbacks_dropped_total", "callbacks given up after callbacks.max_attempts",
             metrics_.callbacks_dropped.load());
-    m << "# HELP notify_callbacks_pending callbacks waiting in the outbox\n# TYPE notify_callbacks_pending gauge\n"
-      << "notify_callbacks_pending " << metrics_.callbacks_pending.load() << "\n";
+    f.push_back(ex::gauge("notify_callbacks_pending", "callbacks waiting in the outbox",
+                          static_cast<double>(metrics_.callbacks_pending.load())));
   }
-  m << "# HELP notify_delivery_latency_seconds time from 202 to a final outcome (delivered or rejected)\n"
-    << "# TYPE notify_delivery_latency_seconds histogram\n";
-  for (std::size_t i = 0; i < DeliveryMetrics::kBuckets.size(); ++i) {
-    m << "notify_delivery_latency_seconds_bucket{le=\"" << DeliveryMetrics::kBuckets[i] << "\"} "
-      << metrics_.latency_buckets[i].load() << "\n";
-  }
-  m << "notify_delivery_latency_seconds_bucket{le=\"+Inf\"} " << metrics_.latency_count.load() << "\n"
-    << "notify_delivery_latency_seconds_sum " << static_cast<double>(metrics_.latency_sum_ms.load()) / 1000.0 << "\n"
-    << "notify_delivery_latency_seconds_count " << metrics_.latency_count.load() << "\n";
+  std::array<std::uint64_t, DeliveryMetrics::kBuckets.size()> cumulative{};
+  for (std::size_t i = 0; i < cumulative.size(); ++i) cumulative[i] = metrics_.latency_buckets[i].load();
+  f.push_back(ex::histogram("notify_delivery_latency_seconds",
+                            "time from 202 to a final outcome (delivered or rejected)", DeliveryMetrics::kBuckets,
+                            cumulative, metrics_.latency_count.load(),
+                            static_cast<double>(metrics_.latency_sum_ms.load()) / 1000.0));
   auto depth = queue_.depth();
-  m << "# HELP notify_queue_depth unfinished notifications\n# TYPE notify_queue_depth gauge\nnotify_queue_depth "
-    << (depth ? *depth : 0) << "\n";
-  m << "# HELP notify_link_up 1 when the link to the enclave is connected\n# TYPE notify_link_up gauge\nnotify_link_up "
-    << (link_up_() ? 1 : 0) << "\n";
-  return {200, m.str(), "text/plain; version=0.0.4"};
+  f.push_back(ex::gauge("notify_queue_depth", "unfinished notifications", static_cast<double>(depth ? *depth : 0)));
+  f.push_back(ex::gauge("notify_link_up", "1 when the link to the enclave is connected", link_up_() ? 1 : 0));
+  if (extra_metrics_) {
+    auto more = extra_metrics_();
+    f.insert(f.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  }
+  return {200, ex::text(std::move(f)), "text/plain; version=0.0.4"};
 }
 
 }  // namespace notify::services

@@ -20,6 +20,8 @@
 #include <notify/log.hpp>
 #include <notify/secret.hpp>
 
+#include <prometheus/metric_family.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -28,6 +30,7 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace Poco::Net {
 class HTTPServer;
@@ -61,6 +64,9 @@ class IngressService final : public Service {
   /// With a store, the ingress accepts `callback_url` (callbacks.allow_per_notification_url); without one it refuses
   /// the field. Set before start().
   void set_callback_url_store(CallbackUrlStore store) { callback_urls_ = std::move(store); }
+  /// More families for /metrics, asked at each scrape (the enclave's series, this host's plugins'). Set before start().
+  using MetricsSource = std::function<std::vector<prometheus::MetricFamily>()>;
+  void set_extra_metrics(MetricsSource source) { extra_metrics_ = std::move(source); }
 
   // Used by the request handler.
   struct Reply {
@@ -90,6 +96,7 @@ class IngressService final : public Service {
   std::function<bool()> link_up_;
   std::function<void()> on_enqueued_;
   CallbackUrlStore callback_urls_;
+  MetricsSource extra_metrics_;
   std::shared_ptr<Log> log_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   std::string bound_;

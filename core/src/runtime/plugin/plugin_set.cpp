@@ -3,12 +3,13 @@
 namespace notify::plugin {
 namespace {
 
-// What a plugin object may reference for its whole life: its config view and its logger. Kept alive by the
+// What a plugin object may reference for its whole life: its config view, logger and metrics. Kept alive by the
 // shared_ptr handed out, together with the object (declared last, so destroyed first).
 template <class T>
 struct Instance {
   std::unique_ptr<config::YamlConfigView> view;
   std::shared_ptr<Log> log;
+  std::shared_ptr<ProviderMetrics> metrics;
   std::shared_ptr<T> object;
 };
 
@@ -25,8 +26,8 @@ std::span<const FieldSpec> schema_of(const LoadedPlugin& p) {
 }  // namespace
 
 PluginSet::PluginSet(std::shared_ptr<config::ConfigDocument> doc, PluginRegistry& registry, SecretStore& secrets,
-                     LoggerFactory loggers)
-    : doc_(std::move(doc)), registry_(registry), secrets_(secrets), loggers_(std::move(loggers)) {}
+                     LoggerFactory loggers, metrics::HostMetrics& metrics)
+    : doc_(std::move(doc)), registry_(registry), secrets_(secrets), loggers_(std::move(loggers)), metrics_(metrics) {}
 
 Result<std::shared_ptr<Transport>> PluginSet::transport(std::string_view name) noexcept {
   try {
@@ -45,7 +46,8 @@ Result<std::shared_ptr<Transport>> PluginSet::transport(std::string_view name) n
     auto inst = std::make_shared<Instance<Transport>>();
     inst->view = std::make_unique<config::YamlConfigView>(doc_, block, schema_of(*loaded), path, std::string(name));
     inst->log = loggers_(std::string(name));
-    PluginContext ctx{name, *inst->view, *inst->log, secrets_, *this};
+    inst->metrics = metrics_.for_provider(std::string(name));
+    PluginContext ctx{name, *inst->view, *inst->log, secrets_, *this, *inst->metrics};
     auto made = registry_.make_transport(*loaded, ctx);
     if (!made) return made.error();
     inst->object = std::move(made.value());
@@ -101,7 +103,8 @@ Status PluginSet::load_providers() {
       if (raw && !raw->empty()) secrets_.put(inst->view->secret_name(f.key), Secret(*raw), SecretOrigin::config);
     }
     inst->log = loggers_(instance);
-    PluginContext ctx{instance, *inst->view, *inst->log, secrets_, *this};
+    inst->metrics = metrics_.for_provider(instance);
+    PluginContext ctx{instance, *inst->view, *inst->log, secrets_, *this, *inst->metrics};
     auto made = registry_.make_provider(*loaded, ctx);
     if (!made) {
       problems += (problems.empty() ? "" : "\n") + doc_->where(entry) + ": " + path + ": " + made.error().message;

@@ -5,6 +5,7 @@
 
 #include "runtime/config/config_document.hpp"
 #include "runtime/config/yaml_config_view.hpp"
+#include "runtime/metrics/host_metrics.hpp"
 #include "runtime/plugin/plugin_registry.hpp"
 
 #include <notify/plugin.hpp>
@@ -30,8 +31,9 @@ using LoggerFactory = std::function<std::shared_ptr<Log>(const std::string& comp
 
 class PluginSet final : public TransportRegistry {
  public:
+  /// `metrics` receives every instance's ProviderMetrics and must outlive this set.
   PluginSet(std::shared_ptr<config::ConfigDocument> doc, PluginRegistry& registry, SecretStore& secrets,
-            LoggerFactory loggers);
+            LoggerFactory loggers, metrics::HostMetrics& metrics);
 
   Result<std::shared_ptr<Transport>> transport(std::string_view name) noexcept override;
 
@@ -47,6 +49,7 @@ class PluginSet final : public TransportRegistry {
   PluginRegistry& registry_;
   SecretStore& secrets_;
   LoggerFactory loggers_;
+  metrics::HostMetrics& metrics_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Transport>, std::less<>> transports_;
   std::vector<ProviderInstance> providers_;

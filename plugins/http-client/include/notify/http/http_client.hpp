@@ -21,6 +21,7 @@
 
 #include <notify/http/http_types.hpp>
 #include <notify/log.hpp>
+#include <notify/metrics.hpp>
 #include <notify/transport.hpp>
 
 #include <chrono>
@@ -44,6 +45,9 @@ struct HttpClientOptions {
   std::chrono::milliseconds request_timeout{30000};  ///< one request, queueing included; the deadline may cut it
   std::size_t max_response_bytes = 1 << 20;          ///< a larger body fails the request (Sent::maybe)
   bool http2 = true;                                 ///< offer h2 in ALPN (HTTP/1.1 otherwise)
+  /// Where each request's HTTP status (0: none came back) and duration are reported: the plugin's ctx.metrics, which
+  /// outlives the client. nullptr: not reported.
+  ProviderMetrics* metrics = nullptr;
 };
 
 class HttpClient {

@@ -1,0 +1,133 @@
+// The enclave's metrics reach the parent's /metrics over the link (a production enclave has no port of its own):
+// after Braze answers 429, 201 and 400, the parent shows the enclave's calls by status, its retries, latencies,
+// results and secret state, each labelled source="enclave" with the enclave's node, and notify_enclave_up 1; with
+// the enclave gone, notify_enclave_up drops to 0 and the enclave's series leave the page.
+#include "fake_braze.hpp"
+#include "host_process.hpp"
+#include "http_call.hpp"
+#include "test_pki.hpp"
+#include "wait_until.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <optional>
+#include <regex>
+#include <sstream>
+
+using namespace notify::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kToken = "metrics-ingress-token-7f6e5d4c";
+
+// The value of the series `name` carrying every label of `labels` (in any order, among others), or nullopt.
+std::optional<double> sample(const std::string& page, const std::string& name,
+                             const std::map<std::string, std::string>& labels) {
+  std::istringstream in(page);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with(name + "{") && !(labels.empty() && line.starts_with(name + " "))) continue;
+    bool all = true;
+    for (const auto& [k, v] : labels) all = all && line.find(k + "=\"" + v + "\"") != std::string::npos;
+    if (!all) continue;
+    return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return std::nullopt;
+}
+
+std::string one(const std::string& id) {
+  return R"({"request_id": ")" + id + R"(", "external_user_id": "user-1", "title": "T", "message": "M"})";
+}
+
+}  // namespace
+
+TEST(EnclaveMetrics, BrazeCallsOfEachStatusAppearOnTheParentsMetricsAndVanishWithTheEnclave) {
+  TempDir dir;
+  auto pki = make_test_pki(dir.path());
+  auto fo = FakeBraze::Options::over_tls(pki, "metrics-braze-key-0123456789");
+  FakeBraze fake(fo);
+  FakeBraze::Injection limited;
+  limited.status = 429;
+  fake.inject(limited);  // the first call: rate-limited, retried by the plugin; the second is answered 201
+  HostProcess enclave(
+      "node: enclave-metrics\n"
+      "providers:\n  - plugin: braze\n    config: {endpoint: '" +
+          fake.url() + "', api_key: '${BRAZE_API_KEY}', ca_file: '" + pki.ca_cert.string() +
+          "', max_attempts: 2, backoff_initial: 50ms, backoff_max: 100ms}\n"
+          "serve: {transport: tcp, listen: '127.0.0.1:0'}\n",
+      {{"BRAZE_API_KEY", fo.api_key}});
+  const auto address = enclave.wait_listening();
+  ASSERT_TRUE(address) << enclave.output();
+  HostProcess parent(
+      "node: parent-metrics\n"
+      "forward: {transport: tcp, address: '" +
+          *address +
+          "', backoff_initial: 20ms, backoff_max: 200ms, enclave_metrics: 100ms}\n"
+          "queue: {path: '" +
+          (dir.path() / "q.db").string() +
+          "', max_attempts: 1, poll_interval: 20ms}\n"
+          "ingress: {listen: '127.0.0.1:0', token: '${INGRESS_TOKEN}'}\n",
+      {{"INGRESS_TOKEN", kToken}});
+  const auto ingress = parent.wait_for(R"(ingress listening on (\S+))", 20s);
+  ASSERT_TRUE(ingress) << parent.output();
+  auto metrics = [&] { return http_call(*ingress, "GET", "/metrics", "", kToken).body; };
+  auto state = [&](const std::string& id) { return http_call(*ingress, "GET", "/v1/notifications/" + id, "", kToken); };
+
+  ASSERT_EQ(http_call(*ingress, "POST", "/v1/notifications", one("m-1"), kToken).status, 202);
+  ASSERT_TRUE(wait_until([&] { return state("m-1").body.find("\"delivered\"") != std::string::npos; }, 20s))
+      << state("m-1").body;
+  FakeBraze::Injection bad;
+  bad.status = 400;
+  bad.body = R"({"message": "Invalid campaign_id"})";
+  fake.inject(bad);
+  ASSERT_EQ(http_call(*ingress, "POST", "/v1/notifications", one("m-2"), kToken).status, 202);
+  ASSERT_TRUE(wait_until([&] { return state("m-2").body.find("\"rejected\"") != std::string::npos; }, 20s))
+      << state("m-2").body;
+
+  const std::map<std::string, std::string> braze{
+      {"provider", "braze"}, {"source", "enclave"}, {"node", "enclave-metrics"}};
+  auto with = [&](std::map<std::string, std::string> more) {
+    more.insert(braze.begin(), braze.end());
+    return more;
+  };
+  std::string page;
+  // Fetched every 100 ms: wait for the snapshot that has the last call in it.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        page = metrics();
+        return sample(page, "notify_provider_calls_total", with({{"status", "400"}})) == 1.0;
+      },
+      10s))
+      << page;
+  EXPECT_EQ(sample(page, "notify_provider_calls_total", with({{"status", "429"}})), 1.0) << page;
+  EXPECT_EQ(sample(page, "notify_provider_calls_total", with({{"status", "201"}})), 1.0) << page;
+  EXPECT_EQ(sample(page, "notify_provider_retries_total", braze), 1.0) << page;
+  EXPECT_EQ(sample(page, "notify_provider_call_duration_seconds_count", braze), 3.0) << page;
+  EXPECT_EQ(sample(page, "notify_provider_call_duration_seconds_bucket", with({{"le", "+Inf"}})), 3.0) << page;
+  EXPECT_EQ(sample(page, "notify_enclave_notifications_total", with({{"outcome", "delivered"}})), 1.0) << page;
+  EXPECT_EQ(sample(page, "notify_enclave_notifications_total", with({{"outcome", "rejected"}})), 1.0) << page;
+  const std::map<std::string, std::string> secret{{"name", "braze.api_key"}, {"source", "enclave"}};
+  auto secret_in = [&](const std::string& s) {
+    auto l = secret;
+    l["state"] = s;
+    return sample(page, "notify_enclave_secret_state", l);
+  };
+  EXPECT_EQ(secret_in("installed"), 1.0) << page;
+  EXPECT_EQ(secret_in("missing"), 0.0) << page;
+  EXPECT_EQ(sample(page, "notify_enclave_up", {}), 1.0) << page;
+  EXPECT_EQ(sample(page, "notify_link_up", {}), 1.0) << page;
+  // The parent's own series are still there, unlabelled.
+  EXPECT_EQ(sample(page, "notify_delivered_total", {}), 1.0) << page;
+  EXPECT_EQ(page.find(fo.api_key), std::string::npos) << "the key is on the metrics page";
+
+  enclave.signal(SIGKILL);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        page = metrics();
+        return sample(page, "notify_enclave_up", {}) == 0.0;
+      },
+      10s))
+      << page;
+  EXPECT_EQ(page.find("source=\"enclave\""), std::string::npos) << "stale enclave series stay on the page\n" << page;
+}
