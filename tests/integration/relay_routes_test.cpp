@@ -174,11 +174,9 @@ TEST(RelayRoutes, TheTwoRelayConfigsCarryTheSameRoutesAsWritten) {
   EXPECT_EQ(parent.raw_routes, apart.raw_routes);
   EXPECT_EQ(parent.allowlist, apart.allowlist);
   // The fixed ports the README and the configs document.
-  const std::map<int, std::string> expected = {{8080, "rest.iad-01.braze.com:443"},
-                                               {8000, "kms.us-east-1.amazonaws.com:443"},
-                                               {8081, "fcm.googleapis.com:443"},
-                                               {8082, "oauth2.googleapis.com:443"},
-                                               {8083, "api.push.apple.com:443"},
-                                               {8084, "webhook.invalid:443"}};
-  EXPECT_EQ(std::map<int, std::string>(parent.routes.begin(), parent.routes.end()), expected);
+  const std::map<int, std::string> expected = {
+      {8080, "rest.iad-01.braze.com:443"}, {8000, "kms.us-east-1.amazonaws.com:443"}, {8081, "fcm.googleapis.com:443"},
+      {8082, "oauth2.googleapis.com:443"}, {8083, "api.push.apple.com:443"},          {8084, "webhook.invalid:443"}};
+  const std::map<int, std::string> routed(parent.routes.begin(), parent.routes.end());
+  EXPECT_EQ(routed, expected);
 }
