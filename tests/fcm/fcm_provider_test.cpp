@@ -251,6 +251,7 @@ TEST(FcmProvider, TheTokenHostTakesItsOwnEgressRouteAndMessagesTheSharedOne) {
   o.http.egress_by_host = {{"127.0.0.1", "3:8082"}};
   {
     FcmProvider p(o, f.secrets, relay, f.log);
+    EXPECT_TRUE(p.health().ready) << p.health().detail;
     auto r = p.deliver(std::vector<Notification>{notification("n1", {"tok-a"}), notification("n2", {"tok-b"})});
     ASSERT_EQ(r.size(), 2u);
     EXPECT_EQ(r[0].outcome, Outcome::delivered) << r[0].reason;
@@ -274,6 +275,12 @@ TEST(FcmProvider, TheTokenHostTakesItsOwnEgressRouteAndMessagesTheSharedOne) {
   shared.routes->upstreams = {{"3:8081", fake_address}};
   o.http.egress_by_host.clear();
   FcmProvider p(o, f.secrets, shared, f.log);
+  // Its health says so, naming the host and the key that would give it a route.
+  EXPECT_FALSE(p.health().ready);
+  EXPECT_NE(p.health().detail.find("token_uri's host 127.0.0.1:" + std::to_string(f.fake.port()) +
+                                   " has no egress address of its own (egress.hosts)"),
+            std::string::npos)
+      << p.health().detail;
   EXPECT_EQ(p.deliver(std::vector<Notification>{notification("n3", {"tok-a"})})[0].outcome, Outcome::delivered);
   std::lock_guard lock(shared.routes->mu);
   EXPECT_EQ(std::count(shared.routes->taken.begin(), shared.routes->taken.end(), "3:8082"), 0);
