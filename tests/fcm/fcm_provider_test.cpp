@@ -10,6 +10,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <mutex>
+
 using namespace notify;
 using namespace notify::fcm;
 using namespace std::chrono_literals;
@@ -193,4 +197,91 @@ TEST(FcmProvider, AMissingOrBrokenServiceAccountSendsNothingAndSaysWhich) {
   EXPECT_EQ(r2[0].outcome, Outcome::retryable);
   EXPECT_NE(r2[0].reason.find("invalid_grant"), std::string::npos) << r2[0].reason;
   EXPECT_TRUE(f.fake.sent().empty());
+}
+
+namespace {
+
+// The enclave's view of the parent's relay: a transport ("vsock") whose addresses are relay routes, each leading to
+// one upstream (here both to the fake, over TCP), recording which route each connection took.
+class RoutedRegistry final : public TransportRegistry {
+ public:
+  class Routes final : public Transport {
+   public:
+    Result<std::unique_ptr<Stream>> connect(std::string_view address,
+                                            std::chrono::milliseconds timeout) noexcept override {
+      std::string upstream;
+      {
+        std::lock_guard lock(mu);
+        taken.emplace_back(address);
+        const auto it = upstreams.find(std::string(address));
+        if (it == upstreams.end()) return Error{Errc::refused, "no relay route at " + std::string(address)};
+        upstream = it->second;
+      }
+      return tcp.connect(upstream, timeout);
+    }
+    Result<std::unique_ptr<Listener>> listen(std::string_view /*address*/, int /*backlog*/) noexcept override {
+      return Error{Errc::unsupported, "routes do not listen"};
+    }
+    std::mutex mu;
+    std::map<std::string, std::string> upstreams;  // route -> upstream host:port
+    std::vector<std::string> taken;                // the route of each connection, in order
+    notify::tcp::TcpTransport tcp;
+  };
+  Result<std::shared_ptr<Transport>> transport(std::string_view name) noexcept override {
+    if (name != "vsock") return Error{Errc::not_found, "no transport plugin named '" + std::string(name) + "'"};
+    return std::static_pointer_cast<Transport>(routes);
+  }
+  std::shared_ptr<Routes> routes = std::make_shared<Routes>();
+};
+
+}  // namespace
+
+TEST(FcmProvider, TheTokenHostTakesItsOwnEgressRouteAndMessagesTheSharedOne) {
+  Fixture f;
+  // As in config/enclave.yaml: messages to the FCM host through relay route 3:8081, the OAuth exchange at the
+  // service account's token_uri (host 127.0.0.1 here) through 3:8082. The endpoint names the fake as localhost (its
+  // certificate names both), so the two calls have different hosts, as fcm.googleapis.com and oauth2.googleapis.com.
+  RoutedRegistry relay;
+  const auto fake_address = "127.0.0.1:" + std::to_string(f.fake.port());
+  relay.routes->upstreams = {{"3:8081", fake_address}, {"3:8082", fake_address}};
+  auto o = f.options();
+  o.endpoint = "https://localhost:" + std::to_string(f.fake.port());
+  o.http.egress_transport = "vsock";
+  o.http.egress_address = "3:8081";
+  o.http.egress_by_host = {{"127.0.0.1", "3:8082"}};
+  {
+    FcmProvider p(o, f.secrets, relay, f.log);
+    EXPECT_TRUE(p.health().ready) << p.health().detail;
+    auto r = p.deliver(std::vector<Notification>{notification("n1", {"tok-a"}), notification("n2", {"tok-b"})});
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(r[0].outcome, Outcome::delivered) << r[0].reason;
+    EXPECT_EQ(r[1].outcome, Outcome::delivered) << r[1].reason;
+  }
+  EXPECT_EQ(f.fake.token_exchanges(), 1);
+  EXPECT_EQ(f.fake.sent().size(), 2u);
+  std::vector<std::string> taken;
+  {
+    std::lock_guard lock(relay.routes->mu);
+    taken = relay.routes->taken;
+  }
+  ASSERT_FALSE(taken.empty());
+  EXPECT_EQ(taken.front(), "3:8082") << "the token exchange comes first, through the token host's route";
+  EXPECT_EQ(std::count(taken.begin(), taken.end(), "3:8082"), 1);
+  EXPECT_GE(std::count(taken.begin(), taken.end(), "3:8081"), 1);
+  EXPECT_EQ(std::count(taken.begin(), taken.end(), "3:8081") + 1, static_cast<std::ptrdiff_t>(taken.size()));
+
+  // Without the per-host entry the exchange takes the FCM route too (which in production leads to another host).
+  RoutedRegistry shared;
+  shared.routes->upstreams = {{"3:8081", fake_address}};
+  o.http.egress_by_host.clear();
+  FcmProvider p(o, f.secrets, shared, f.log);
+  // Its health says so, naming the host and the key that would give it a route.
+  EXPECT_FALSE(p.health().ready);
+  EXPECT_NE(p.health().detail.find("token_uri's host 127.0.0.1:" + std::to_string(f.fake.port()) +
+                                   " has no egress address of its own (egress.hosts)"),
+            std::string::npos)
+      << p.health().detail;
+  EXPECT_EQ(p.deliver(std::vector<Notification>{notification("n3", {"tok-a"})})[0].outcome, Outcome::delivered);
+  std::lock_guard lock(shared.routes->mu);
+  EXPECT_EQ(std::count(shared.routes->taken.begin(), shared.routes->taken.end(), "3:8082"), 0);
 }

@@ -98,6 +98,56 @@ TEST(HttpClient, TheTlsNameIsTheUrlsHostNotTheEgressAddressAndNeedsNoDns) {
   EXPECT_EQ(server.requests().size(), 1u);
 }
 
+TEST(HttpClient, EgressByHostPicksHostPortThenHostThenTheSharedAddressThenTheUrlsOwn) {
+  HttpClientOptions o;
+  EXPECT_EQ(egress_address_for(o, "fcm.googleapis.com", "443"), "fcm.googleapis.com:443");
+  o.egress_address = "3:8081";
+  EXPECT_EQ(egress_address_for(o, "fcm.googleapis.com", "443"), "3:8081");
+  o.egress_by_host = {{"OAuth2.GoogleAPIs.com", "3:8082"}, {"example.test:8443", "3:8090"}, {"example.test", "3:8091"}};
+  EXPECT_EQ(egress_address_for(o, "oauth2.googleapis.com", "443"), "3:8082");   // keys compare case-insensitively
+  EXPECT_EQ(egress_address_for(o, "oauth2.googleapis.com", "8443"), "3:8082");  // a bare host: any port
+  EXPECT_EQ(egress_address_for(o, "example.test", "8443"), "3:8090");           // host:port wins over host
+  EXPECT_EQ(egress_address_for(o, "example.test", "443"), "3:8091");
+  EXPECT_EQ(egress_address_for(o, "fcm.googleapis.com", "443"), "3:8081");  // not listed: the shared address
+  o.egress_address.clear();
+  EXPECT_EQ(egress_address_for(o, "[::1]", "443"), "[::1]:443");
+}
+
+TEST(HttpClient, EachHostGoesThroughItsOwnEgressAddressAndKeepsItsTlsName) {
+  Fixture f;
+  // Two upstreams, as behind two relay routes: the shared egress address leads to `primary` (certificate for
+  // 127.0.0.1/localhost), the per-host entry for wrong.example to `other` (certificate for wrong.example only).
+  HttpsTestServer primary(f.pki.server_cert, f.pki.server_key, [](const HttpsTestServer::Request&) {
+    return Reply{200, {}, "primary", {}, false};
+  });
+  HttpsTestServer other(f.pki.wrong_host_cert, f.pki.wrong_host_key, [](const HttpsTestServer::Request&) {
+    return Reply{200, {}, "other", {}, false};
+  });
+  auto o = f.options();
+  o.egress_address = "127.0.0.1:" + std::to_string(primary.port());
+  o.egress_by_host = {{"wrong.example", "127.0.0.1:" + std::to_string(other.port())}};
+  auto c = f.client(o);
+  std::vector<HttpRequest> calls = {post(primary.url("localhost") + "/a"), post(other.url("wrong.example") + "/token"),
+                                    post(primary.url("localhost") + "/b")};
+  auto results = c->perform_all(calls, in(10s));
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& r : results) ASSERT_TRUE(r.ok()) << r.failure.message;
+  EXPECT_EQ(results[0].response->body, "primary");
+  EXPECT_EQ(results[1].response->body, "other");
+  EXPECT_EQ(results[2].response->body, "primary");
+  EXPECT_EQ(primary.requests().size(), 2u);
+  ASSERT_EQ(other.requests().size(), 1u);
+  EXPECT_EQ(other.requests()[0].path, "/token");
+
+  // Without the entry, wrong.example's request reaches `primary`, whose certificate does not name it: refused in the
+  // handshake, nothing sent.
+  o.egress_by_host.clear();
+  auto shared = f.client(o)->perform(post(other.url("wrong.example") + "/token"), in(10s));
+  ASSERT_FALSE(shared.ok());
+  EXPECT_EQ(shared.failure.sent, Sent::no) << shared.failure.message;
+  EXPECT_EQ(other.requests().size(), 1u);
+}
+
 TEST(HttpClient, AnUntrustedCertificateFailsAsNotSent) {
   Fixture f;
   HttpsTestServer server(f.pki.rogue_cert, f.pki.rogue_key, [](const HttpsTestServer::Request&) { return Reply{}; });

@@ -241,7 +241,7 @@ TEST(HostCli, ProductionConfigsAreValidAndKeepTheKeyOffTheParent) {
   const std::map<std::string, std::string> env{
       {"KMS_KEY_ID", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
       {"NOTIFY_HTTP_TOKEN", "check-config-token"}};
-  for (const char* f : {"config/enclave.yaml", "config/parent.yaml"}) {
+  for (const char* f : {"config/enclave.yaml", "config/parent.yaml", "deploy/relay.yaml"}) {
     // Point the configs' fixed plugin folder at the build: NOTIFY_PLUGIN_PATH is searched first.
     auto r = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/" + f}, env);
     EXPECT_EQ(r.exit_code, 0) << f << "\n" << r.output;
@@ -262,6 +262,35 @@ TEST(HostCli, ProductionConfigsAreValidAndKeepTheKeyOffTheParent) {
   EXPECT_NE(enclave.output.find("allow_plaintext: false"), std::string::npos) << enclave.output;
   EXPECT_NE(enclave.output.find("address: 3:8080"), std::string::npos) << enclave.output;
   EXPECT_NE(enclave.output.find("address: 3:8000"), std::string::npos) << enclave.output;
+  // The push providers (their plugins loaded and their blocks checked), each through its own relay port.
+  for (const char* expected : {"plugin: fcm", "plugin: apns", "plugin: webhook", "address: 3:8081",
+                               "oauth2.googleapis.com: 3:8082", "address: 3:8083", "address: 3:8084",
+                               "- name: fcm.service_account", "- name: apns.key", "- name: webhook.webhook_secret"}) {
+    EXPECT_NE(enclave.output.find(expected), std::string::npos) << expected << "\n" << enclave.output;
+  }
+  // No push provider's key either, on the parent: only ciphertext entries, off until their variable names a file.
+  for (const char* expected : {"- name: fcm.service_account", "- name: apns.key", "- name: webhook.webhook_secret",
+                               "upstream: fcm.googleapis.com:443", "upstream: oauth2.googleapis.com:443",
+                               "upstream: api.push.apple.com:443", "upstream: webhook.invalid:443"}) {
+    EXPECT_NE(parent.output.find(expected), std::string::npos) << expected << "\n" << parent.output;
+  }
+  for (const char* absent : {"private_key", "BEGIN PRIVATE KEY", "whsec_"}) {
+    EXPECT_EQ(parent.output.find(absent), std::string::npos) << absent << "\n" << parent.output;
+  }
+  // The operator's choices reach both the parent's relay and the relay run apart: the APNs sandbox, a webhook host.
+  auto chosen = env;
+  chosen["APNS_HOST"] = "api.sandbox.push.apple.com";
+  chosen["WEBHOOK_HOST"] = "hooks.example.com";
+  chosen["WEBHOOK_PORT"] = "8443";
+  for (const char* f : {"config/parent.yaml", "deploy/relay.yaml"}) {
+    auto r = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/" + f}, chosen);
+    EXPECT_EQ(r.exit_code, 0) << f << "\n" << r.output;
+    for (const char* expected : {"upstream: api.sandbox.push.apple.com:443", "address: api.sandbox.push.apple.com",
+                                 "upstream: hooks.example.com:8443", "address: hooks.example.com"}) {
+      EXPECT_NE(r.output.find(expected), std::string::npos) << f << ": " << expected << "\n" << r.output;
+    }
+    EXPECT_EQ(r.output.find("api.push.apple.com"), std::string::npos) << f << "\n" << r.output;
+  }
   EXPECT_NE(enclave.output.find("attestation: nsm"), std::string::npos) << enclave.output;
   // Without the baked-in key id the enclave config is refused, naming the variable.
   auto unset = run_command({host_binary(), "--check-config", std::string(NOTIFY_SOURCE_DIR) + "/config/enclave.yaml"});

@@ -40,17 +40,45 @@ const FakeKms::Principal kPrincipal{"ASIAPRODCONFIGTEST01", "prod-config-secret-
 const std::string kKeyArn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
 // The tests decide every variable the configs read; none may leak in from the environment that runs them.
-constexpr const char* kConfigVariables[] = {"NOTIFY_HTTP_TOKEN", "NOTIFY_HTTP_LISTEN",
-                                            "NOTIFY_QUEUE_PATH", "NOTIFY_RELAY",
-                                            "NOTIFY_DEMO",       "NOTIFY_LOG",
-                                            "NOTIFY_LOG_LEVEL",  "ENCLAVE_CID",
-                                            "ENCLAVE_PORT",      "PROXY_HOST",
-                                            "PROXY_PORT",        "AWS_REGION",
-                                            "KMS_KEY_ID",        "KMS_ENDPOINT",
-                                            "KMS_CA_FILE",       "BRAZE_API_ENDPOINT",
-                                            "BRAZE_CA_FILE",     "BRAZE_KEY_CIPHERTEXT_FILE",
-                                            "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                            "AWS_SESSION_TOKEN"};
+constexpr const char* kConfigVariables[] = {"NOTIFY_HTTP_TOKEN",
+                                            "NOTIFY_HTTP_LISTEN",
+                                            "NOTIFY_QUEUE_PATH",
+                                            "NOTIFY_RELAY",
+                                            "NOTIFY_DEMO",
+                                            "NOTIFY_LOG",
+                                            "NOTIFY_LOG_LEVEL",
+                                            "ENCLAVE_CID",
+                                            "ENCLAVE_PORT",
+                                            "PROXY_HOST",
+                                            "PROXY_PORT",
+                                            "AWS_REGION",
+                                            "KMS_KEY_ID",
+                                            "KMS_ENDPOINT",
+                                            "KMS_CA_FILE",
+                                            "BRAZE_API_ENDPOINT",
+                                            "BRAZE_CA_FILE",
+                                            "BRAZE_KEY_CIPHERTEXT_FILE",
+                                            "AWS_ACCESS_KEY_ID",
+                                            "AWS_SECRET_ACCESS_KEY",
+                                            "AWS_SESSION_TOKEN",
+                                            "FCM_ENDPOINT",
+                                            "FCM_CA_FILE",
+                                            "FCM_SERVICE_ACCOUNT_CIPHERTEXT_FILE",
+                                            "APNS_ENDPOINT",
+                                            "APNS_KEY_ID",
+                                            "APNS_TEAM_ID",
+                                            "APNS_TOPIC",
+                                            "APNS_CA_FILE",
+                                            "APNS_HOST",
+                                            "APNS_KEY_CIPHERTEXT_FILE",
+                                            "WEBHOOK_URL",
+                                            "WEBHOOK_CA_FILE",
+                                            "WEBHOOK_HOST",
+                                            "WEBHOOK_PORT",
+                                            "WEBHOOK_SECRET_CIPHERTEXT_FILE",
+                                            "FCM_ENABLED",
+                                            "APNS_ENABLED",
+                                            "WEBHOOK_ENABLED"};
 class CleanEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
@@ -101,8 +129,8 @@ int changed_lines(const std::string& a, const std::string& b) {
 std::string enclave_on_tcp(std::uint16_t braze_port, std::uint16_t kms_port) {
   const auto original = shipped("enclave.yaml");
   auto text = original;
-  // serve.transport and the Braze provider's egress.transport.
-  EXPECT_EQ(rewrite_lines(text, R"(^(\s+)transport: vsock(\s*#.*)?$)", "$1transport: tcp"), 2);
+  // serve.transport and the egress.transport of Braze, FCM, APNs and the webhook.
+  EXPECT_EQ(rewrite_lines(text, R"(^(\s+)transport: vsock(\s*#.*)?$)", "$1transport: tcp"), 5);
   // The Braze egress (vsock 3:PROXY_PORT, the parent's relay) straight to the fake Braze.
   EXPECT_EQ(rewrite_lines(text, R"(^(\s+)address: 3:\$\{PROXY_PORT:-8080\}(\s*#.*)?$)",
                           "$1address: 127.0.0.1:" + std::to_string(braze_port)),
@@ -111,10 +139,16 @@ std::string enclave_on_tcp(std::uint16_t braze_port, std::uint16_t kms_port) {
   EXPECT_EQ(rewrite_lines(text, R"(^(\s+)egress: \{transport: vsock, address: "3:8000"\}(.*)$)",
                           "$1egress: {transport: tcp, address: \"127.0.0.1:" + std::to_string(kms_port) + "\"}$2"),
             1);
+  // FCM (messages and OAuth), APNs and the webhook (relay routes 3:8081..3:8084): unprovisioned here, so they never
+  // connect; a closed port on loopback stands in for their routes.
+  EXPECT_EQ(rewrite_lines(text, R"(^(\s+)address: "3:808[1-4]"(\s*#.*)?$)", "$1address: \"127.0.0.1:9\""), 3);
+  EXPECT_EQ(rewrite_lines(text, R"(^(\s+)hosts: \{oauth2\.googleapis\.com: "3:8082"\}(\s*#.*)?$)",
+                          "$1hosts: {oauth2.googleapis.com: \"127.0.0.1:9\"}"),
+            1);
   EXPECT_EQ(rewrite_lines(text, R"(^(\s+)listen: any:\$\{ENCLAVE_PORT:-5000\}(\s*#.*)?$)", "$1listen: 127.0.0.1:0"), 1);
   // No /dev/nsm here: the development attester (self-signed documents; the fake KMS accepts them).
   EXPECT_EQ(rewrite_lines(text, R"(^(\s+)attestation: nsm(\s*#.*)?$)", "$1attestation: development"), 1);
-  EXPECT_EQ(changed_lines(original, text), 6) << text;
+  EXPECT_EQ(changed_lines(original, text), 13) << text;
   return text;
 }
 
@@ -162,15 +196,20 @@ TEST(ProductionConfig, ShippedFilesPassCheckConfigWithThePluginsTheyName) {
   // The enclave image bakes KMS_KEY_ID in (deploy/Dockerfile.enclave); nothing else is needed.
   const auto enclave = check_config("enclave.yaml", {{"KMS_KEY_ID", kKeyArn}}, code);
   EXPECT_EQ(code, 0) << enclave;
-  EXPECT_NE(enclave.find("plugin: braze"), std::string::npos) << enclave;
+  for (const char* expected : {"plugin: braze", "plugin: fcm", "plugin: apns", "plugin: webhook", "address: 3:8081",
+                               "oauth2.googleapis.com: 3:8082", "address: 3:8083", "address: 3:8084"}) {
+    EXPECT_NE(enclave.find(expected), std::string::npos) << expected << "\n" << enclave;
+  }
   EXPECT_NE(enclave.find("ca_file: /etc/ssl/certs/ca-certificates.crt"), std::string::npos) << enclave;
 
   // The parent's unit provides NOTIFY_HTTP_TOKEN from /etc/notify/parent.env; the rest has production defaults.
   const auto parent = check_config("parent.yaml", {{"NOTIFY_HTTP_TOKEN", kIngressToken}}, code);
   EXPECT_EQ(code, 0) << parent;
-  for (const char* expected : {"address: 16:5000", "path: /var/lib/notify/queue.db", "listen: 0.0.0.0:8088",
-                               "token: <redacted>", "aws_credentials: imds", "listen_transport: vsock",
-                               "upstream: rest.iad-01.braze.com:443", "upstream: kms.us-east-1.amazonaws.com:443"}) {
+  for (const char* expected :
+       {"address: 16:5000", "path: /var/lib/notify/queue.db", "listen: 0.0.0.0:8088", "token: <redacted>",
+        "aws_credentials: imds", "listen_transport: vsock", "upstream: rest.iad-01.braze.com:443",
+        "upstream: kms.us-east-1.amazonaws.com:443", "upstream: fcm.googleapis.com:443",
+        "upstream: oauth2.googleapis.com:443", "upstream: api.push.apple.com:443", "upstream: webhook.invalid:443"}) {
     EXPECT_NE(parent.find(expected), std::string::npos) << expected << "\n" << parent;
   }
   EXPECT_EQ(parent.find(kIngressToken), std::string::npos) << "the token is printed";
@@ -199,7 +238,9 @@ TEST(ProductionConfig, RewrittenOnlyToTcpTheyAcceptAndDeliverANotificationEndToE
                                                                  {"KMS_ENDPOINT", kms.url()},
                                                                  {"KMS_CA_FILE", pki.ca_cert.string()},
                                                                  {"BRAZE_API_ENDPOINT", braze.url()},
-                                                                 {"BRAZE_CA_FILE", pki.ca_cert.string()}});
+                                                                 {"BRAZE_CA_FILE", pki.ca_cert.string()},
+                                                                 // An image built with FCM on (and APNs off).
+                                                                 {"FCM_ENABLED", "true"}});
   const auto enclave_address = enclave.wait_for(R"(link server listening on (127\.0\.0\.1:[0-9]+))", 20s);
   ASSERT_TRUE(enclave_address) << enclave.output();
 
@@ -263,6 +304,49 @@ TEST(ProductionConfig, RewrittenOnlyToTcpTheyAcceptAndDeliverANotificationEndToE
   for (const char* sample : {"notify_accepted_total 1", "notify_delivered_total 1", "notify_link_up 1"}) {
     EXPECT_EQ(std::count(samples.begin(), samples.end(), sample), 1) << sample << "\n" << metrics.body;
   }
+
+  // Push providers stop nothing when unused: the parent hands over Braze's ciphertext only (the other entries are off
+  // while their *_CIPHERTEXT_FILE is unset; Braze delivered above). FCM, on in this image but never provisioned,
+  // answers retryable and says why; APNs, off, is no provider at all: rejected by name.
+  EXPECT_NE(parent.output().find("KMS provisioning of 1 secret(s) to the enclave"), std::string::npos)
+      << parent.output();
+  const std::string to_fcm =
+      R"({"request_id": "prod-fcm-1", "external_user_id": "fcm-token-1", "title": "Hi", "message": "FCM", "provider": "fcm"})";
+  ASSERT_EQ(http_call(*ingress, "POST", "/v1/notifications", to_fcm, kIngressToken).status, 202);
+  std::string reason;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto r = http_call(*ingress, "GET", "/v1/notifications/prod-fcm-1", "", kIngressToken);
+        if (r.status != 200) return false;
+        Poco::JSON::Parser p;
+        reason = p.parse(r.body).extract<Poco::JSON::Object::Ptr>()->optValue<std::string>("reason", "");
+        return !reason.empty();
+      },
+      20s))
+      << parent.output() << enclave.output();
+  EXPECT_NE(reason.find("FCM service account not provisioned (secret 'fcm.service_account')"), std::string::npos)
+      << reason;
+  const std::string to_apns =
+      R"({"request_id": "prod-apns-1", "external_user_id": "ab12", "title": "Hi", "message": "APNs", "provider": "apns"})";
+  ASSERT_EQ(http_call(*ingress, "POST", "/v1/notifications", to_apns, kIngressToken).status, 202);
+  state.clear();
+  reason.clear();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto r = http_call(*ingress, "GET", "/v1/notifications/prod-apns-1", "", kIngressToken);
+        if (r.status != 200) return false;
+        Poco::JSON::Parser p;
+        const auto o = p.parse(r.body).extract<Poco::JSON::Object::Ptr>();
+        state = o->optValue<std::string>("state", "");
+        reason = o->optValue<std::string>("reason", "");
+        return state == "rejected";
+      },
+      20s))
+      << state << " " << reason << "\n"
+      << parent.output() << enclave.output();
+  EXPECT_NE(reason.find("no provider named 'apns'"), std::string::npos) << reason;
+  EXPECT_NE(enclave.output().find("provider 'apns' (apns) is off (enabled: false)"), std::string::npos)
+      << enclave.output();
 
   // The parent never held the key, and it stops cleanly (systemd's SIGTERM).
   EXPECT_EQ(parent.output().find(kBrazeKey), std::string::npos);

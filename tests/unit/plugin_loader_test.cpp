@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -237,6 +238,41 @@ TEST(PluginSet, PluginConfigErrorsCarryFileLineAndHint) {
   EXPECT_NE(st.message().find("loader.yaml:4:7: providers[0].config.outptu: unknown key (did you mean 'output'?)"),
             std::string::npos)
       << st.message();
+}
+
+TEST(PluginSet, AnInstanceThatIsOffIsCheckedButNotMade) {
+  // As config/enclave.yaml's opt-in push providers: `enabled: ${VAR:-false}`, the variable unset here.
+  ::unsetenv("NOTIFY_TEST_PROVIDER_B");
+  const std::string yaml =
+      "providers:\n"
+      "  - {name: a, plugin: log, config: {output: /dev/null}}\n"
+      "  - {name: b, plugin: log, default: true, enabled: '${NOTIFY_TEST_PROVIDER_B:-false}',\n"
+      "     config: {output: /dev/null}}\n";
+  Env off(yaml);
+  auto st = off.set->load_providers();
+  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_EQ(off.set->providers().size(), 1u);
+  EXPECT_EQ(off.set->providers()[0].name, "a");
+  EXPECT_TRUE(off.set->providers()[0].is_default);  // the only one made; b's default: true went with b
+  EXPECT_EQ(off.set->find_provider("b"), nullptr);
+  ASSERT_NE(off.set->find_provider(""), nullptr);
+  EXPECT_EQ(off.set->find_provider("")->name, "a");
+
+  // Turned on by the variable: both made, b the default.
+  ::setenv("NOTIFY_TEST_PROVIDER_B", "true", 1);
+  Env on(yaml);
+  ::unsetenv("NOTIFY_TEST_PROVIDER_B");
+  ASSERT_TRUE(on.set->load_providers().ok());
+  ASSERT_EQ(on.set->providers().size(), 2u);
+  ASSERT_NE(on.set->find_provider("b"), nullptr);
+  EXPECT_EQ(on.set->find_provider("")->name, "b");
+
+  // Off is still checked: a bad block is an error at its line, so turning the instance on later meets none.
+  Env bad("providers:\n  - {name: b, plugin: log, enabled: false, config: {outptu: /dev/null}}\n");
+  auto refused = bad.set->load_providers();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("outptu"), std::string::npos) << refused.message();
+  EXPECT_TRUE(bad.set->providers().empty());
 }
 
 TEST(PluginSet, ObjectsKeepTheirLibraryAliveAfterTheRegistryDies) {

@@ -14,6 +14,8 @@ constexpr FieldSpec kProvider[] = {
     {"name", FT::string, false, nullptr, "instance name (default: the plugin name); secrets are <name>.<key>"},
     {"plugin", FT::string, true, nullptr, "provider plugin name, e.g. braze, log"},
     {"default", FT::boolean, false, "false", "use for notifications that name no provider"},
+    {"enabled", FT::boolean, false, "true",
+     "false: the instance is checked against its plugin's schema but not made (an opt-in, e.g. ${FCM_ENABLED:-false})"},
     {"config", FT::object, false, nullptr, "the plugin's own block (validated against the plugin's schema)"},
 };
 

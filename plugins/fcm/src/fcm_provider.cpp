@@ -3,6 +3,8 @@
 #include "fcm_response.hpp"
 #include "service_account.hpp"
 
+#include <Poco/URI.h>
+
 #include <algorithm>
 #include <optional>
 #include <thread>
@@ -11,6 +13,25 @@ namespace notify::fcm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Behind the parent's relay (one upstream per address), a token_uri on another host than the endpoint needs an egress
+// address of its own (egress.hosts): through the FCM route its exchange would reach the wrong upstream. The problem,
+// or empty when there is none.
+std::string token_route_problem(const http::HttpClientOptions& http, const std::string& endpoint,
+                                const std::string& token_uri) {
+  if (http.egress_address.empty()) return {};  // each URL's own host:port
+  try {
+    const Poco::URI token(token_uri);
+    const Poco::URI fcm(endpoint);
+    const auto port = std::to_string(token.getPort());
+    if (token.getHost() == fcm.getHost() && token.getPort() == fcm.getPort()) return {};
+    if (http::egress_address_for(http, token.getHost(), port) != http.egress_address) return {};
+    return "the token_uri's host " + token.getHost() + ":" + port + " has no egress address of its own (egress.hosts)" +
+           " and would go through " + http.egress_address + ", FCM's";
+  } catch (const std::exception&) {
+    return "the token_uri or the endpoint is not a URL";
+  }
+}
 
 // One messages:send call: a notification to one of its targets.
 struct Call {
@@ -37,6 +58,9 @@ ProviderHealth FcmProvider::health() const noexcept {
     if (!secret) return {false, "service account not provisioned (secret '" + options_.secret_name + "')"};
     auto account = parse_service_account(secret->reveal());
     if (!account) return {false, "secret '" + options_.secret_name + "': " + account.error().message};
+    if (auto problem = token_route_problem(options_.http, options_.endpoint, account->token_uri); !problem.empty()) {
+      return {false, "secret '" + options_.secret_name + "': " + problem};
+    }
     return {true, "ready: project " + account->project_id + " at " + options_.endpoint + " via " +
                       options_.http.egress_transport +
                       (options_.http.egress_address.empty() ? "" : " " + options_.http.egress_address)};

@@ -18,7 +18,10 @@ constexpr FieldSpec kEgress[] = {
     {"transport", FieldType::string, false, "tcp",
      "transport for connections to FCM and OAuth: tcp, or vsock via the relay"},
     {"address", FieldType::string, false, nullptr,
-     "where to connect (default: each URL's host:port; e.g. 3:8080 for the parent's relay over vsock)"},
+     "where to connect (default: each URL's host:port; e.g. 3:8081 for the parent's relay route to FCM over vsock)"},
+    {"hosts", FieldType::string_map, false, nullptr,
+     "per-host addresses overriding `address`, keyed by host or host:port: the token_uri's host through its own "
+     "relay route (e.g. oauth2.googleapis.com: 3:8082)"},
 };
 
 constexpr FieldSpec kFcmSchema[] = {
@@ -103,6 +106,13 @@ notify::Result<std::unique_ptr<notify::Provider>> make_fcm(const notify::PluginC
   auto egress = c.get_object("egress");
   o.http.egress_transport = egress->get_string("transport").value_or("tcp");
   o.http.egress_address = egress->get_string("address").value_or("");
+  o.http.egress_by_host = egress->get_string_map("hosts");
+  for (const auto& [host, address] : o.http.egress_by_host) {
+    if (host.empty() || address.empty()) {
+      return Error{Errc::invalid_argument, egress->location("hosts") + ": egress.hosts: '" + host +
+                                               "': " + (host.empty() ? "empty host" : "empty address")};
+    }
+  }
   o.http.ca_file = c.get_string("ca_file").value_or("");
   o.http.metrics = &ctx.metrics;  // each call's status and duration, on the host's /metrics
   o.http.connect_timeout = c.get_duration("connect_timeout").value_or(std::chrono::seconds(5));

@@ -70,6 +70,21 @@ Result<Target> parse_target(const std::string& url) {
 
 }  // namespace
 
+std::string egress_address_for(const HttpClientOptions& options, std::string_view host, std::string_view port) {
+  const std::string host_port = lower(host) + ":" + std::string(port);
+  if (!options.egress_by_host.empty()) {
+    auto match = [&](const std::string& key) -> const std::string* {
+      for (const auto& [name, address] : options.egress_by_host) {
+        if (lower(name) == key) return &address;
+      }
+      return nullptr;
+    };
+    if (const auto* a = match(host_port)) return *a;
+    if (const auto* a = match(lower(host))) return *a;
+  }
+  return options.egress_address.empty() ? host_port : options.egress_address;
+}
+
 struct Transfer {
   const HttpClientOptions* options = nullptr;
   TransportRegistry* transports = nullptr;
@@ -198,7 +213,7 @@ Status HttpClient::Impl::prepare(Transfer& t) {
   auto target = parse_target(req.url);
   if (!target) return target.error();
   t.what = req.method + " https://" + target->host + ":" + target->port;
-  t.egress_address = options.egress_address.empty() ? target->host + ":" + target->port : options.egress_address;
+  t.egress_address = egress_address_for(options, target->host, target->port);
   t.easy.reset(curl_easy_init());
   if (!t.easy) return Error{Errc::internal, t.what + ": out of memory"};
   for (const auto& h : req.headers) {

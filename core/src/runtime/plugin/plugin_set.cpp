@@ -92,6 +92,13 @@ Status PluginSet::load_providers() {
       problems += (problems.empty() ? "" : "\n") + st.message();
       continue;
     }
+    // An instance that is off is checked like any other (so turning it on later meets no config error) and then
+    // left out: no secret stored, no provider made, not a default, not in health; notifications naming it are
+    // answered as for an unknown name.
+    if (entry["enabled"] && !config::parse_bool(entry["enabled"].Scalar()).value_or(true)) {
+      loggers_(instance)->info("provider '" + instance + "' (" + plugin_name + ") is off (enabled: false)");
+      continue;
+    }
     auto inst = std::make_shared<Instance<Provider>>();
     inst->view = std::make_unique<config::YamlConfigView>(doc_, block, schema_of(*loaded), path + ".config", instance);
     // Secret fields go to the SecretStore now; the plugin reads them from there at each use.

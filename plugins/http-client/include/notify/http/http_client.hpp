@@ -26,9 +26,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace notify::http {
@@ -37,6 +39,11 @@ struct HttpClientOptions {
   std::string egress_transport = "tcp";
   /// Where the transport connects, e.g. "3:8080" (the relay over vsock). Empty: each URL's own host:port.
   std::string egress_address;
+  /// Per-host egress addresses, overriding `egress_address` for requests to that host. Keys are a URL's "host:port"
+  /// or "host" (case-insensitive; "host:port" wins), values addresses of the egress transport, e.g.
+  /// {"oauth2.googleapis.com", "3:8082"}: a provider that calls two hosts reaches each through the relay route that
+  /// leads to it (the relay forwards a listen port to one fixed upstream). The TLS name stays the URL's host.
+  std::map<std::string, std::string> egress_by_host;
   /// CA bundle (PEM) the server's chain must lead to. Empty: libcurl's default bundle (an enclave image has none).
   std::string ca_file;
   /// Connections open at once (per host and in all); further requests wait for a stream or a connection.
@@ -49,6 +56,10 @@ struct HttpClientOptions {
   /// outlives the client. nullptr: not reported.
   ProviderMetrics* metrics = nullptr;
 };
+
+/// Where a request to `host`:`port` (as a URL writes them; an IPv6 literal keeps its brackets) connects: its entry in
+/// egress_by_host ("host:port", then "host"), else egress_address, else "host:port" itself.
+std::string egress_address_for(const HttpClientOptions& options, std::string_view host, std::string_view port);
 
 class HttpClient {
  public:
