@@ -1,7 +1,8 @@
 // The enclave's metrics reach the parent's /metrics over the link (a production enclave has no port of its own):
 // after Braze answers 429, 201 and 400, the parent shows the enclave's calls by status, its retries, latencies,
 // results and secret state, each labelled source="enclave" with the enclave's node, and notify_enclave_up 1; with
-// the enclave gone, notify_enclave_up drops to 0 and the enclave's series leave the page.
+// the enclave gone, notify_enclave_up drops to 0 and the enclave's series leave the page. `notify-ctl enclave status`
+// shows the same calls by status.
 #include "fake_braze.hpp"
 #include "host_process.hpp"
 #include "http_call.hpp"
@@ -120,6 +121,10 @@ TEST(EnclaveMetrics, BrazeCallsOfEachStatusAppearOnTheParentsMetricsAndVanishWit
   // The parent's own series are still there, unlabelled.
   EXPECT_EQ(sample(page, "notify_delivered_total", {}), 1.0) << page;
   EXPECT_EQ(page.find(fo.api_key), std::string::npos) << "the key is on the metrics page";
+  // What an operator on the parent sees: the provider's answers since the enclave started.
+  const auto status = run_command({NOTIFY_CTL_BIN, "enclave", "status", "--address", *address, "--transport", "tcp"});
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_NE(status.output.find("calls braze: 201 x 1, 400 x 1, 429 x 1"), std::string::npos) << status.output;
 
   enclave.signal(SIGKILL);
   ASSERT_TRUE(wait_until(
