@@ -304,6 +304,23 @@ TEST(ProductionConfig, RewrittenOnlyToTcpTheyAcceptAndDeliverANotificationEndToE
   for (const char* sample : {"notify_accepted_total 1", "notify_delivered_total 1", "notify_link_up 1"}) {
     EXPECT_EQ(std::count(samples.begin(), samples.end(), sample), 1) << sample << "\n" << metrics.body;
   }
+  // The enclave's view, through the parent: it fetched its key from KMS with an attested Recipient, holds it, and
+  // Braze answered its call.
+  auto enclave_sample = [&](const std::string& name, std::initializer_list<std::string> labels) {
+    for (const auto& line : samples) {
+      if (!line.starts_with(name + "{") || line.find("source=\"enclave\"") == std::string::npos) continue;
+      if (std::all_of(labels.begin(), labels.end(), [&](const auto& l) { return line.find(l) != std::string::npos; }))
+        return line.substr(line.rfind(' ') + 1);
+    }
+    return std::string("absent");
+  };
+  EXPECT_EQ(enclave_sample("notify_enclave_up", {}), "absent") << "notify_enclave_up is the parent's own";
+  EXPECT_EQ(enclave_sample("notify_enclave_attestations_total", {R"(purpose="kms")", R"(result="ok")"}), "1")
+      << metrics.body;
+  EXPECT_EQ(enclave_sample("notify_enclave_secret_state", {R"(name="braze.api_key")", R"(state="installed")"}), "1")
+      << metrics.body;
+  EXPECT_EQ(enclave_sample("notify_provider_calls_total", {R"(provider="braze")", R"(status="201")"}), "1")
+      << metrics.body;
 
   // Push providers stop nothing when unused: the parent hands over Braze's ciphertext only (the other entries are off
   // while their *_CIPHERTEXT_FILE is unset; Braze delivered above). FCM, on in this image but never provisioned,

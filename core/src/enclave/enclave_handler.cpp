@@ -261,7 +261,7 @@ Result<link::AttestReply> EnclaveHandler::attest(const link::AttestRequest& requ
   if (!attestation_)
     return Error{Errc::unsupported, "attestation is disabled on " + options_.node + " (serve.attestation: none)"};
   auto made = attestation_->attest(request);
-  metrics_.attestation(made.ok());
+  metrics_.attestation("link", made.ok());
   return made;
 }
 

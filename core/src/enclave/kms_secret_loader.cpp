@@ -5,13 +5,15 @@
 namespace notify::enclave {
 
 KmsSecretLoader::KmsSecretLoader(std::unique_ptr<aws::KmsClient> client, std::vector<KmsSecretSource> sources,
-                                 RecipientIdentity& identity, secrets::MemorySecretStore& store, Log& log, Clock clock)
+                                 RecipientIdentity& identity, secrets::MemorySecretStore& store, Log& log, Clock clock,
+                                 AttestationCounter attested)
     : client_(std::move(client)),
       sources_(std::move(sources)),
       identity_(identity),
       store_(store),
       log_(log),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      attested_(std::move(attested)) {}
 
 bool KmsSecretLoader::is_source(std::string_view name) const {
   return std::any_of(sources_.begin(), sources_.end(), [&](const auto& s) { return s.name == name; });
@@ -60,6 +62,7 @@ link::KmsProvisionOutcome KmsSecretLoader::fetch(const KmsSecretSource& source, 
     return failed("the AWS credentials from the parent expired before the call (ExpiredTokenException avoided)");
   }
   auto document = identity_.recipient_document();
+  if (attested_) attested_(document.ok());
   if (!document) return failed("attestation for the KMS Recipient failed: " + document.error().message);
 
   aws::DecryptForRecipientRequest req;

@@ -45,10 +45,12 @@ class RecipientIdentity {
 class KmsSecretLoader {
  public:
   using Clock = std::function<std::chrono::system_clock::time_point()>;
+  /// Told of every Recipient attestation document made (true) or failed (false), for metrics.
+  using AttestationCounter = std::function<void(bool ok)>;
 
   KmsSecretLoader(std::unique_ptr<aws::KmsClient> client, std::vector<KmsSecretSource> sources,
                   RecipientIdentity& identity, secrets::MemorySecretStore& store, Log& log,
-                  Clock clock = std::chrono::system_clock::now);
+                  Clock clock = std::chrono::system_clock::now, AttestationCounter attested = {});
 
   /// Fetches every listed secret; one outcome per ciphertext, in order. Calls are serialised: a second request
   /// waits for the first (a KMS call is bounded by the client's request timeout).
@@ -69,6 +71,7 @@ class KmsSecretLoader {
   secrets::MemorySecretStore& store_;
   Log& log_;
   Clock clock_;
+  AttestationCounter attested_;
 
   std::mutex call_mu_;  // one provisioning round at a time
   mutable std::mutex state_mu_;

@@ -131,8 +131,10 @@ Status build(services::ServiceContext& ctx, const config::YamlConfigView& serve)
     auto client = std::make_unique<aws::KmsClient>(kms_egress, (*kms)->options, *kms_log);
     ctx.log().info("secrets from AWS KMS (" + (*kms)->options.key_id + "): " + std::to_string((*kms)->sources.size()) +
                    " source(s); waiting for the parent's ciphertexts and credentials");
-    handler->set_kms_loader(std::make_unique<KmsSecretLoader>(std::move(client), std::move((*kms)->sources), *identity,
-                                                              ctx.secrets(), *kms_log));
+    handler->set_kms_loader(
+        std::make_unique<KmsSecretLoader>(std::move(client), std::move((*kms)->sources), *identity, ctx.secrets(),
+                                          *kms_log, KmsSecretLoader::Clock(std::chrono::system_clock::now),
+                                          [&metrics = ctx.metrics()](bool ok) { metrics.attestation("kms", ok); }));
   }
   ctx.add(std::make_unique<services::ServeService>(std::move(transport.value()), cfg->listen, cfg->server,
                                                    std::move(handler), ctx.logger("link")));

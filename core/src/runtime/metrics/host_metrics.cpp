@@ -40,13 +40,16 @@ HostMetrics::HostMetrics()
                       .Name("notify_enclave_dedup_hits_total")
                       .Help("notifications answered without a provider call: remembered, or in_flight elsewhere")
                       .Register(*registry_)),
-      attestations_(prometheus::BuildCounter()
-                        .Name("notify_enclave_attestations_total")
-                        .Help("attestation documents produced (ok) or failed (error)")
-                        .Register(*registry_)) {
+      attestations_(
+          prometheus::BuildCounter()
+              .Name("notify_enclave_attestations_total")
+              .Help("attestation documents produced (ok) or failed (error), for the parent (link) or KMS (kms)")
+              .Register(*registry_)) {
   // Series that exist from the start, at 0: "nothing happened" is then a value, not an absent series.
   for (const char* kind : {"remembered", "in_flight"}) dedup_hits_.Add({{"kind", kind}});
-  for (const char* result : {"ok", "error"}) attestations_.Add({{"result", result}});
+  for (const char* purpose : {"link", "kms"}) {
+    for (const char* result : {"ok", "error"}) attestations_.Add({{"purpose", purpose}, {"result", result}});
+  }
 }
 
 void HostMetrics::provider_instance(std::string_view instance) {
@@ -73,7 +76,9 @@ void HostMetrics::dedup_hit(std::string_view kind, std::uint64_t count) {
   dedup_hits_.Add({{"kind", std::string(kind)}}).Increment(static_cast<double>(count));
 }
 
-void HostMetrics::attestation(bool ok) { attestations_.Add({{"result", ok ? "ok" : "error"}}).Increment(); }
+void HostMetrics::attestation(std::string_view purpose, bool ok) {
+  attestations_.Add({{"purpose", std::string(purpose)}, {"result", ok ? "ok" : "error"}}).Increment();
+}
 
 std::vector<prometheus::MetricFamily> HostMetrics::collect() const {
   auto families = registry_->Collect();

@@ -38,8 +38,9 @@ class HostMetrics {
   /// A notification answered without a provider call: `remembered` (already finished) or `in_flight` (waited for the
   /// delivery already at the provider) — notify_enclave_dedup_hits_total{kind}.
   void dedup_hit(std::string_view kind, std::uint64_t count = 1);
-  /// An attestation document the enclave produced (`ok`) or failed to (`error`): notify_enclave_attestations_total.
-  void attestation(bool ok);
+  /// An attestation document the enclave produced (`ok`) or failed to (`error`), for the parent's attest request
+  /// (`link`) or a KMS Recipient (`kms`): notify_enclave_attestations_total{purpose,result}.
+  void attestation(std::string_view purpose, bool ok);
 
   /// Every series now, in prometheus-cpp's model (families without a series are left out).
   [[nodiscard]] std::vector<prometheus::MetricFamily> collect() const;
