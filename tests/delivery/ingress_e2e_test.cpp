@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 
 using namespace notify::testing;
 using namespace std::chrono_literals;
@@ -74,7 +75,11 @@ std::string parent_yaml(const std::string& enclave, const std::string& db, const
 
 std::multiset<std::string> delivered_ids(const std::filesystem::path& file) {
   std::multiset<std::string> ids;
-  std::ifstream in(file);
+  // The enclave may be appending while this reads: only whole lines (up to the last newline) count.
+  std::ifstream whole(file, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());
+  text.resize(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+  std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {
     if (line.empty()) continue;
     ids.insert(
