@@ -234,3 +234,35 @@ TEST(NotificationRecord, SqliteQueueStoresTheVersionedRecord) {
   EXPECT_EQ(body, encode_notification_record(full()));
   EXPECT_EQ(body.rfind("{\"v\":2,", 0), 0u) << body;
 }
+
+// A queue file from before per-token state (no tokens column) gets the column when opened, and its rows work with it.
+TEST(NotificationRecord, SqliteQueueFromBeforeTokenStatesGetsTheColumn) {
+  notify::testing::TempDir dir;
+  const auto file = dir.path() / "queue.db";
+  {
+    auto q = SqliteQueue::open(file, QueueOptions{});
+    ASSERT_TRUE(q.ok()) << q.error().message;
+    auto n = full();
+    n.device_tokens = {"t1", "t2"};
+    ASSERT_TRUE((*q)->enqueue(std::span<const Notification>(&n, 1)).ok());
+  }
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(file.c_str(), &raw), SQLITE_OK);
+    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, &sqlite3_close);
+    ASSERT_EQ(sqlite3_exec(db.get(), "ALTER TABLE notifications DROP COLUMN tokens", nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db.get());
+  }
+  auto q = SqliteQueue::open(file, QueueOptions{});
+  ASSERT_TRUE(q.ok()) << q.error().message;
+  ASSERT_EQ((*q)->lease(10)->size(), 1u);
+  ASSERT_TRUE((*q)->complete("req-1", DeliveryResult::from_tokens({{"t1", TokenOutcome::delivered, "m", ""},
+                                                                   {"t2", TokenOutcome::invalid_token, "", "gone"}}))
+                  .ok());
+  auto status = (*q)->status("req-1");
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  EXPECT_EQ((*status)->state, State::delivered);
+  ASSERT_EQ((*status)->tokens.size(), 2u);
+  EXPECT_EQ((*status)->tokens[1].outcome, TokenOutcome::invalid_token);
+}
