@@ -1,7 +1,7 @@
 // notify-ctl enclave status: what the enclave says of itself over the link (the health request the parent makes):
 // its node, protocol, whether every provider is ready, each provider's state and every secret its config declares —
 // installed (and from where), missing, or failing with the reason (KMS's error) — never a value. For an operator on
-// the parent, where the enclave has no console. With an enclave of protocol 2.2 or later, also what each provider's
+// the parent, where the enclave has no console. With an enclave of protocol 2.3 or later, also what each provider's
 // service has answered since the enclave started (calls by HTTP status, from the enclave's metrics).
 
 #include "provisioning_support.hpp"

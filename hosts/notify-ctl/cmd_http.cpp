@@ -108,17 +108,28 @@ int http_send(const CtlOptions& o) {
     body = *text;
   } else {
     const auto users = split(o.get("user").value_or(""));
-    if (users.empty() || !o.has("message")) {
-      std::cerr << "usage: notify-ctl send --user U[,U...] --message M [--title T] [--request-id ID] "
-                   "[--data k=v,...] [--campaign-id C] | send --file notification.json\n";
+    const auto devices = split(o.get("device-tokens").value_or(""));
+    const auto topic = o.get("topic").value_or("");
+    if ((users.empty() && devices.empty() && topic.empty()) || !o.has("message")) {
+      std::cerr << "usage: notify-ctl send (--user U[,U...] | --device-tokens T[,T...] | --topic NAME) --message M "
+                   "[--title T] [--request-id ID] [--data k=v,...] [--campaign-id C] [--provider P] | "
+                   "send --file notification.json\n";
       return 64;
     }
     Object n(Poco::JSON_PRESERVE_KEY_ORDER);
     n.set("request_id",
           o.get("request-id").value_or(Poco::UUIDGenerator::defaultGenerator().createRandom().toString()));
-    Array ids;
-    for (const auto& u : users) ids.add(u);
-    n.set("external_user_ids", ids);
+    if (!users.empty()) {
+      Array ids;
+      for (const auto& u : users) ids.add(u);
+      n.set("external_user_ids", ids);
+    }
+    if (!devices.empty()) {
+      Array tokens;
+      for (const auto& t : devices) tokens.add(t);
+      n.set("device_tokens", tokens);
+    }
+    if (!topic.empty()) n.set("topic", topic);
     n.set("title", o.get("title").value_or(""));
     n.set("message", *o.get("message"));
     if (auto data = o.get("data")) {
@@ -134,6 +145,7 @@ int http_send(const CtlOptions& o) {
       n.set("custom_data", custom);
     }
     if (auto c = o.get("campaign-id")) n.set("campaign_id", *c);
+    if (auto p = o.get("provider")) n.set("provider", *p);
     std::ostringstream os;
     n.stringify(os);
     body = os.str();

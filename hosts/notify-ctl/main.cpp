@@ -71,6 +71,9 @@ class NotifyCtl final : public Poco::Util::Application {
     value("token", "TOKEN", "bearer token (default $NOTIFY_HTTP_TOKEN)");
     flag("json", "print the API's JSON");
     value("user", "IDS", "send: external_user_id(s), comma-separated");
+    value("device-tokens", "TOKENS", "send: device token(s), comma-separated (FCM, APNs)");
+    value("topic", "NAME", "send: an FCM topic");
+    value("provider", "NAME", "send: the provider instance on the enclave (default: its default)");
     value("title", "TEXT", "send: title");
     value("message", "TEXT", "send: message");
     value("request-id", "ID", "send: idempotency key (default: a new UUID)");

@@ -53,7 +53,7 @@ TEST(ApnsEndToEnd, ParentDemoReachesApnsThroughTheEnclaveWithAKeyFile) {
       "forward: {transport: tcp, address: '" +
           *address +
           "', request_timeout: 20s}\n"
-          "demo: {interval: 10ms, count: 3, exit_when_done: true, external_user_id: " +
+          "demo: {interval: 10ms, count: 3, exit_when_done: true, device_token: " +
           kDevice + "}\n",
       {{"NOTIFY_LOG", "trace"}});
   auto code = parent.wait(90s);

@@ -10,6 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+
 using namespace notify;
 using namespace notify::apns;
 using namespace std::chrono_literals;
@@ -54,7 +57,7 @@ struct Fixture {
 Notification notification(const std::string& id, std::vector<std::string> devices) {
   Notification n;
   n.request_id = id;
-  n.external_user_ids = std::move(devices);
+  n.device_tokens = std::move(devices);
   n.title = "Title";
   n.message = "Body";
   n.custom_data = {{"k", "v"}};
@@ -102,6 +105,99 @@ TEST(ApnsProvider, InvalidDeviceTokensAreRejected) {
   EXPECT_EQ(r[2].outcome, Outcome::rejected);  // not a device token: never sent
   EXPECT_NE(r[2].reason.find("not an APNs device token"), std::string::npos);
   EXPECT_TRUE(f.fake.pushes().empty());
+  // Each is an invalid token of its own (BadDeviceToken, Unregistered, malformed): the parent keeps them.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(r[i].tokens.size(), 1u) << i;
+    EXPECT_EQ(r[i].tokens[0].outcome, TokenOutcome::invalid_token) << i << " " << r[i].tokens[0].reason;
+  }
+  EXPECT_EQ(r[2].tokens[0].token, "user123");
+  EXPECT_EQ(f.fake.requests().size(), 2u) << "the malformed token was never sent";
+}
+
+TEST(ApnsProvider, EachDeviceTokenHasItsOwnOutcomeAndTheNotificationFollowsThem) {
+  Fixture f;
+  f.fake.unregister(kDevB);
+  f.fake.inject_for(kDevC, {503, "ServiceUnavailable", {{"retry-after", "120"}}});  // past max_retry_wait
+  auto p = f.provider();
+  auto r = p->deliver(std::vector<Notification>{notification("n1", {kDevA, kDevB, kDevC})});
+  ASSERT_EQ(r[0].tokens.size(), 3u);
+  EXPECT_EQ(r[0].outcome, Outcome::retryable);
+  EXPECT_EQ(r[0].retry_after, 120s);
+  EXPECT_EQ(r[0].tokens[0].token, kDevA);
+  EXPECT_EQ(r[0].tokens[0].outcome, TokenOutcome::delivered);
+  EXPECT_FALSE(r[0].tokens[0].reference.empty());
+  EXPECT_EQ(r[0].tokens[1].outcome, TokenOutcome::invalid_token);
+  EXPECT_NE(r[0].tokens[1].reason.find("410 Unregistered"), std::string::npos) << r[0].tokens[1].reason;
+  EXPECT_EQ(r[0].tokens[2].outcome, TokenOutcome::retryable);
+  // kDevA was pushed once, even though kDevC failed (the provider retries only kDevC, here not at all: 120 s).
+  auto pushes = f.fake.pushes();
+  ASSERT_EQ(pushes.size(), 1u);
+  EXPECT_EQ(pushes[0].device_token, kDevA);
+  // The caller's retry, with only the pending token, delivers it: the notification is delivered.
+  auto retry = p->deliver(std::vector<Notification>{notification("n1", {kDevC})});
+  EXPECT_EQ(retry[0].outcome, Outcome::delivered) << retry[0].reason;
+  auto requests = f.fake.requests();  // concurrent streams: in any order
+  std::sort(requests.begin(), requests.end());
+  EXPECT_EQ(requests, (std::vector<std::string>{kDevA, kDevB, kDevC, kDevC}));
+}
+
+TEST(ApnsProvider, DeviceTokenNotForTopicIsRejectedButNotInvalid) {
+  Fixture f;
+  f.fake.inject_for(kDevA, {400, "DeviceTokenNotForTopic", {}});
+  auto p = f.provider();
+  auto r = p->deliver(std::vector<Notification>{notification("n1", {kDevA})});
+  EXPECT_EQ(r[0].outcome, Outcome::rejected);
+  ASSERT_EQ(r[0].tokens.size(), 1u);
+  EXPECT_EQ(r[0].tokens[0].outcome, TokenOutcome::rejected) << "another app's token is not a dead one";
+}
+
+TEST(ApnsProvider, TtlPriorityAndCollapseKeyBecomeApnsHeaders) {
+  Fixture f;
+  auto p = f.provider();
+  auto urgent = notification("n1", {kDevA});
+  urgent.ttl = 3600s;
+  urgent.priority = Priority::normal;
+  urgent.collapse_key = "score-42";
+  const auto before =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto plain = notification("n2", {kDevB});
+  auto high = notification("n3", {kDevC});
+  high.priority = Priority::high;
+  auto r = p->deliver(std::vector<Notification>{urgent, plain, high});
+  for (const auto& x : r) EXPECT_EQ(x.outcome, Outcome::delivered) << x.reason;
+  std::map<std::string, FakeApns::Push> by_device;
+  for (const auto& push : f.fake.pushes()) by_device[push.device_token] = push;
+  ASSERT_EQ(by_device.size(), 3u);
+  const auto& a = by_device[kDevA];
+  EXPECT_EQ(a.priority, "5");
+  EXPECT_EQ(a.collapse_id, "score-42");
+  ASSERT_FALSE(a.expiration.empty());
+  const auto expiration = std::stoll(a.expiration);
+  EXPECT_GE(expiration, before + 3600);
+  EXPECT_LE(expiration, before + 3600 + 60);
+  EXPECT_EQ(by_device[kDevB].priority, "10");  // the instance's configured default
+  EXPECT_TRUE(by_device[kDevB].expiration.empty());
+  EXPECT_TRUE(by_device[kDevB].collapse_id.empty());
+  EXPECT_EQ(by_device[kDevC].priority, "10");
+}
+
+TEST(ApnsProvider, UsersTopicsAndNoTokensAreRefusedNamingWhy) {
+  Fixture f;
+  auto p = f.provider();
+  Notification users = notification("n1", {});
+  users.external_user_ids = {"user123"};
+  Notification topic = notification("n2", {});
+  topic.topic = "news";
+  auto r = p->deliver(std::vector<Notification>{users, topic, notification("n3", {})});
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(r[i].outcome, Outcome::rejected);
+    EXPECT_NE(r[i].reason.find("external_user_ids and topic are not APNs recipients; give device_tokens"),
+              std::string::npos)
+        << r[i].reason;
+  }
+  EXPECT_EQ(r[2].outcome, Outcome::rejected);
+  EXPECT_NE(r[2].reason.find("no device_tokens"), std::string::npos) << r[2].reason;
+  EXPECT_TRUE(f.fake.requests().empty());
 }
 
 TEST(ApnsProvider, AnExpiredProviderTokenIsReplacedAndThePushRetried) {

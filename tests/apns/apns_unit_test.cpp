@@ -164,17 +164,22 @@ TEST(ApnsResponse, MapsApnsReasonsAsDocumented) {
   auto ok = map_result(answer(200, "", {{"apns-id", "123e4567-e89b-12d3-a456-426614174000"}}), now);
   EXPECT_EQ(ok.result.outcome, Outcome::delivered);
   EXPECT_EQ(ok.result.reference, "123e4567-e89b-12d3-a456-426614174000");
-  for (auto [status, reason] :
-       {std::pair{400, "BadDeviceToken"}, std::pair{400, "DeviceTokenNotForTopic"}, std::pair{410, "Unregistered"}}) {
+  for (auto [status, reason] : {std::pair{400, "BadDeviceToken"}, std::pair{410, "Unregistered"}}) {
     auto r = map_result(answer(status, std::string(R"({"reason":")") + reason + "\"}"), now);
     EXPECT_EQ(r.result.outcome, Outcome::rejected) << reason;
     EXPECT_NE(r.result.reason.find("device token is invalid"), std::string::npos) << reason;
+    EXPECT_TRUE(r.invalid_token) << reason;
   }
+  // The token may be another app's (a notification sent to the wrong instance): rejected, but not a token to drop.
+  auto other_topic = map_result(answer(400, R"({"reason":"DeviceTokenNotForTopic"})"), now);
+  EXPECT_EQ(other_topic.result.outcome, Outcome::rejected);
+  EXPECT_FALSE(other_topic.invalid_token);
+  EXPECT_NE(other_topic.result.reason.find("another topic"), std::string::npos) << other_topic.result.reason;
   for (auto [status, reason] :
        {std::pair{400, "BadTopic"}, std::pair{413, "PayloadTooLarge"}, std::pair{403, "InvalidProviderToken"}}) {
-    EXPECT_EQ(map_result(answer(status, std::string(R"({"reason":")") + reason + "\"}"), now).result.outcome,
-              Outcome::rejected)
-        << reason;
+    auto r = map_result(answer(status, std::string(R"({"reason":")") + reason + "\"}"), now);
+    EXPECT_EQ(r.result.outcome, Outcome::rejected) << reason;
+    EXPECT_FALSE(r.invalid_token) << reason;
   }
   auto expired = map_result(answer(403, R"({"reason":"ExpiredProviderToken"})"), now);
   EXPECT_EQ(expired.result.outcome, Outcome::retryable);

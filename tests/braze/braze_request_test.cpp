@@ -170,6 +170,25 @@ TEST(BrazeLimits, RefusesWhatBrazeWouldRefuseNamingTheLimit) {
   EXPECT_NE(android.refused[0]->reason.find("4000"), std::string::npos);
 }
 
+TEST(BrazeLimits, DeviceTokensAndTopicsAreNotBrazeRecipients) {
+  std::vector<Notification> batch(3, seed_notification());
+  batch[0].device_tokens = {"tok-1"};
+  batch[1].external_user_ids.clear();
+  batch[1].topic = "news";
+  auto built = build_calls(batch, {});
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(built.refused[i]) << i;
+    EXPECT_EQ(built.refused[i]->outcome, Outcome::rejected);
+    EXPECT_NE(built.refused[i]->reason.find("device_tokens and topic are not Braze recipients"), std::string::npos)
+        << built.refused[i]->reason;
+  }
+  EXPECT_FALSE(built.refused[2]);
+  // Nothing of the refused ones reaches a call.
+  std::size_t recipients = 0;
+  for (const auto& c : built.calls) recipients += c.recipients.size();
+  EXPECT_EQ(recipients, batch[2].external_user_ids.size());
+}
+
 TEST(BrazeResponse, SuccessKeepsDispatchIdAndMinorErrors) {
   HttpResponse r{201, {}, R"({"dispatch_id": "d-1", "message": "success", "errors": ["user999 is not a valid user"]})"};
   auto o = map_response(r, std::chrono::system_clock::now());

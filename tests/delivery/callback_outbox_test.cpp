@@ -144,7 +144,7 @@ TEST(CallbackOutbox, UnacknowledgedEventsSurviveAReopen) {
 }
 
 TEST(CallbackPayload, CarriesTheOutcomeAndAStableId) {
-  notify::services::FinalOutcome o{"req-1", notify::delivery::State::rejected, 1, "", "bad user", "braze"};
+  notify::services::FinalOutcome o{"req-1", notify::delivery::State::rejected, 1, "", "bad user", "braze", {}};
   EXPECT_EQ(callback_event_id(o), "req-1:rejected");
   const auto at = std::chrono::system_clock::time_point{std::chrono::seconds(1614265330)};
   auto parsed = Poco::JSON::Parser().parse(callback_payload(o, at)).extract<Poco::JSON::Object::Ptr>();
@@ -156,6 +156,19 @@ TEST(CallbackPayload, CarriesTheOutcomeAndAStableId) {
   EXPECT_EQ(data->getValue<int>("attempts"), 1);
   EXPECT_EQ(data->getValue<std::string>("reason"), "bad user");
   EXPECT_EQ(data->getValue<std::string>("provider"), "braze");
+  EXPECT_EQ(data->getArray("invalid_tokens")->size(), 0u);
+}
+
+TEST(CallbackPayload, ListsTheInvalidTokens) {
+  notify::services::FinalOutcome o{"req-2",           notify::delivery::State::delivered, 2, "m-1", "", "apns",
+                                   {"tok-a", "tok-b"}};
+  auto parsed = Poco::JSON::Parser()
+                    .parse(callback_payload(o, std::chrono::system_clock::now()))
+                    .extract<Poco::JSON::Object::Ptr>();
+  auto invalid = parsed->getObject("data")->getArray("invalid_tokens");
+  ASSERT_EQ(invalid->size(), 2u);
+  EXPECT_EQ(invalid->getElement<std::string>(0), "tok-a");
+  EXPECT_EQ(invalid->getElement<std::string>(1), "tok-b");
 }
 
 TEST(CallbackUrl, HttpsAnywherePlainHttpOnlyToLoopback) {

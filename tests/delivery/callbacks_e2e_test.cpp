@@ -72,6 +72,7 @@ bool signature_valid(const std::string& id, const std::string& timestamp, const 
 
 struct Received {
   std::string id, type, request_id, state;
+  std::vector<std::string> invalid_tokens;
   bool signature_ok = false;
 };
 
@@ -143,6 +144,11 @@ class Receiver {
       r.type = o->getValue<std::string>("type");
       r.request_id = o->getObject("data")->getValue<std::string>("request_id");
       r.state = o->getObject("data")->getValue<std::string>("state");
+      if (auto invalid = o->getObject("data")->getArray("invalid_tokens")) {
+        for (std::size_t i = 0; i < invalid->size(); ++i) {
+          r.invalid_tokens.push_back(invalid->getElement<std::string>(static_cast<unsigned>(i)));
+        }
+      }
     } catch (const std::exception&) {
       r.signature_ok = false;
     }
@@ -225,7 +231,7 @@ struct Topology {
         "  - plugin: log\n"
         "    config: {output: " +
         (dir.path() / "delivered.jsonl").string() +
-        ", reject_user_ids: [bad-user], retry_user_ids: [flaky-user]}\n"
+        ", reject_user_ids: [bad-user], retry_user_ids: [flaky-user], invalid_tokens: [gone-token]}\n"
         "serve: {transport: tcp, listen: '127.0.0.1:0'}\n");
     const auto enclave_address = enclave->wait_listening().value_or("");
     parent_yaml =
@@ -292,6 +298,25 @@ TEST(Callbacks, EachOutcomeArrivesOnceSigned) {
   const auto log = t.parent->output();
   EXPECT_EQ(log.find(kKeyBase64), std::string::npos) << "the callback secret leaked into the log";
   EXPECT_EQ(log.find(kToken), std::string::npos);
+}
+
+TEST(Callbacks, InvalidDeviceTokensAreReportedWithTheOutcome) {
+  Topology t;
+  t.receiver.up();
+  ASSERT_FALSE(t.ingress.empty()) << t.parent->output();
+  ASSERT_EQ(call(t.ingress, "POST", "/v1/notifications",
+                 R"({"request_id": "tok-1", "device_tokens": ["good-token", "gone-token"], "message": "M"})")
+                .status,
+            202);
+  ASSERT_TRUE(wait_until([&] { return t.receiver.count() >= 1; }, 30s)) << t.parent->output();
+  const auto events = t.receiver.events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(events[0].signature_ok);
+  EXPECT_EQ(events[0].id, "tok-1:delivered");  // one token delivered: the notification is
+  EXPECT_EQ(events[0].invalid_tokens, std::vector<std::string>{"gone-token"});
+  EXPECT_EQ(metric(t.ingress, "notify_invalid_tokens_total"), "1");
+  auto status = call(t.ingress, "GET", "/v1/notifications/tok-1");
+  EXPECT_NE(status.body.find(R"("invalid_tokens":["gone-token"])"), std::string::npos) << status.body;
 }
 
 TEST(Callbacks, PerNotificationUrlOnlyWhenAllowed) {

@@ -28,6 +28,11 @@ Notification full() {
   n.provider = "braze";
   n.campaign_id = "camp-1";
   n.canvas_id = "canvas-1";
+  n.device_tokens = {"tok-a", "tok-b"};
+  n.topic = "news";
+  n.ttl = std::chrono::seconds(86400);
+  n.priority = Priority::high;
+  n.collapse_key = "score";
   return n;
 }
 
@@ -41,6 +46,11 @@ void expect_same(const Notification& a, const Notification& b) {
   EXPECT_EQ(a.provider, b.provider);
   EXPECT_EQ(a.campaign_id, b.campaign_id);
   EXPECT_EQ(a.canvas_id, b.canvas_id);
+  EXPECT_EQ(a.device_tokens, b.device_tokens);
+  EXPECT_EQ(a.topic, b.topic);
+  EXPECT_EQ(a.ttl, b.ttl);
+  EXPECT_EQ(a.priority, b.priority);
+  EXPECT_EQ(a.collapse_key, b.collapse_key);
 }
 
 std::string error_of(std::string_view record) {
@@ -77,9 +87,10 @@ TEST(NotificationRecord, IsVersionedAndWritesEveryField) {
   Poco::JSON::Parser parser;
   const auto o = parser.parse(encode_notification_record(Notification{})).extract<Poco::JSON::Object::Ptr>();
   EXPECT_EQ(o->getValue<int>("v"), kNotificationRecordVersion);
-  EXPECT_EQ(kNotificationRecordVersion, 1);
-  for (const char* key : {"request_id", "external_user_ids", "title", "message", "custom_data",
-                          "trigger_properties_json", "provider", "campaign_id", "canvas_id"}) {
+  EXPECT_EQ(kNotificationRecordVersion, 2);
+  for (const char* key :
+       {"request_id", "external_user_ids", "title", "message", "custom_data", "trigger_properties_json", "provider",
+        "campaign_id", "canvas_id", "device_tokens", "topic", "ttl_s", "priority", "collapse_key"}) {
     EXPECT_TRUE(o->has(key)) << key;
   }
 }
@@ -100,7 +111,8 @@ TEST(NotificationRecord, ReadsRecordsWrittenBeforeItHadAVersion) {
 TEST(NotificationRecord, CorruptRecordsAreNamedErrors) {
   EXPECT_NE(error_of("not json").find("notification record: invalid JSON"), std::string::npos);
   EXPECT_EQ(error_of("[1,2]"), "notification record: not a JSON object");
-  EXPECT_EQ(error_of(R"({"v":2,"request_id":"r"})"), "notification record: version 2 is not one this build reads (1)");
+  EXPECT_EQ(error_of(R"({"v":3,"request_id":"r"})"),
+            "notification record: version 3 is not one this build reads (1, 2)");
   EXPECT_EQ(error_of(R"({"v":"1","request_id":"r"})"), "notification record: v: expected an integer");
   EXPECT_EQ(error_of(R"({"request_id":"r","external_user_ids":["u"],"title":7,"message":"m"})"),
             "notification record: title: expected a string");
@@ -110,10 +122,48 @@ TEST(NotificationRecord, CorruptRecordsAreNamedErrors) {
             "notification record: external_user_ids[1]: expected a string");
   EXPECT_EQ(error_of(R"({"request_id":"r","external_user_ids":[],"title":"t","message":"m","custom_data":{"a":1}})"),
             "notification record: custom_data.a: expected a string");
-  // A version 1 record carries every field: a missing one is damage, not an old format.
+  // A version 2 record carries every field: a missing one is damage, not an old format.
   auto record = encode_notification_record(full());
   record.replace(record.find("\"canvas_id\""), std::string("\"canvas_id\"").size(), "\"canvas_xx\"");
   EXPECT_EQ(error_of(record), "notification record: canvas_id: missing");
+}
+
+TEST(NotificationRecord, ReadsVersion1RecordsWithTheNewFieldsEmpty) {
+  const std::string v1 =
+      R"({"v":1,"request_id":"v1-1","external_user_ids":["u"],"title":"t","message":"m","custom_data":{},)"
+      R"("trigger_properties_json":"","provider":"","campaign_id":"","canvas_id":""})";
+  auto n = decode_notification_record(v1);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(n->request_id, "v1-1");
+  EXPECT_TRUE(n->device_tokens.empty());
+  EXPECT_EQ(n->priority, Priority::unset);
+  // A version 2 record with a bad priority or ttl is named.
+  auto record = encode_notification_record(full());
+  auto bad = record;
+  bad.replace(bad.find("\"high\""), 6, "\"urgent\"");
+  EXPECT_EQ(error_of(bad), "notification record: priority: expected high, normal or empty");
+  bad = record;
+  bad.replace(bad.find("86400"), 5, "-1");
+  EXPECT_EQ(error_of(bad), "notification record: ttl_s: expected a whole number");
+}
+
+TEST(NotificationRecord, TokenStatesRoundTripAndCorruptOnesAreNamed) {
+  const std::vector<TokenResult> states = {{"a", TokenOutcome::delivered, "m-1", ""},
+                                           {"b", TokenOutcome::invalid_token, "", "Unregistered"},
+                                           {"c", TokenOutcome::retryable, "", "503"}};
+  auto back = decode_token_states(encode_token_states(states));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  ASSERT_EQ(back->size(), 3u);
+  EXPECT_EQ((*back)[0].reference, "m-1");
+  EXPECT_EQ((*back)[1].outcome, TokenOutcome::invalid_token);
+  EXPECT_EQ((*back)[1].reason, "Unregistered");
+  EXPECT_EQ((*back)[2].outcome, TokenOutcome::retryable);
+  EXPECT_EQ(encode_token_states({}), "");
+  ASSERT_TRUE(decode_token_states("").ok());
+  EXPECT_TRUE(decode_token_states("")->empty());
+  auto bad = decode_token_states(R"([{"token":"a","outcome":"lost","reference":"","reason":""}])");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "token states: [0].outcome: unknown");
 }
 
 TEST(NotificationRecord, ErrorsNeverQuoteTheRecord) {
@@ -182,5 +232,37 @@ TEST(NotificationRecord, SqliteQueueStoresTheVersionedRecord) {
   ASSERT_EQ(sqlite3_step(select.get()), SQLITE_ROW);
   const std::string body = reinterpret_cast<const char*>(sqlite3_column_text(select.get(), 0));
   EXPECT_EQ(body, encode_notification_record(full()));
-  EXPECT_EQ(body.rfind("{\"v\":1,", 0), 0u) << body;
+  EXPECT_EQ(body.rfind("{\"v\":2,", 0), 0u) << body;
+}
+
+// A queue file from before per-token state (no tokens column) gets the column when opened, and its rows work with it.
+TEST(NotificationRecord, SqliteQueueFromBeforeTokenStatesGetsTheColumn) {
+  notify::testing::TempDir dir;
+  const auto file = dir.path() / "queue.db";
+  {
+    auto q = SqliteQueue::open(file, QueueOptions{});
+    ASSERT_TRUE(q.ok()) << q.error().message;
+    auto n = full();
+    n.device_tokens = {"t1", "t2"};
+    ASSERT_TRUE((*q)->enqueue(std::span<const Notification>(&n, 1)).ok());
+  }
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(file.c_str(), &raw), SQLITE_OK);
+    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, &sqlite3_close);
+    ASSERT_EQ(sqlite3_exec(db.get(), "ALTER TABLE notifications DROP COLUMN tokens", nullptr, nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(db.get());
+  }
+  auto q = SqliteQueue::open(file, QueueOptions{});
+  ASSERT_TRUE(q.ok()) << q.error().message;
+  ASSERT_EQ((*q)->lease(10)->size(), 1u);
+  ASSERT_TRUE((*q)->complete("req-1", DeliveryResult::from_tokens({{"t1", TokenOutcome::delivered, "m", ""},
+                                                                   {"t2", TokenOutcome::invalid_token, "", "gone"}}))
+                  .ok());
+  auto status = (*q)->status("req-1");
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  EXPECT_EQ((*status)->state, State::delivered);
+  ASSERT_EQ((*status)->tokens.size(), 2u);
+  EXPECT_EQ((*status)->tokens[1].outcome, TokenOutcome::invalid_token);
 }

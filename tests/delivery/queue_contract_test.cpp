@@ -94,6 +94,111 @@ TEST_P(QueueContract, RetryableBacksOffHonouringRetryAfterThenDiesAfterMaxAttemp
   EXPECT_EQ((*again)[0].attempts, 0);
 }
 
+namespace {
+Notification with_tokens(const std::string& id, std::vector<std::string> tokens) {
+  auto n = make_notification(id);
+  n.external_user_ids.clear();
+  n.device_tokens = std::move(tokens);
+  n.ttl = 3600s;
+  n.priority = Priority::high;
+  n.collapse_key = "ck";
+  return n;
+}
+DeliveryResult partly(std::chrono::milliseconds after = 0ms) {
+  return DeliveryResult::from_tokens({{"t-ok", TokenOutcome::delivered, "msg-1", ""},
+                                      {"t-gone", TokenOutcome::invalid_token, "", "410 Unregistered"},
+                                      {"t-busy", TokenOutcome::retryable, "", "503 Service Unavailable"}},
+                                     after);
+}
+}  // namespace
+
+TEST_P(QueueContract, APartlyRetryableDeliveryRetriesOnlyThePendingTokens) {
+  auto q = open_queue();
+  ASSERT_TRUE(q->enqueue(std::vector{with_tokens("a", {"t-ok", "t-gone", "t-busy"})}).ok());
+  auto first = q->lease(1);
+  ASSERT_EQ(first->size(), 1u);
+  const auto& sent = (*first)[0].notification;
+  EXPECT_EQ(sent.device_tokens, (std::vector<std::string>{"t-ok", "t-gone", "t-busy"}));
+  EXPECT_EQ(sent.ttl, 3600s);  // the new fields are stored and read back
+  EXPECT_EQ(sent.priority, Priority::high);
+  EXPECT_EQ(sent.collapse_key, "ck");
+  auto states = q->complete_batch(std::vector{std::pair<std::string, DeliveryResult>{"a", partly()}});
+  ASSERT_TRUE(states.ok()) << states.error().message;
+  EXPECT_EQ((*states)[0], State::queued);
+  auto s = q->status("a").value();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->state, State::queued);
+  ASSERT_EQ(s->tokens.size(), 3u);
+  EXPECT_EQ(s->tokens[0].outcome, TokenOutcome::delivered);
+  EXPECT_EQ(s->tokens[0].reference, "msg-1");
+  EXPECT_EQ(s->tokens[1].outcome, TokenOutcome::invalid_token);
+  EXPECT_EQ(s->tokens[1].reason, "410 Unregistered");
+  EXPECT_EQ(s->tokens[2].outcome, TokenOutcome::retryable);
+  EXPECT_EQ(s->notification.device_tokens.size(), 3u);  // the record keeps every token
+  clock_->advance(1h);
+  auto retry = q->lease(1);
+  ASSERT_EQ(retry->size(), 1u);
+  EXPECT_EQ((*retry)[0].notification.device_tokens, std::vector<std::string>{"t-busy"}) << "only the pending token";
+  EXPECT_EQ((*retry)[0].invalid_tokens, std::vector<std::string>{"t-gone"});
+  // The retry's result names only the token it carried; the others keep their states.
+  ASSERT_TRUE(q->complete("a", DeliveryResult::from_tokens({{"t-busy", TokenOutcome::delivered, "msg-2", ""}})).ok());
+  auto done = q->status("a").value();
+  EXPECT_EQ(done->state, State::delivered);
+  ASSERT_EQ(done->tokens.size(), 3u);
+  EXPECT_EQ(done->tokens[0].reference, "msg-1");
+  EXPECT_EQ(done->tokens[1].outcome, TokenOutcome::invalid_token);
+  EXPECT_EQ(done->tokens[2].outcome, TokenOutcome::delivered);
+  EXPECT_EQ(done->tokens[2].reference, "msg-2");
+  EXPECT_EQ(q->depth().value(), 0u);
+  clock_->advance(1h);
+  EXPECT_TRUE(q->lease(1)->empty());
+}
+
+TEST_P(QueueContract, AFinalTokenStateIsNeverOverwrittenAndAllInvalidIsRejected) {
+  auto q = open_queue();
+  ASSERT_TRUE(q->enqueue(std::vector{with_tokens("a", {"t1", "t2"})}).ok());
+  ASSERT_EQ(q->lease(1)->size(), 1u);
+  ASSERT_TRUE(q->complete("a", DeliveryResult::from_tokens({{"t1", TokenOutcome::invalid_token, "", "gone"},
+                                                            {"t2", TokenOutcome::retryable, "", "503"}}))
+                  .ok());
+  clock_->advance(1h);
+  auto retry = q->lease(1);
+  ASSERT_EQ(retry->size(), 1u);
+  EXPECT_EQ((*retry)[0].notification.device_tokens, std::vector<std::string>{"t2"});
+  // A confused answer naming t1 again cannot revive it.
+  ASSERT_TRUE(q->complete("a", DeliveryResult::from_tokens({{"t1", TokenOutcome::delivered, "x", ""},
+                                                            {"t2", TokenOutcome::invalid_token, "", "bad"}}))
+                  .ok());
+  auto s = q->status("a").value();
+  EXPECT_EQ(s->state, State::rejected);
+  EXPECT_EQ(s->tokens[0].outcome, TokenOutcome::invalid_token);
+  EXPECT_EQ(s->tokens[1].outcome, TokenOutcome::invalid_token);
+}
+
+TEST_P(QueueContract, PendingTokensOfADeadNotificationAreSentAgainWhenItIsRetried) {
+  auto q = open_queue();
+  ASSERT_TRUE(q->enqueue(std::vector{with_tokens("a", {"t-ok", "t-gone", "t-busy"})}).ok());
+  for (int i = 0; i < 3; ++i) {
+    clock_->advance(1h);
+    auto l = q->lease(1);
+    ASSERT_EQ(l->size(), 1u) << i;
+    if (i == 0) {
+      ASSERT_TRUE(q->complete("a", partly()).ok());
+    } else {
+      EXPECT_EQ((*l)[0].notification.device_tokens, std::vector<std::string>{"t-busy"});
+      ASSERT_TRUE(q->complete("a", DeliveryResult::retryable("link down")).ok());  // no per-token results
+    }
+  }
+  auto dead = q->status("a").value();
+  ASSERT_EQ(dead->state, State::dead);
+  EXPECT_EQ(dead->tokens[0].outcome, TokenOutcome::delivered);
+  EXPECT_EQ(dead->tokens[2].outcome, TokenOutcome::retryable);
+  ASSERT_TRUE(q->retry_dead("a").ok());
+  auto again = q->lease(1);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].notification.device_tokens, std::vector<std::string>{"t-busy"});
+}
+
 TEST_P(QueueContract, FullQueueAcceptsNothingFromTheBatch) {
   auto o = options();
   o.capacity = 3;

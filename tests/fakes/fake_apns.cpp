@@ -106,6 +106,16 @@ void FakeApns::inject(Injection injection, int times) {
   for (int i = 0; i < times; ++i) injections_.push_back(injection);
 }
 
+void FakeApns::inject_for(const std::string& device, Injection injection, int times) {
+  std::lock_guard lock(mu_);
+  for (int i = 0; i < times; ++i) device_injections_[device].push_back(injection);
+}
+
+std::vector<std::string> FakeApns::requests() const {
+  std::lock_guard lock(mu_);
+  return requests_;
+}
+
 void FakeApns::expire_provider_tokens() {
   std::lock_guard lock(mu_);
   expired_tokens_.insert(seen_tokens_.begin(), seen_tokens_.end());
@@ -165,6 +175,14 @@ H2TestServer::Reply FakeApns::handle(const H2TestServer::Request& r) {
   }
   if (expired_tokens_.count(jwt) != 0) return apns_error(403, "ExpiredProviderToken");
   seen_tokens_.insert(jwt);
+  requests_.push_back(device);
+  if (auto it = device_injections_.find(device); it != device_injections_.end() && !it->second.empty()) {
+    auto inj = it->second.front();
+    it->second.pop_front();
+    auto reply = apns_error(inj.status, inj.reason);
+    for (const auto& [k, v] : inj.headers) reply.headers[k] = v;
+    return reply;
+  }
   if (!injections_.empty()) {
     auto inj = injections_.front();
     injections_.pop_front();
@@ -180,6 +198,8 @@ H2TestServer::Reply FakeApns::handle(const H2TestServer::Request& r) {
   p.device_token = device;
   p.push_type = header("apns-push-type");
   p.priority = header("apns-priority");
+  p.expiration = header("apns-expiration");
+  p.collapse_id = header("apns-collapse-id");
   try {
     Poco::JSON::Parser parser;
     auto root = parser.parse(r.body).extract<Poco::JSON::Object::Ptr>();

@@ -20,7 +20,7 @@ namespace notify::testing {
 class FakeApns {
  public:
   struct Push {
-    std::string device_token, apns_id, title, body, push_type, priority;
+    std::string device_token, apns_id, title, body, push_type, priority, expiration, collapse_id;
     std::map<std::string, std::string> custom;
   };
   struct Injection {
@@ -40,10 +40,14 @@ class FakeApns {
   /// The device token is retired: 410 Unregistered from now on.
   void unregister(const std::string& token);
   void inject(Injection injection, int times = 1);
+  /// Like inject(), for the next `times` pushes to `device` only (before the global injections).
+  void inject_for(const std::string& device, Injection injection, int times = 1);
   /// Provider tokens seen so far are answered ExpiredProviderToken from now on.
   void expire_provider_tokens();
 
   [[nodiscard]] std::vector<Push> pushes() const;
+  /// The device token of every push request that carried a valid provider token, whatever it was answered, in order.
+  [[nodiscard]] std::vector<std::string> requests() const;
   /// Distinct provider tokens that were accepted.
   [[nodiscard]] std::size_t provider_tokens_seen() const;
   [[nodiscard]] std::vector<std::string> complaints() const;
@@ -55,7 +59,9 @@ class FakeApns {
   mutable std::mutex mu_;
   std::set<std::string> devices_, retired_, seen_tokens_, expired_tokens_;
   std::deque<Injection> injections_;
+  std::map<std::string, std::deque<Injection>> device_injections_;
   std::vector<Push> pushes_;
+  std::vector<std::string> requests_;
   std::vector<std::string> complaints_;
   int next_id_ = 1;
   std::unique_ptr<H2TestServer> server_;  // last: its handler uses the members above

@@ -8,6 +8,7 @@
 #include "runtime/secret_store.hpp"
 #include "test_pki.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -52,7 +53,7 @@ struct Fixture {
 Notification notification(const std::string& id, std::vector<std::string> targets) {
   Notification n;
   n.request_id = id;
-  n.external_user_ids = std::move(targets);
+  n.device_tokens = std::move(targets);
   n.title = "Title " + id;
   n.message = "Body " + id;
   n.custom_data = {{"id", id}};
@@ -71,7 +72,14 @@ TEST(FcmProvider, SendsOneMessagePerTargetWithOneCachedToken) {
   EXPECT_EQ(results[0].outcome, Outcome::delivered) << results[0].reason;
   EXPECT_NE(results[0].reference.find("projects/test-project/messages/"), std::string::npos);
   EXPECT_EQ(results[1].outcome, Outcome::delivered) << results[1].reason;
-  EXPECT_NE(results[1].reference.find(','), std::string::npos);  // both targets' message names
+  ASSERT_EQ(results[1].tokens.size(), 2u);  // each token with its own message name
+  EXPECT_EQ(results[1].tokens[0].token, "tok-b");
+  EXPECT_EQ(results[1].tokens[1].token, "tok-c");
+  for (const auto& t : results[1].tokens) {
+    EXPECT_EQ(t.outcome, TokenOutcome::delivered);
+    EXPECT_NE(t.reference.find("projects/test-project/messages/"), std::string::npos) << t.reference;
+  }
+  EXPECT_NE(results[1].tokens[0].reference, results[1].tokens[1].reference);
   auto sent = f.fake.sent();
   ASSERT_EQ(sent.size(), 3u);
   std::set<std::string> targets;
@@ -117,12 +125,68 @@ TEST(FcmProvider, UnregisteredTokensAndBadRequestsAreRejected) {
   auto r = p->deliver(std::vector<Notification>{notification("n1", {"tok-a"})});
   EXPECT_EQ(r[0].outcome, Outcome::rejected);
   EXPECT_NE(r[0].reason.find("SENDER_ID_MISMATCH"), std::string::npos) << r[0].reason;
+  ASSERT_EQ(r[0].tokens.size(), 1u);
+  EXPECT_EQ(r[0].tokens[0].outcome, TokenOutcome::rejected);  // the sender's fault, not the token's
   auto gone = p->deliver(std::vector<Notification>{notification("n2", {"stale-token"})});
   EXPECT_EQ(gone[0].outcome, Outcome::rejected);
   EXPECT_NE(gone[0].reason.find("UNREGISTERED"), std::string::npos) << gone[0].reason;
-  // One bad target rejects the notification; its good target was still delivered (FCM has no batch transaction).
+  ASSERT_EQ(gone[0].tokens.size(), 1u);
+  EXPECT_EQ(gone[0].tokens[0].outcome, TokenOutcome::invalid_token);
+  // One invalid token among good ones: the good one is delivered, the invalid one reported; the notification is
+  // delivered (nothing is left to retry).
   auto mixed = p->deliver(std::vector<Notification>{notification("n3", {"tok-a", "stale-token"})});
-  EXPECT_EQ(mixed[0].outcome, Outcome::rejected);
+  EXPECT_EQ(mixed[0].outcome, Outcome::delivered) << mixed[0].reason;
+  ASSERT_EQ(mixed[0].tokens.size(), 2u);
+  EXPECT_EQ(mixed[0].tokens[0].outcome, TokenOutcome::delivered);
+  EXPECT_EQ(mixed[0].tokens[1].token, "stale-token");
+  EXPECT_EQ(mixed[0].tokens[1].outcome, TokenOutcome::invalid_token);
+}
+
+TEST(FcmProvider, ARetryableTokenLeavesTheOthersDeliveredOnce) {
+  Fixture f;
+  auto o = f.options();
+  o.max_attempts = 1;  // the caller retries, not the plugin
+  f.fake.inject({503, "UNAVAILABLE", {{"Retry-After", "7"}}});
+  auto p = f.provider(o);
+  auto r = p->deliver(std::vector<Notification>{notification("n1", {"tok-a", "tok-b", "tok-c"})});
+  EXPECT_EQ(r[0].outcome, Outcome::retryable);
+  EXPECT_EQ(r[0].retry_after, 7s);
+  ASSERT_EQ(r[0].tokens.size(), 3u);
+  int delivered = 0, retryable = 0;
+  std::string pending;
+  for (const auto& t : r[0].tokens) {
+    delivered += t.outcome == TokenOutcome::delivered ? 1 : 0;
+    if (t.outcome == TokenOutcome::retryable) {
+      ++retryable;
+      pending = t.token;
+    }
+  }
+  EXPECT_EQ(delivered, 2);
+  EXPECT_EQ(retryable, 1);
+  EXPECT_EQ(f.fake.sent().size(), 2u);
+  // The retry carries the pending token only.
+  auto again = p->deliver(std::vector<Notification>{notification("n1", {pending})});
+  EXPECT_EQ(again[0].outcome, Outcome::delivered) << again[0].reason;
+  std::map<std::string, int> per_token;
+  for (const auto& s : f.fake.sent()) ++per_token[s.target];
+  EXPECT_EQ(per_token, (std::map<std::string, int>{{"tok-a", 1}, {"tok-b", 1}, {"tok-c", 1}}));
+}
+
+TEST(FcmProvider, UsersOrNoTargetAreRefusedNamingWhy) {
+  Fixture f;
+  auto p = f.provider();
+  auto users = notification("n1", {});
+  users.external_user_ids = {"user123"};
+  auto both = notification("n3", {"tok-a"});
+  both.topic = "news";
+  auto r = p->deliver(std::vector<Notification>{users, notification("n2", {}), both});
+  EXPECT_EQ(r[0].outcome, Outcome::rejected);
+  EXPECT_NE(r[0].reason.find("external_user_ids are not FCM targets"), std::string::npos) << r[0].reason;
+  EXPECT_EQ(r[1].outcome, Outcome::rejected);
+  EXPECT_NE(r[1].reason.find("no FCM target; give device_tokens or topic"), std::string::npos) << r[1].reason;
+  EXPECT_EQ(r[2].outcome, Outcome::rejected);
+  EXPECT_NE(r[2].reason.find("either device_tokens or topic"), std::string::npos) << r[2].reason;
+  EXPECT_TRUE(f.fake.sent().empty());
 }
 
 TEST(FcmProvider, QuotaAndUnavailableAreRetriedHonouringRetryAfter) {
@@ -140,6 +204,32 @@ TEST(FcmProvider, QuotaAndUnavailableAreRetriedHonouringRetryAfter) {
   EXPECT_EQ(later[0].retry_after, 90s);  // past max_retry_wait: the caller's to wait
 }
 
+// The plugin-interface seam: what the provider tells the host's metrics (ctx.metrics) about its calls.
+class MockProviderMetrics : public ProviderMetrics {
+ public:
+  MOCK_METHOD(void, call_finished, (int status, std::chrono::microseconds latency), (noexcept, override));
+  MOCK_METHOD(void, retry_scheduled, (), (noexcept, override));
+  MOCK_METHOD(void, throttled, (std::chrono::milliseconds waited), (noexcept, override));
+  MOCK_METHOD(void, rate_limit_remaining, (std::int64_t remaining), (noexcept, override));
+};
+
+TEST(FcmProvider, ReportsEveryCallsStatusAndEveryRetryToItsMetrics) {
+  Fixture f;
+  f.fake.inject({429, "QUOTA_EXCEEDED", {{"Retry-After", "0"}}});
+  f.fake.inject({503, "UNAVAILABLE", {}});
+  ::testing::StrictMock<MockProviderMetrics> metrics;
+  // The OAuth exchange (200), then the message: 429, 503, 200.
+  EXPECT_CALL(metrics, call_finished(200, ::testing::_)).Times(2);
+  EXPECT_CALL(metrics, call_finished(429, ::testing::_)).Times(1);
+  EXPECT_CALL(metrics, call_finished(503, ::testing::_)).Times(1);
+  EXPECT_CALL(metrics, retry_scheduled()).Times(2);
+  auto o = f.options();
+  o.http.metrics = &metrics;
+  auto p = f.provider(o);
+  auto r = p->deliver(std::vector<Notification>{notification("n1", {"tok-a"})});
+  EXPECT_EQ(r[0].outcome, Outcome::delivered) << r[0].reason;
+}
+
 TEST(FcmProvider, OversizedMessagesAreRefusedBeforeSending) {
   Fixture f;
   auto p = f.provider();
@@ -154,10 +244,11 @@ TEST(FcmProvider, OversizedMessagesAreRefusedBeforeSending) {
 
 TEST(FcmProvider, TopicsAreSentAsTopics) {
   Fixture f;
-  auto o = f.options();
-  o.target = TargetKind::topic;
-  auto p = f.provider(o);
-  auto r = p->deliver(std::vector<Notification>{notification("n1", {"news"})});
+  auto p = f.provider();
+  auto n = notification("n1", {});
+  n.topic = "news";
+  auto r = p->deliver(std::vector<Notification>{n});
+  EXPECT_TRUE(r[0].tokens.empty());  // a topic is one target: the notification's own outcome
   EXPECT_EQ(r[0].outcome, Outcome::delivered) << r[0].reason;
   ASSERT_EQ(f.fake.sent().size(), 1u);
   EXPECT_EQ(f.fake.sent()[0].target_kind, "topic");

@@ -174,6 +174,40 @@ TEST(FcmMessage, OneTargetNotificationAndStringData) {
   EXPECT_NE(topic->find(R"("topic":"news")"), std::string::npos) << *topic;
 }
 
+TEST(FcmMessage, TtlPriorityAndCollapseKeyGoToTheAndroidAndApnsOverrides) {
+  Notification n;
+  n.request_id = "r1";
+  n.message = "m";
+  auto plain = build_message(n, "tok", TargetKind::token);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->find("android"), std::string::npos) << *plain;
+  EXPECT_EQ(plain->find("apns"), std::string::npos) << *plain;
+  n.ttl = std::chrono::seconds(3600);
+  n.priority = Priority::high;
+  n.collapse_key = "score";
+  auto body = build_message(n, "tok", TargetKind::token);
+  ASSERT_TRUE(body) << body.error().message;
+  Poco::JSON::Parser parser;
+  auto m = parser.parse(*body).extract<Poco::JSON::Object::Ptr>()->getObject("message");
+  auto android = m->getObject("android");
+  ASSERT_TRUE(android) << *body;
+  EXPECT_EQ(android->getValue<std::string>("ttl"), "3600s");
+  EXPECT_EQ(android->getValue<std::string>("priority"), "HIGH");
+  EXPECT_EQ(android->getValue<std::string>("collapse_key"), "score");
+  EXPECT_EQ(m->getObject("apns")->getObject("headers")->getValue<std::string>("apns-priority"), "10");
+  n.priority = Priority::normal;
+  n.ttl = std::chrono::seconds(0);
+  n.collapse_key.clear();
+  auto normal = build_message(n, "tok", TargetKind::token);
+  ASSERT_TRUE(normal);
+  Poco::JSON::Parser p2;
+  auto m2 = p2.parse(*normal).extract<Poco::JSON::Object::Ptr>()->getObject("message");
+  EXPECT_EQ(m2->getObject("android")->getValue<std::string>("priority"), "NORMAL");
+  EXPECT_FALSE(m2->getObject("android")->has("ttl"));
+  EXPECT_FALSE(m2->getObject("android")->has("collapse_key"));
+  EXPECT_EQ(m2->getObject("apns")->getObject("headers")->getValue<std::string>("apns-priority"), "5");
+}
+
 TEST(FcmMessage, RefusesWhatFcmWouldRefuseBeforeSending) {
   Notification n;
   n.request_id = "r2";
@@ -200,12 +234,15 @@ TEST(FcmResponse, MapsFcmErrorsAsDocumented) {
   auto unregistered = map_send_result(answer(404, fcm_error(404, "NOT_FOUND", "UNREGISTERED")), now);
   EXPECT_EQ(unregistered.result.outcome, Outcome::rejected);
   EXPECT_NE(unregistered.result.reason.find("invalid or expired"), std::string::npos);
+  EXPECT_TRUE(unregistered.invalid_token);  // Google's one signal to drop a registration token
+  EXPECT_TRUE(map_send_result(answer(404, "not found"), now).invalid_token);
   for (auto [status, google, code] : {std::tuple{400, "INVALID_ARGUMENT", "INVALID_ARGUMENT"},
                                       std::tuple{403, "PERMISSION_DENIED", "SENDER_ID_MISMATCH"},
                                       std::tuple{401, "UNAUTHENTICATED", "THIRD_PARTY_AUTH_ERROR"}}) {
     auto r = map_send_result(answer(status, fcm_error(status, google, code)), now);
     EXPECT_EQ(r.result.outcome, Outcome::rejected) << code;
     EXPECT_FALSE(r.token_refused) << code;
+    EXPECT_FALSE(r.invalid_token) << code;  // INVALID_ARGUMENT may be the payload's fault, not the token's
     EXPECT_NE(r.result.reason.find(code), std::string::npos);
   }
   for (auto [status, google, code] :

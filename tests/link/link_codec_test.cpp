@@ -250,7 +250,7 @@ TEST(Messages, ARecordFromANewerMinorVersionHasItsExtraFieldsSkipped) {
     w.array(3);  // a later minor's third field
     w.uint(2500);
     w.array(1);
-    w.array(11);  // two fields this version does not know
+    w.array(16);  // two fields this version does not know
     w.text("r-1");
     w.array(1);
     w.text("u");
@@ -258,6 +258,12 @@ TEST(Messages, ARecordFromANewerMinorVersionHasItsExtraFieldsSkipped) {
     w.text("m");
     w.map(0);
     for (int i = 0; i < 4; ++i) w.text("");
+    w.array(1);  // 2.2: device_tokens, topic, ttl_s, priority, collapse_key
+    w.text("tok");
+    w.text("");
+    w.uint(60);
+    w.uint(2);
+    w.text("ck");
     w.map(1);
     w.text("new");
     w.array(2);
@@ -271,7 +277,172 @@ TEST(Messages, ARecordFromANewerMinorVersionHasItsExtraFieldsSkipped) {
   ASSERT_EQ(d->notifications.size(), 1u);
   EXPECT_EQ(d->notifications[0].request_id, "r-1");
   EXPECT_EQ(d->notifications[0].message, "m");
+  EXPECT_EQ(d->notifications[0].device_tokens, std::vector<std::string>{"tok"});
+  EXPECT_EQ(d->notifications[0].collapse_key, "ck");
   EXPECT_EQ(d->budget, std::chrono::milliseconds(2500));
+}
+
+TEST(Messages, ARecordFromA21ParentHasTheNewFieldsAtTheirDefaults) {
+  const auto payload = cbor_of([](auto& w) {
+    w.array(2);
+    w.uint(0);
+    w.array(1);
+    notification_fields(w, [](auto& x) { x.text("old-1"); });
+  });
+  auto d = decode_deliver_request(payload);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  const auto& n = d->notifications.at(0);
+  EXPECT_EQ(n.request_id, "old-1");
+  EXPECT_EQ(n.external_user_ids, std::vector<std::string>{"u"});
+  EXPECT_TRUE(n.device_tokens.empty());
+  EXPECT_TRUE(n.topic.empty());
+  EXPECT_EQ(n.ttl, std::chrono::seconds(0));
+  EXPECT_EQ(n.priority, Priority::unset);
+  // And a 2.1 reply (four fields per result) reads with no token results.
+  const auto reply = cbor_of([](auto& w) {
+    w.array(1);
+    w.array(4);
+    w.uint(0);
+    w.text("ref");
+    w.text("");
+    w.uint(0);
+  });
+  auto r = decode_deliver_reply(reply);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->at(0).reference, "ref");
+  EXPECT_TRUE(r->at(0).tokens.empty());
+}
+
+TEST(Messages, DeviceTokenFieldsAndTokenResultsRoundTrip) {
+  Notification n;
+  n.request_id = "t-1";
+  n.device_tokens = {"aa", "bb", "cc"};
+  n.topic = "news";
+  n.ttl = std::chrono::seconds(3600);
+  n.priority = Priority::high;
+  n.collapse_key = "score";
+  auto d = decode_deliver_request(encode_deliver_request(std::span(&n, 1)));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  const auto& m = d->notifications.at(0);
+  EXPECT_EQ(m.device_tokens, n.device_tokens);
+  EXPECT_EQ(m.topic, "news");
+  EXPECT_EQ(m.ttl, std::chrono::seconds(3600));
+  EXPECT_EQ(m.priority, Priority::high);
+  EXPECT_EQ(m.collapse_key, "score");
+
+  std::vector<DeliveryResult> rs = {
+      DeliveryResult::from_tokens({{"aa", TokenOutcome::delivered, "msg-1", ""},
+                                   {"bb", TokenOutcome::invalid_token, "", "410 Unregistered"},
+                                   {"cc", TokenOutcome::retryable, "", "503"}},
+                                  std::chrono::milliseconds(700))};
+  EXPECT_EQ(rs[0].outcome, Outcome::retryable);
+  auto r = decode_deliver_reply(encode_deliver_reply(rs));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& x = r->at(0);
+  EXPECT_EQ(x.outcome, Outcome::retryable);
+  EXPECT_EQ(x.retry_after, std::chrono::milliseconds(700));
+  ASSERT_EQ(x.tokens.size(), 3u);
+  EXPECT_EQ(x.tokens[0].token, "aa");
+  EXPECT_EQ(x.tokens[0].outcome, TokenOutcome::delivered);
+  EXPECT_EQ(x.tokens[0].reference, "msg-1");
+  EXPECT_EQ(x.tokens[1].outcome, TokenOutcome::invalid_token);
+  EXPECT_EQ(x.tokens[1].reason, "410 Unregistered");
+  EXPECT_EQ(x.tokens[2].outcome, TokenOutcome::retryable);
+}
+
+TEST(Messages, NotificationOutcomeFollowsItsTokens) {
+  using T = TokenOutcome;
+  auto of = [](std::vector<T> outcomes) {
+    std::vector<TokenResult> ts;
+    for (auto o : outcomes) ts.push_back({"t" + std::to_string(ts.size()), o, "ref", "why"});
+    return DeliveryResult::from_tokens(std::move(ts)).outcome;
+  };
+  EXPECT_EQ(of({T::delivered, T::delivered}), Outcome::delivered);
+  EXPECT_EQ(of({T::delivered, T::retryable}), Outcome::retryable);
+  EXPECT_EQ(of({T::invalid_token, T::retryable}), Outcome::retryable);
+  EXPECT_EQ(of({T::delivered, T::invalid_token}), Outcome::delivered);
+  EXPECT_EQ(of({T::rejected, T::invalid_token}), Outcome::rejected);
+  EXPECT_EQ(of({T::invalid_token}), Outcome::rejected);
+  EXPECT_EQ(of({}), Outcome::rejected);
+}
+
+TEST(Messages, HostileTokenFieldsAreBoundedBeforeAnythingIsReserved) {
+  // A token-result count the bytes cannot carry, an outcome past invalid_token, a priority past high, a ttl past a
+  // year: each refused by name.
+  const auto many = cbor_of([](auto& w) {
+    w.array(1);
+    w.array(5);
+    w.uint(0);
+    w.text("");
+    w.text("");
+    w.uint(0);
+    w.array(1000);  // claims 1000 token results, carries none
+  });
+  auto a = decode_deliver_reply(many);
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.error().message.find("results[0].tokens"), std::string::npos) << a.error().message;
+  const auto too_many = cbor_of([](auto& w) {
+    w.array(1);
+    w.array(5);
+    w.uint(0);
+    w.text("");
+    w.text("");
+    w.uint(0);
+    w.array(1001);
+  });
+  auto b = decode_deliver_reply(too_many);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.error().message.find("results[0].tokens"), std::string::npos) << b.error().message;
+  const auto bad_outcome = cbor_of([](auto& w) {
+    w.array(1);
+    w.array(5);
+    w.uint(2);
+    w.text("");
+    w.text("");
+    w.uint(0);
+    w.array(1);
+    w.array(4);
+    w.text("tok");
+    w.uint(4);
+    w.text("");
+    w.text("");
+  });
+  auto c = decode_deliver_reply(bad_outcome);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("results[0].tokens[0].outcome: 4 is more than 3"), std::string::npos)
+      << c.error().message;
+  auto request_with = [](std::uint64_t ttl, std::uint64_t priority, std::size_t tokens) {
+    return cbor_of([&](auto& w) {
+      w.array(2);
+      w.uint(0);
+      w.array(1);
+      w.array(14);
+      w.text("h");
+      w.array(1);
+      w.text("u");
+      w.text("");
+      w.text("");
+      w.map(0);
+      for (int i = 0; i < 4; ++i) w.text("");
+      w.array(tokens);  // a claimed count; at most two tokens follow
+      for (std::size_t i = 0; i < tokens && i < 2; ++i) w.text("tok");
+      w.text("");
+      w.uint(ttl);
+      w.uint(priority);
+      w.text("");
+    });
+  };
+  auto ok = decode_deliver_request(request_with(60, 2, 2));
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  auto ttl = decode_deliver_request(request_with(365ULL * 24 * 3600 + 1, 0, 2));
+  ASSERT_FALSE(ttl.ok());
+  EXPECT_NE(ttl.error().message.find("ttl_s"), std::string::npos) << ttl.error().message;
+  auto prio = decode_deliver_request(request_with(0, 3, 2));
+  ASSERT_FALSE(prio.ok());
+  EXPECT_NE(prio.error().message.find("priority: 3 is more than 2"), std::string::npos) << prio.error().message;
+  auto count = decode_deliver_request(request_with(0, 0, 1001));
+  ASSERT_FALSE(count.ok());
+  EXPECT_NE(count.error().message.find("device_tokens"), std::string::npos) << count.error().message;
 }
 
 TEST(Messages, BadOutcomeAndBadBase64AreRefused) {
@@ -381,11 +552,13 @@ TEST(Messages, APayloadOfTooManyItemsIsRefusedWhileItIsRead) {
 }
 
 TEST(Messages, TheLargestBatchTheParentSendsIsUnderTheElementBound) {
-  // The dispatcher's largest batch (100) of notifications at the ingress's bounds: 50 recipients, 100 custom_data keys.
+  // The dispatcher's largest batch (100) of notifications at the ingress's bounds: 50 recipients, 50 device tokens,
+  // 100 custom_data keys.
   std::vector<Notification> batch(100);
   for (std::size_t i = 0; i < batch.size(); ++i) {
     batch[i].request_id = "r" + std::to_string(i);
     for (int u = 0; u < 50; ++u) batch[i].external_user_ids.push_back("user-" + std::to_string(u));
+    for (int t = 0; t < 50; ++t) batch[i].device_tokens.push_back("token-" + std::to_string(t));
     for (int k = 0; k < 100; ++k) batch[i].custom_data["key-" + std::to_string(k)] = "v";
     batch[i].message = "m";
   }

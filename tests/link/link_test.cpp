@@ -6,6 +6,7 @@
 #include "link/frame_io.hpp"
 #include "link/link_client.hpp"
 #include "link/link_server.hpp"
+#include "link/messages.hpp"
 #include "tcp_transport.hpp"
 #include "wait_until.hpp"
 
@@ -327,6 +328,63 @@ TEST(Link, StopFailsPendingRequestsWithClosed) {
   auto r = pending.get();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, Errc::closed);
+}
+
+TEST(Link, ANotificationWithPushFieldsWaitsForA22EnclaveWhileTheOthersGo) {
+  // A 2.1 enclave (raw): it would skip the fields it does not know and push to no one, so the parent sends it only
+  // the notifications that do not use them; the others come back retryable, naming both versions.
+  auto listener = tcp_transport()->listen("127.0.0.1:0", 4);
+  ASSERT_TRUE(listener.ok()) << listener.error().message;
+  const std::string address = (*listener)->local_address();
+  std::atomic<std::size_t> received{0};
+  std::thread peer([&] {
+    auto s = (*listener)->accept(5s);
+    if (!s) return;
+    auto hello = read_frame(**s, 1u << 20, 5s, 5s);
+    if (!hello) return;
+    FrameHeader h;
+    h.minor = 1;
+    h.type = MessageType::hello_ok;
+    const std::string body = encode_hello({"enclave-2.1", kProtocolMajor, 1});
+    h.payload_size = static_cast<std::uint32_t>(body.size());
+    if (!(*s)->write_all(encode_header(h), 1s).ok() || !(*s)->write_all(std::as_bytes(std::span(body)), 1s).ok()) {
+      return;
+    }
+    auto deliver = read_frame(**s, 1u << 22, 5s, 5s);
+    if (!deliver || deliver->header.type != MessageType::deliver_request) return;
+    auto request = decode_deliver_request(deliver->payload);
+    if (!request) return;
+    received = request->notifications.size();
+    std::vector<DeliveryResult> results;
+    for (const auto& n : request->notifications) results.push_back(DeliveryResult::delivered("ref-" + n.request_id));
+    auto reply =
+        encode_frame(MessageType::deliver_reply, deliver->header.correlation_id, encode_deliver_reply(results));
+    (void)(*s)->write_all(reply, 1s);
+    std::array<std::byte, 256> buf{};
+    while ((*s)->read_some(buf, 200ms).ok()) {
+    }
+  });
+  CapturingLog log;
+  LinkClient client(tcp_transport(), client_options(address), log);
+  client.start();
+  ASSERT_TRUE(client.wait_connected(5s));
+  std::vector<Notification> batch = {make("users"), make("tokens"), make("ttl")};
+  batch[1].external_user_ids.clear();
+  batch[1].device_tokens = {"tok-1"};
+  batch[2].ttl = 60s;
+  auto r = client.deliver(batch);
+  client.stop();
+  peer.join();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_EQ(received.load(), 1u) << "only the notification without push fields reached the 2.1 enclave";
+  EXPECT_EQ((*r)[0].outcome, Outcome::delivered);
+  EXPECT_EQ((*r)[0].reference, "ref-users");
+  for (int i = 1; i < 3; ++i) {
+    EXPECT_EQ((*r)[i].outcome, Outcome::retryable) << i;
+    EXPECT_NE((*r)[i].reason.find("speaks protocol 2.1, without device tokens"), std::string::npos) << (*r)[i].reason;
+    EXPECT_NE((*r)[i].reason.find("(2.2)"), std::string::npos) << (*r)[i].reason;
+  }
 }
 
 TEST(LinkServerHardening, GarbageBytesCloseOnlyThatConnection) {

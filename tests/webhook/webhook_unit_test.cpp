@@ -88,6 +88,39 @@ TEST(WebhookPayload, CarriesTheNotificationInTheStandardShape) {
   EXPECT_EQ(data->getObject("trigger_properties")->getValue<int>("n"), 3);
   EXPECT_EQ(data->getValue<std::string>("campaign_id"), "camp");
   EXPECT_FALSE(data->has("canvas_id"));
+  for (const char* absent : {"device_tokens", "topic", "ttl", "priority", "collapse_key"}) {
+    EXPECT_FALSE(data->has(absent)) << absent;
+  }
+}
+
+TEST(WebhookPayload, CarriesThePushFieldsWhenTheNotificationHasThem) {
+  Notification n;
+  n.request_id = "req-43";
+  n.device_tokens = {"tok-1", "tok-2"};
+  n.ttl = std::chrono::seconds(600);
+  n.priority = Priority::high;
+  n.collapse_key = "score";
+  auto body = build_payload(n, std::chrono::system_clock::from_time_t(1614265330));
+  ASSERT_TRUE(body) << body.error().message;
+  Poco::JSON::Parser parser;
+  auto data = parser.parse(*body).extract<Poco::JSON::Object::Ptr>()->getObject("data");
+  auto tokens = data->getArray("device_tokens");
+  ASSERT_TRUE(tokens);
+  ASSERT_EQ(tokens->size(), 2u);
+  EXPECT_EQ(tokens->getElement<std::string>(1), "tok-2");
+  EXPECT_EQ(data->getValue<int>("ttl"), 600);
+  EXPECT_EQ(data->getValue<std::string>("priority"), "high");
+  EXPECT_EQ(data->getValue<std::string>("collapse_key"), "score");
+  EXPECT_FALSE(data->has("topic"));
+  n.device_tokens.clear();
+  n.topic = "news";
+  n.priority = Priority::normal;
+  auto topic = build_payload(n, std::chrono::system_clock::from_time_t(1614265330));
+  ASSERT_TRUE(topic);
+  Poco::JSON::Parser p2;
+  auto d2 = p2.parse(*topic).extract<Poco::JSON::Object::Ptr>()->getObject("data");
+  EXPECT_EQ(d2->getValue<std::string>("topic"), "news");
+  EXPECT_EQ(d2->getValue<std::string>("priority"), "normal");
 }
 
 TEST(WebhookPayload, RefusesWhatCannotBeSent) {

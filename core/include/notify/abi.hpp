@@ -18,8 +18,9 @@ namespace notify {
 /// Current SDK ABI version. Bump it whenever any type in `core/include/notify/` changes layout or a virtual function
 /// is added, removed or reordered; every plugin descriptor records the value it was compiled with.
 /// 2: the descriptor carries a BuildFingerprint. 3: Provider::deliver_by (a deadline for the batch).
-/// 4: PluginContext::metrics (ProviderMetrics).
-inline constexpr std::uint32_t kAbiVersion = 4;
+/// 4: Notification device_tokens/topic/ttl/priority/collapse_key, DeliveryResult::tokens (per-token outcomes).
+/// 5: PluginContext::metrics (ProviderMetrics).
+inline constexpr std::uint32_t kAbiVersion = 5;
 
 /// What a plugin was built with, as the loader compares it, field by field (plain strings, so that any build can read
 /// any other's and a mismatch can say which part differs). Each field points to a string literal of the library it

@@ -3,10 +3,13 @@
 //   deliver_request = [budget_ms (0: none), [notification, ...], ...later fields]
 //   notification    = [the fields of kNotificationSchema, in order, ...later fields]
 //   deliver_reply   = [result, ...]
-//   result          = [outcome (0 delivered, 1 rejected, 2 retryable), reference, reason, retry_after_ms, ...]
+//   result          = [outcome (0 delivered, 1 rejected, 2 retryable), reference, reason, retry_after_ms,
+//                      tokens (2.2), ...]
+//   token           = [token, outcome (0 delivered, 1 rejected, 2 retryable, 3 invalid_token), reference, reason, ...]
 //
-// A newer minor version may append fields to a record; this version skips them. Bounds are checked while reading,
-// before anything is allocated for what a count claims.
+// A newer minor version may append fields to a record; this version skips them, and a record from an older minor
+// (2.0/2.1: nine notification fields, four result fields) is read with the later fields at their defaults. Bounds are
+// checked while reading, before anything is allocated for what a count claims.
 #include "link/cbor_stream.hpp"
 #include "link/messages.hpp"
 
@@ -18,10 +21,12 @@ constexpr std::size_t kMaxNotifications = 1000;  // per deliver (the parent send
 constexpr std::size_t kMaxRecipients = 1000;     // external_user_ids of one notification
 constexpr std::size_t kMaxCustomKeys = 100;      // the ingress's own bound
 constexpr std::size_t kMaxTextBytes = 1u << 20;  // any one string (a frame is 4 MiB by default)
-constexpr std::size_t kMaxItems = 40'000;        // decoded items per message: the parent's largest batch needs 26,003
+constexpr std::size_t kMaxItems = 40'000;        // decoded items per message: the parent's largest batch needs 31,503
 constexpr std::uint64_t kMaxRetryAfterMs = 7ULL * 24 * 3600 * 1000;
+constexpr std::uint64_t kMaxTtlSeconds = 365ULL * 24 * 3600;  // the ingress allows 28 days (FCM's and APNs' limit)
+constexpr std::size_t kMaxTokenResults = kMaxRecipients;      // per result
 
-enum class FieldType { text, text_list, text_map };
+enum class FieldType { text, text_list, text_map, ttl, priority };
 
 // One field of a notification on the link: the encoder and the decoder both walk this table, so they cannot drift.
 struct NotificationField {
@@ -43,9 +48,18 @@ const NotificationField kNotificationSchema[] = {
     {"provider", FieldType::text, kMaxTextBytes, &Notification::provider},
     {"campaign_id", FieldType::text, kMaxTextBytes, &Notification::campaign_id},
     {"canvas_id", FieldType::text, kMaxTextBytes, &Notification::canvas_id},
+    // 2.2
+    {"device_tokens", FieldType::text_list, kMaxRecipients, nullptr, &Notification::device_tokens},
+    {"topic", FieldType::text, kMaxTextBytes, &Notification::topic},
+    {"ttl_s", FieldType::ttl, kMaxTtlSeconds},
+    {"priority", FieldType::priority, static_cast<std::size_t>(Priority::high)},
+    {"collapse_key", FieldType::text, kMaxTextBytes, &Notification::collapse_key},
 };
 constexpr std::size_t kNotificationFields = std::size(kNotificationSchema);
-constexpr std::size_t kResultFields = 4;
+constexpr std::size_t kNotificationFields21 = 9;  // what a 2.0/2.1 parent sends
+constexpr std::size_t kResultFields21 = 4;
+constexpr std::size_t kResultFields = 5;
+constexpr std::size_t kTokenFields = 4;
 
 void write_notification(cbor::Writer& w, const Notification& n) {
   w.array(kNotificationFields);
@@ -65,14 +79,22 @@ void write_notification(cbor::Writer& w, const Notification& n) {
           w.text(v);
         }
         break;
+      case FieldType::ttl:
+        w.uint(static_cast<std::uint64_t>(std::max<std::int64_t>(0, n.ttl.count())));
+        break;
+      case FieldType::priority:
+        w.uint(static_cast<std::uint64_t>(n.priority));
+        break;
     }
   }
 }
 
 Notification read_notification(cbor::Reader& r, const std::string& path) {
   Notification n;
-  const auto fields = r.expect_array(path, kNotificationFields, 64);
-  for (const auto& f : kNotificationSchema) {
+  const auto fields = r.expect_array(path, kNotificationFields21, 64);
+  const std::size_t known = std::min(fields, kNotificationFields);
+  for (std::size_t i = 0; i < known; ++i) {
+    const auto& f = kNotificationSchema[i];
     const std::string where = path + "." + f.name;
     switch (f.type) {
       case FieldType::text:
@@ -96,9 +118,15 @@ Notification read_notification(cbor::Reader& r, const std::string& path) {
         }
         break;
       }
+      case FieldType::ttl:
+        n.ttl = std::chrono::seconds(r.expect_uint(where, f.max));
+        break;
+      case FieldType::priority:
+        n.priority = static_cast<Priority>(r.expect_uint(where, f.max));
+        break;
     }
   }
-  for (std::size_t i = kNotificationFields; i < fields; ++i) r.skip();
+  for (std::size_t i = known; i < fields; ++i) r.skip();
   return n;
 }
 
@@ -155,6 +183,14 @@ std::string encode_deliver_reply(std::span<const DeliveryResult> results) {
     w.text(r.reference);
     w.text(r.reason);
     w.uint(static_cast<std::uint64_t>(std::max<std::int64_t>(0, r.retry_after.count())));
+    w.array(r.tokens.size());
+    for (const auto& t : r.tokens) {
+      w.array(kTokenFields);
+      w.text(t.token);
+      w.uint(static_cast<std::uint64_t>(t.outcome));
+      w.text(t.reference);
+      w.text(t.reason);
+    }
   }
   return out;
 }
@@ -167,13 +203,29 @@ Result<std::vector<DeliveryResult>> decode_deliver_reply(std::string_view payloa
     out.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
       const std::string path = "results[" + std::to_string(i) + "]";
-      const auto fields = r.expect_array(path, kResultFields, 64);
+      const auto fields = r.expect_array(path, kResultFields21, 64);
       DeliveryResult d;
       d.outcome =
           static_cast<Outcome>(r.expect_uint(path + ".outcome", static_cast<std::uint64_t>(Outcome::retryable)));
       d.reference = std::string(r.expect_text(path + ".reference", kMaxTextBytes));
       d.reason = std::string(r.expect_text(path + ".reason", kMaxTextBytes));
       d.retry_after = std::chrono::milliseconds(r.expect_uint(path + ".retry_after_ms", kMaxRetryAfterMs));
+      if (fields >= kResultFields) {
+        const auto tokens = r.expect_array(path + ".tokens", 0, kMaxTokenResults);
+        d.tokens.reserve(tokens);
+        for (std::size_t t = 0; t < tokens; ++t) {
+          const std::string at = path + ".tokens[" + std::to_string(t) + "]";
+          const auto token_fields = r.expect_array(at, kTokenFields, 64);
+          TokenResult tr;
+          tr.token = std::string(r.expect_text(at + ".token", kMaxTextBytes));
+          tr.outcome = static_cast<TokenOutcome>(
+              r.expect_uint(at + ".outcome", static_cast<std::uint64_t>(TokenOutcome::invalid_token)));
+          tr.reference = std::string(r.expect_text(at + ".reference", kMaxTextBytes));
+          tr.reason = std::string(r.expect_text(at + ".reason", kMaxTextBytes));
+          for (std::size_t f = kTokenFields; f < token_fields; ++f) r.skip();
+          d.tokens.push_back(std::move(tr));
+        }
+      }
       for (std::size_t f = kResultFields; f < fields; ++f) r.skip();
       out.push_back(std::move(d));
     }

@@ -29,8 +29,10 @@ inline constexpr std::uint8_t kProtocolMajor = 2;
 // another major is refused at the handshake, the message naming both versions. Minor versions add, never change
 // (trailing fields of a CBOR record; a new JSON member).
 // 2.1 added logs_request/logs_reply (a parent asks only a peer of minor 1 or later).
-// 2.2 added metrics_request/metrics_reply (a parent asks only a peer of minor 2 or later).
-inline constexpr std::uint8_t kProtocolMinor = 2;
+// 2.2 added device tokens, topic, ttl, priority and collapse_key to a notification and per-token results to a
+// deliver result (a parent sends notifications using them only to a peer of minor 2 or later).
+// 2.3 added metrics_request/metrics_reply (a parent asks only a peer of minor 3 or later).
+inline constexpr std::uint8_t kProtocolMinor = 3;
 inline constexpr std::size_t kHeaderSize = 20;
 
 enum class MessageType : std::uint8_t {
@@ -49,7 +51,7 @@ enum class MessageType : std::uint8_t {
   kms_provision_reply = 13,
   logs_request = 14,  ///< parent → enclave (protocol 2.1): the enclave's buffered log lines, oldest first
   logs_reply = 15,
-  metrics_request = 16,  ///< parent → enclave (protocol 2.2): the enclave's metrics, to expose on the parent's /metrics
+  metrics_request = 16,  ///< parent → enclave (protocol 2.3): the enclave's metrics, to expose on the parent's /metrics
   metrics_reply = 17,
 };
 

@@ -4,6 +4,7 @@
 #include "link/frame_reader.hpp"
 #include "link/frame_writer.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -269,8 +270,47 @@ Result<HealthInfo> LinkClient::health() {
   return decode_health(f->payload);
 }
 
+namespace {
+bool uses_2_2_fields(const Notification& n) {
+  return !n.device_tokens.empty() || !n.topic.empty() || n.ttl.count() != 0 || n.priority != Priority::unset ||
+         !n.collapse_key.empty();
+}
+}  // namespace
+
 Result<std::vector<DeliveryResult>> LinkClient::deliver(std::span<const Notification> batch) {
   if (batch.empty()) return std::vector<DeliveryResult>{};
+  // A 2.0/2.1 enclave would skip the fields it does not know and push to the wrong recipients (or none): such
+  // notifications wait (retryable, naming both versions) until the enclave is upgraded; the others go.
+  if (const auto p = peer();
+      p.major == kProtocolMajor && p.minor < 2 && std::any_of(batch.begin(), batch.end(), uses_2_2_fields)) {
+    std::vector<Notification> sendable;
+    for (const auto& n : batch) {
+      if (!uses_2_2_fields(n)) sendable.push_back(n);
+    }
+    std::vector<DeliveryResult> sent;
+    if (!sendable.empty()) {
+      auto r = deliver_now(sendable);
+      if (!r) return r.error();
+      sent = std::move(r.value());
+    }
+    std::vector<DeliveryResult> out;
+    out.reserve(batch.size());
+    std::size_t next = 0;
+    for (const auto& n : batch) {
+      if (uses_2_2_fields(n)) {
+        out.push_back(DeliveryResult::retryable("enclave '" + p.node + "' speaks protocol " + std::to_string(p.major) +
+                                                "." + std::to_string(p.minor) +
+                                                ", without device tokens, topic, ttl, priority or collapse_key (2.2)"));
+      } else {
+        out.push_back(std::move(sent[next++]));
+      }
+    }
+    return out;
+  }
+  return deliver_now(batch);
+}
+
+Result<std::vector<DeliveryResult>> LinkClient::deliver_now(std::span<const Notification> batch) {
   // The budget is this client's request timeout: past it, nothing the enclave starts would be waited for.
   auto f = call(MessageType::deliver_request, encode_deliver_request(batch, options_.request_timeout));
   if (!f) return f.error();
@@ -325,9 +365,9 @@ Result<LogsReply> LinkClient::logs(std::size_t max_lines) {
 }
 
 Result<std::vector<prometheus::MetricFamily>> LinkClient::metrics() {
-  if (const auto p = peer(); p.major == kProtocolMajor && p.minor < 2) {
+  if (const auto p = peer(); p.major == kProtocolMajor && p.minor < 3) {
     return Error{Errc::unsupported, "enclave '" + p.node + "' speaks protocol " + std::to_string(p.major) + "." +
-                                        std::to_string(p.minor) + ", without metrics (2.2)"};
+                                        std::to_string(p.minor) + ", without metrics (2.3)"};
   }
   auto f = call(MessageType::metrics_request, "{}");
   if (!f) return f.error();

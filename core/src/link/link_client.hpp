@@ -72,6 +72,7 @@ class LinkClient {
   [[nodiscard]] Stats stats() const;
 
  private:
+  Result<std::vector<DeliveryResult>> deliver_now(std::span<const Notification> batch);
   struct Pending;
   struct Wire;  // one connection: its stream and its coalescing writer
 

@@ -18,6 +18,7 @@ constexpr FieldSpec kDemo[] = {
     {"count", FT::integer, false, "0", "periodic sends before stopping; 0 = forever"},
     {"exit_when_done", FT::boolean, false, "false", "with count > 0: shut the host down after the last send"},
     {"external_user_id", FT::string, false, "user123", "recipient of the test notifications"},
+    {"device_token", FT::string, false, "", "send to this device token instead (FCM, APNs)"},
     {"title", FT::string, false, "Test Notification", nullptr},
     {"message", FT::string, false, "Hello from the Nitro Enclave!", nullptr},
     {"provider", FT::string, false, "", "provider instance on the enclave; empty = its default"},
@@ -45,6 +46,7 @@ Result<services::DemoOptions> demo_config_from(const config::YamlConfigView& dem
   o.interval = demo.duration_value("interval");
   o.count = demo.int_value("count");
   o.external_user_id = demo.string_value("external_user_id");
+  o.device_token = demo.string_value("device_token");
   o.title = demo.string_value("title");
   o.message = demo.string_value("message");
   o.provider = demo.string_value("provider");

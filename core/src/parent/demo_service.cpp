@@ -35,7 +35,11 @@ bool DemoService::send_test(std::uint64_t sequence) {
   log_->info("📨 Sending test notification...");
   Notification n;
   n.request_id = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
-  n.external_user_ids = {options_.external_user_id};
+  if (options_.device_token.empty()) {
+    n.external_user_ids = {options_.external_user_id};
+  } else {
+    n.device_tokens = {options_.device_token};
+  }
   n.title = options_.title;
   n.message = options_.message;
   n.custom_data = {{"source", "enclave-notify-demo"}, {"sequence", std::to_string(sequence)}};

@@ -20,6 +20,7 @@ struct DemoOptions {
   std::chrono::milliseconds interval{30000};
   std::int64_t count = 0;  // periodic sends after the first; 0 = forever
   std::string external_user_id = "user123";
+  std::string device_token;  // when set, the recipient instead of external_user_id (FCM, APNs)
   std::string title = "Test Notification";
   std::string message = "Hello from the Nitro Enclave!";
   std::string provider;

@@ -20,6 +20,18 @@ struct Call {
   std::optional<SendOutcome> outcome;
 };
 
+TokenOutcome token_outcome(const SendOutcome& o) {
+  switch (o.result.outcome) {
+    case Outcome::delivered:
+      return TokenOutcome::delivered;
+    case Outcome::rejected:
+      return o.invalid_token ? TokenOutcome::invalid_token : TokenOutcome::rejected;
+    case Outcome::retryable:
+      break;
+  }
+  return TokenOutcome::retryable;
+}
+
 }  // namespace
 
 ApnsProvider::ApnsProvider(ApnsOptions options, SecretStore& secrets, TransportRegistry& transports, Log& log)
@@ -67,28 +79,36 @@ std::vector<DeliveryResult> ApnsProvider::deliver_by(std::span<const Notificatio
       }
       return results;
     }
-    // Refused before sending, whole: bad content, or a recipient that is not a device token.
+    // Refused before sending, whole: bad content, or no device tokens. A token that is not one (not 64+ hex digits)
+    // is an invalid token of its own, not sent; the notification's other tokens go.
     std::vector<std::optional<DeliveryResult>> refused(batch.size());
+    std::vector<std::vector<TokenResult>> malformed(batch.size());
     std::vector<Call> calls;
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      auto body = build_payload(batch[i]);
+      const auto& n = batch[i];
+      if (!n.external_user_ids.empty() || !n.topic.empty()) {
+        refused[i] =
+            DeliveryResult::rejected("notification " + n.request_id +
+                                     ": external_user_ids and topic are not APNs recipients; give device_tokens");
+        continue;
+      }
+      if (n.device_tokens.empty()) {
+        refused[i] = DeliveryResult::rejected("notification " + n.request_id + ": no device_tokens for APNs");
+        continue;
+      }
+      auto body = build_payload(n);
       if (!body) {
         refused[i] = DeliveryResult::rejected(body.error().message);
         continue;
       }
-      if (batch[i].external_user_ids.empty()) {
-        refused[i] = DeliveryResult::rejected("notification " + batch[i].request_id + ": no device token");
-        continue;
-      }
-      for (const auto& token : batch[i].external_user_ids) {
-        if (!valid_device_token(token)) {
-          refused[i] = DeliveryResult::rejected("notification " + batch[i].request_id +
-                                                ": a recipient is not an APNs device token (64+ hex digits)");
-          break;
+      for (const auto& token : n.device_tokens) {
+        if (valid_device_token(token)) {
+          calls.push_back({i, token, *body, std::nullopt});
+        } else {
+          malformed[i].push_back(
+              {token, TokenOutcome::invalid_token, {}, "not an APNs device token (64+ hex digits); not sent"});
         }
       }
-      if (refused[i]) continue;
-      for (const auto& token : batch[i].external_user_ids) calls.push_back({i, token, *body, std::nullopt});
     }
 
     std::vector<std::size_t> pending(calls.size());
@@ -118,16 +138,25 @@ std::vector<DeliveryResult> ApnsProvider::deliver_by(std::span<const Notificatio
           http::HttpRequest req;
           req.url = options_.endpoint + "/3/device/" + call.device_token;
           req.body = call.body;
+          const auto& n = batch[call.notification];
+          const int priority = n.priority == Priority::high     ? 10
+                               : n.priority == Priority::normal ? 5
+                                                                : options_.priority;
           req.headers = {{"authorization", authorization},
                          {"apns-topic", options_.topic},
                          {"apns-push-type", options_.push_type},
-                         {"apns-priority", std::to_string(options_.priority)},
+                         {"apns-priority", std::to_string(priority)},
                          {"content-type", "application/json"}};
-          const auto& id = batch[call.notification].request_id;
-          // One request_id to several devices: apns-id must be unique per push, so only a single push carries it.
-          if (is_uuid(id) && batch[call.notification].external_user_ids.size() == 1) {
-            req.headers.push_back({"apns-id", id});
+          if (n.ttl.count() > 0) {
+            // A UNIX epoch date in seconds until which APNs keeps trying to deliver.
+            const auto until = std::chrono::duration_cast<std::chrono::seconds>(
+                                   (std::chrono::system_clock::now() + n.ttl).time_since_epoch())
+                                   .count();
+            req.headers.push_back({"apns-expiration", std::to_string(until)});
           }
+          if (!n.collapse_key.empty()) req.headers.push_back({"apns-collapse-id", n.collapse_key});
+          // One request_id to several devices: apns-id must be unique per push, so only a single push carries it.
+          if (is_uuid(n.request_id) && n.device_tokens.size() == 1) req.headers.push_back({"apns-id", n.request_id});
           requests.push_back(std::move(req));
         }
         auto answers = http_.perform_all(requests, deadline);
@@ -158,11 +187,14 @@ std::vector<DeliveryResult> ApnsProvider::deliver_by(std::span<const Notificatio
       log_.info(std::to_string(again.size()) + " APNs push(es) retryable; retrying in " +
                 std::to_string(delay.count()) + " ms, attempt " + std::to_string(attempt + 1) + "/" +
                 std::to_string(options_.max_attempts));
+      if (options_.http.metrics != nullptr)
+        for (std::size_t n = 0; n < again.size(); ++n) options_.http.metrics->retry_scheduled();
       std::this_thread::sleep_for(delay);
       pending = std::move(again);
     }
 
-    // As FCM: any rejection wins, then any retryable (a re-send reaches delivered devices again), else delivered.
+    // Per device token (DeliveryResult::from_tokens): the caller's retry carries only the tokens still retryable, so
+    // no device gets a push twice because another device's push failed.
     std::vector<std::vector<const Call*>> calls_of(batch.size());
     for (const auto& c : calls) calls_of[c.notification].push_back(&c);
     for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -170,19 +202,20 @@ std::vector<DeliveryResult> ApnsProvider::deliver_by(std::span<const Notificatio
         results[i] = *refused[i];
         continue;
       }
-      std::optional<DeliveryResult> rejected, retryable;
-      std::string ids;
+      std::vector<TokenResult> tokens;
+      std::chrono::milliseconds after{0};
       for (const Call* c : calls_of[i]) {
         if (!c->outcome) {
-          if (!retryable) retryable = DeliveryResult::retryable("not sent: the caller's deadline had passed");
+          tokens.push_back(
+              {c->device_token, TokenOutcome::retryable, {}, "not sent: the caller's deadline had passed"});
           continue;
         }
         const auto& r = c->outcome->result;
-        if (r.outcome == Outcome::rejected && !rejected) rejected = r;
-        if (r.outcome == Outcome::retryable && (!retryable || r.retry_after > retryable->retry_after)) retryable = r;
-        if (r.outcome == Outcome::delivered) ids += (ids.empty() ? "" : ",") + r.reference;
+        tokens.push_back({c->device_token, token_outcome(*c->outcome), r.reference, r.reason});
+        if (r.outcome == Outcome::retryable) after = std::max(after, r.retry_after);
       }
-      results[i] = rejected ? *rejected : retryable ? *retryable : DeliveryResult::delivered(ids);
+      for (auto& m : malformed[i]) tokens.push_back(std::move(m));
+      results[i] = DeliveryResult::from_tokens(std::move(tokens), after);
     }
   } catch (const std::exception& e) {
     for (auto& r : results) {

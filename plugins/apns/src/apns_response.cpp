@@ -21,8 +21,11 @@ SendOutcome map_result(const http::HttpResult& result, std::chrono::system_clock
   if (reason.size() > 100) reason.resize(100);
   const std::string what = "APNs answered HTTP " + std::to_string(r.status) + (reason.empty() ? "" : " " + reason);
   const auto wait = http::retry_after(r, now).value_or(std::chrono::milliseconds(0));
-  if (reason == "BadDeviceToken" || reason == "DeviceTokenNotForTopic" || reason == "Unregistered" || r.status == 410) {
-    return {DeliveryResult::rejected(what + " (the device token is invalid)"), false};
+  if (reason == "BadDeviceToken" || reason == "Unregistered" || r.status == 410) {
+    return {DeliveryResult::rejected(what + " (the device token is invalid)"), false, true};
+  }
+  if (reason == "DeviceTokenNotForTopic") {
+    return {DeliveryResult::rejected(what + " (the device token belongs to another topic)"), false};
   }
   if (reason == "ExpiredProviderToken") {
     return {DeliveryResult::retryable(what + " (a new provider token is made)"), true};

@@ -45,6 +45,21 @@ Result<std::string> build_message(const Notification& n, std::string_view target
     }
     message.set("data", data);
   }
+  if (n.ttl.count() > 0 || n.priority != Priority::unset || !n.collapse_key.empty()) {
+    Poco::JSON::Object android;
+    if (n.ttl.count() > 0) android.set("ttl", std::to_string(n.ttl.count()) + "s");
+    if (n.priority != Priority::unset) android.set("priority", n.priority == Priority::high ? "HIGH" : "NORMAL");
+    if (!n.collapse_key.empty()) android.set("collapse_key", n.collapse_key);
+    message.set("android", android);
+  }
+  if (n.priority != Priority::unset) {
+    // FCM relays to APNs for iOS devices: the same urgency there (10 at once, 5 power-considerate).
+    Poco::JSON::Object headers;
+    headers.set("apns-priority", n.priority == Priority::high ? "10" : "5");
+    Poco::JSON::Object apns;
+    apns.set("headers", headers);
+    message.set("apns", apns);
+  }
   Poco::JSON::Object root;
   root.set("message", message);
   std::ostringstream os;

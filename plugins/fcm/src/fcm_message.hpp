@@ -1,6 +1,9 @@
 #pragma once
 // The FCM HTTP v1 request body for one notification to one target:
-//   {"message": {"token"|"topic"|"condition": ..., "notification": {"title", "body"}, "data": {string: string}}}
+//   {"message": {"token"|"topic"|"condition": ..., "notification": {"title", "body"}, "data": {string: string},
+//                "android": {"ttl": "<n>s", "priority": "HIGH"|"NORMAL", "collapse_key"},
+//                "apns": {"headers": {"apns-priority": "10"|"5"}}}}
+// (android and apns only with the notification's ttl, priority or collapse_key).
 
 #include <notify/notification.hpp>
 #include <notify/result.hpp>
@@ -11,8 +14,7 @@
 
 namespace notify::fcm {
 
-/// What a recipient string names. The Notification model has no device-token or topic field yet (the core owns it),
-/// so for now each external_user_id is taken as a target of the kind the instance is configured with.
+/// What a target string names: a device (registration) token, a topic, or a condition over topics.
 enum class TargetKind : std::uint8_t { token, topic, condition };
 
 /// FCM refuses a message over 4,096 bytes; so does this, before sending.

@@ -33,12 +33,25 @@ std::string token_route_problem(const http::HttpClientOptions& http, const std::
   }
 }
 
-// One messages:send call: a notification to one of its targets.
+// One messages:send call: a notification to one of its device tokens, or to its topic.
 struct Call {
   std::size_t notification;
+  std::string token;  // empty: the topic
   std::string body;
   std::optional<SendOutcome> outcome;
 };
+
+TokenOutcome token_outcome(const SendOutcome& o) {
+  switch (o.result.outcome) {
+    case Outcome::delivered:
+      return TokenOutcome::delivered;
+    case Outcome::rejected:
+      return o.invalid_token ? TokenOutcome::invalid_token : TokenOutcome::rejected;
+    case Outcome::retryable:
+      break;
+  }
+  return TokenOutcome::retryable;
+}
 
 }  // namespace
 
@@ -104,18 +117,37 @@ std::vector<DeliveryResult> FcmProvider::deliver_by(std::span<const Notification
     std::vector<std::optional<DeliveryResult>> refused(batch.size());
     std::vector<Call> calls;
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i].external_user_ids.empty()) {
-        refused[i] = DeliveryResult::rejected("notification " + batch[i].request_id + ": no FCM target");
+      const auto& n = batch[i];
+      const std::string what = "notification " + n.request_id + ": ";
+      if (!n.external_user_ids.empty()) {
+        refused[i] =
+            DeliveryResult::rejected(what + "external_user_ids are not FCM targets; give device_tokens or topic");
+        continue;
+      }
+      if (n.device_tokens.empty() && n.topic.empty()) {
+        refused[i] = DeliveryResult::rejected(what + "no FCM target; give device_tokens or topic");
+        continue;
+      }
+      if (!n.device_tokens.empty() && !n.topic.empty()) {
+        refused[i] = DeliveryResult::rejected(what + "give either device_tokens or topic, not both");
         continue;
       }
       std::vector<Call> mine;
-      for (const auto& target : batch[i].external_user_ids) {
-        auto body = build_message(batch[i], target, options_.target);
+      if (!n.topic.empty()) {
+        auto body = build_message(n, n.topic, TargetKind::topic);
+        if (!body) {
+          refused[i] = DeliveryResult::rejected(body.error().message);
+          continue;
+        }
+        mine.push_back({i, {}, std::move(body.value()), std::nullopt});
+      }
+      for (const auto& token : n.device_tokens) {
+        auto body = build_message(n, token, TargetKind::token);
         if (!body) {
           refused[i] = DeliveryResult::rejected(body.error().message);
           break;
         }
-        mine.push_back({i, std::move(body.value()), std::nullopt});
+        mine.push_back({i, token, std::move(body.value()), std::nullopt});
       }
       if (!refused[i])
         calls.insert(calls.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
@@ -176,33 +208,40 @@ std::vector<DeliveryResult> FcmProvider::deliver_by(std::span<const Notification
       }
       log_.info(std::to_string(again.size()) + " FCM call(s) retryable; retrying in " + std::to_string(delay.count()) +
                 " ms, attempt " + std::to_string(attempt + 1) + "/" + std::to_string(options_.max_attempts));
+      if (options_.http.metrics != nullptr)
+        for (std::size_t n = 0; n < again.size(); ++n) options_.http.metrics->retry_scheduled();
       std::this_thread::sleep_for(delay);
       pending = std::move(again);
     }
 
-    // Fold calls back onto notifications: any rejection wins, then any retryable, else delivered (names joined).
-    // A notification to several targets that is partly delivered and partly retryable is retryable whole: the
-    // caller's re-send reaches the delivered targets again, because FCM has no idempotency key.
+    // Fold calls back onto notifications: a topic's one call is the notification's result; device tokens each get
+    // their own (DeliveryResult::from_tokens), so the caller's retry carries only the tokens still retryable and no
+    // token FCM took is pushed again (FCM has no idempotency key).
     std::vector<std::vector<const Call*>> calls_of(batch.size());
     for (const auto& c : calls) calls_of[c.notification].push_back(&c);
+    const auto not_sent = DeliveryResult::retryable("not sent: the caller's deadline had passed");
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (refused[i]) {
         results[i] = *refused[i];
         continue;
       }
-      std::optional<DeliveryResult> rejected, retryable;
-      std::string names;
+      if (!batch[i].topic.empty()) {
+        const Call* c = calls_of[i].front();
+        results[i] = c->outcome ? c->outcome->result : not_sent;
+        continue;
+      }
+      std::vector<TokenResult> tokens;
+      std::chrono::milliseconds after{0};
       for (const Call* c : calls_of[i]) {
         if (!c->outcome) {
-          if (!retryable) retryable = DeliveryResult::retryable("not sent: the caller's deadline had passed");
+          tokens.push_back({c->token, TokenOutcome::retryable, {}, not_sent.reason});
           continue;
         }
         const auto& r = c->outcome->result;
-        if (r.outcome == Outcome::rejected && !rejected) rejected = r;
-        if (r.outcome == Outcome::retryable && (!retryable || r.retry_after > retryable->retry_after)) retryable = r;
-        if (r.outcome == Outcome::delivered) names += (names.empty() ? "" : ",") + r.reference;
+        tokens.push_back({c->token, token_outcome(*c->outcome), r.reference, r.reason});
+        if (r.outcome == Outcome::retryable) after = std::max(after, r.retry_after);
       }
-      results[i] = rejected ? *rejected : retryable ? *retryable : DeliveryResult::delivered(names);
+      results[i] = DeliveryResult::from_tokens(std::move(tokens), after);
     }
   } catch (const std::exception& e) {
     for (auto& r : results) {

@@ -1,5 +1,6 @@
 #pragma once
-// The FCM provider (HTTP v1): one messages:send call per notification and target, with an OAuth access token from the
+// The FCM provider (HTTP v1): one messages:send call per device token of a notification, or one to its topic (FCM v1
+// has no batch endpoint), with an OAuth access token from the
 // service account in the enclave's secret store, over the shared HTTP client (HTTP/2 streams to fcm.googleapis.com),
 // retrying what is retryable within the caller's deadline.
 
@@ -22,7 +23,6 @@ struct FcmOptions {
   std::string endpoint = "https://fcm.googleapis.com";  ///< scheme://host[:port], no path
   http::HttpClientOptions http;
   std::string secret_name = "fcm.service_account";  ///< SecretStore name of the service account JSON
-  TargetKind target = TargetKind::token;            ///< what each external_user_id names (interim, see fcm_message.hpp)
   std::size_t concurrency = 32;                     ///< calls in flight per batch
   int max_attempts = 3;
   std::chrono::milliseconds backoff_initial{200};

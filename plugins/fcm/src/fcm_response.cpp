@@ -61,7 +61,7 @@ SendOutcome map_send_result(const http::HttpResult& result, std::chrono::system_
                              (e.message.empty() ? "" : ": " + e.message);
   const auto wait = http::retry_after(r, now).value_or(std::chrono::milliseconds(0));
   if (e.code == "UNREGISTERED" || (e.code.empty() && r.status == 404)) {
-    return {DeliveryResult::rejected(reason + " (the registration token is invalid or expired)"), false};
+    return {DeliveryResult::rejected(reason + " (the registration token is invalid or expired)"), false, true};
   }
   if (e.code == "INVALID_ARGUMENT" || e.code == "SENDER_ID_MISMATCH" || e.code == "THIRD_PARTY_AUTH_ERROR") {
     return {DeliveryResult::rejected(reason), false};

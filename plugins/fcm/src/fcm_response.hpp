@@ -12,6 +12,9 @@ struct SendOutcome {
   DeliveryResult result;
   /// FCM refused our access token (401 other than THIRD_PARTY_AUTH_ERROR): the caller drops its cached token.
   bool token_refused = false;
+  /// UNREGISTERED (or a bare 404): the registration token is invalid or expired; `result` is rejected. Google
+  /// documents only this code as the sign to drop a token (INVALID_ARGUMENT may be the payload's fault).
+  bool invalid_token = false;
 };
 
 /// 2xx → delivered (reference: the message "name"). By FCM's error code (details[].errorCode, else error.status, else

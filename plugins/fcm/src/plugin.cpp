@@ -32,8 +32,6 @@ constexpr FieldSpec kFcmSchema[] = {
      "dev: read the service account JSON from this file into the secret store at start (${FCM_SERVICE_ACCOUNT_FILE})"},
     {"secret_name", FieldType::string, false, nullptr,
      "SecretStore name of the service account (default: <instance>.service_account)"},
-    {"target", FieldType::string, false, "token",
-     "what each external_user_id names: token, topic or condition (interim, until the model has push targets)"},
     {"egress", FieldType::object, false, nullptr, "how connections leave this host", kEgress, std::size(kEgress)},
     {"ca_file", FieldType::string, false, nullptr, "CA bundle (PEM); an enclave image has no system store"},
     {"concurrency", FieldType::integer, false, "32", "messages:send calls in flight per batch"},
@@ -91,17 +89,6 @@ notify::Result<std::unique_ptr<notify::Provider>> make_fcm(const notify::PluginC
     if (auto st = ctx.secrets.put(o.secret_name, std::move(json), notify::SecretOrigin::config); !st) {
       return Error{st.code(), c.location("service_account_file") + ": " + st.message()};
     }
-  }
-  const auto target = c.get_string("target").value_or("token");
-  if (target == "token") {
-    o.target = notify::fcm::TargetKind::token;
-  } else if (target == "topic") {
-    o.target = notify::fcm::TargetKind::topic;
-  } else if (target == "condition") {
-    o.target = notify::fcm::TargetKind::condition;
-  } else {
-    return Error{Errc::invalid_argument,
-                 c.location("target") + ": target: unknown '" + target + "' (token, topic, condition)"};
   }
   auto egress = c.get_object("egress");
   o.http.egress_transport = egress->get_string("transport").value_or("tcp");

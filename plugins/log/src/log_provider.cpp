@@ -47,6 +47,12 @@ std::string LogProvider::to_json_line(const Notification& n, std::string_view in
   }
   if (!n.campaign_id.empty()) obj.set("campaign_id", n.campaign_id);
   if (!n.canvas_id.empty()) obj.set("canvas_id", n.canvas_id);
+  if (!n.device_tokens.empty()) {
+    Poco::JSON::Array tokens;
+    for (const auto& t : n.device_tokens) tokens.add(t);
+    obj.set("device_tokens", tokens);
+  }
+  if (!n.topic.empty()) obj.set("topic", n.topic);
   std::ostringstream os;
   obj.stringify(os);
   return os.str();
@@ -63,7 +69,7 @@ std::vector<DeliveryResult> LogProvider::deliver(std::span<const Notification> b
         reject = reject || options_.reject_user_ids.count(u) != 0;
         retry = retry || options_.retry_user_ids.count(u) != 0;
       }
-      if (n.external_user_ids.empty()) {
+      if (n.external_user_ids.empty() && n.device_tokens.empty() && n.topic.empty()) {
         results.push_back(DeliveryResult::rejected("no recipients"));
         continue;
       }
@@ -84,7 +90,20 @@ std::vector<DeliveryResult> LogProvider::deliver(std::span<const Notification> b
         continue;
       }
       ++written_;
-      results.push_back(DeliveryResult::delivered("log-" + std::to_string(written_)));
+      const std::string reference = "log-" + std::to_string(written_);
+      if (n.device_tokens.empty()) {
+        results.push_back(DeliveryResult::delivered(reference));
+      } else {
+        std::vector<TokenResult> tokens;
+        for (const auto& t : n.device_tokens) {
+          if (options_.invalid_tokens.count(t) != 0) {
+            tokens.push_back({t, TokenOutcome::invalid_token, {}, "token is in invalid_tokens (simulated)"});
+          } else {
+            tokens.push_back({t, TokenOutcome::delivered, reference, {}});
+          }
+        }
+        results.push_back(DeliveryResult::from_tokens(std::move(tokens)));
+      }
     } catch (const std::exception& e) {
       results.push_back(DeliveryResult::retryable(std::string("log provider: ") + e.what()));
     }

@@ -20,6 +20,7 @@ struct LogProviderOptions {
   /// Dev/test aids: recipients for which the provider answers rejected / retryable instead of writing.
   std::set<std::string> reject_user_ids;
   std::set<std::string> retry_user_ids;
+  std::set<std::string> invalid_tokens;  // answered TokenOutcome::invalid_token
 };
 
 class LogProvider final : public Provider {

@@ -12,6 +12,8 @@ constexpr FieldSpec kLogSchema[] = {
     {"output", FieldType::string, false, "stdout", "stdout, or a file that JSON lines are appended to"},
     {"reject_user_ids", FieldType::string_list, false, nullptr, "dev/test: recipients answered as rejected"},
     {"retry_user_ids", FieldType::string_list, false, nullptr, "dev/test: recipients answered as retryable"},
+    {"invalid_tokens", FieldType::string_list, false, nullptr,
+     "dev/test: device tokens answered as invalid (the others of the notification are written and delivered)"},
 };
 
 notify::Result<std::unique_ptr<notify::Provider>> make_log(const notify::PluginContext& ctx) {
@@ -20,6 +22,7 @@ notify::Result<std::unique_ptr<notify::Provider>> make_log(const notify::PluginC
   opts.instance = std::string(ctx.instance_name);
   for (auto& u : ctx.config.get_string_list("reject_user_ids")) opts.reject_user_ids.insert(u);
   for (auto& u : ctx.config.get_string_list("retry_user_ids")) opts.retry_user_ids.insert(u);
+  for (auto& t : ctx.config.get_string_list("invalid_tokens")) opts.invalid_tokens.insert(t);
   auto p = notify::logprovider::LogProvider::open(std::move(opts), ctx.log);
   if (!p) return notify::Error{p.error().code, ctx.config.location("output") + ": " + p.error().message};
   return std::unique_ptr<notify::Provider>(std::move(p.value()));

@@ -41,6 +41,16 @@ Result<std::string> build_payload(const Notification& n, std::chrono::system_clo
   }
   if (!n.campaign_id.empty()) data.set("campaign_id", n.campaign_id);
   if (!n.canvas_id.empty()) data.set("canvas_id", n.canvas_id);
+  // The push fields, each only when the notification has it (so a user-only notification's body is as before).
+  if (!n.device_tokens.empty()) {
+    Poco::JSON::Array tokens;
+    for (const auto& t : n.device_tokens) tokens.add(t);
+    data.set("device_tokens", tokens);
+  }
+  if (!n.topic.empty()) data.set("topic", n.topic);
+  if (n.ttl.count() > 0) data.set("ttl", static_cast<Poco::Int64>(n.ttl.count()));
+  if (n.priority != Priority::unset) data.set("priority", n.priority == Priority::high ? "high" : "normal");
+  if (!n.collapse_key.empty()) data.set("collapse_key", n.collapse_key);
 
   Poco::JSON::Object root;
   root.set("type", kEventType);

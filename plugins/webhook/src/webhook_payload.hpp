@@ -1,7 +1,8 @@
 #pragma once
 // The JSON a webhook receiver gets for one notification, in the Standard Webhooks payload shape:
 //   {"type": "notification.send", "timestamp": "<ISO 8601>", "data": {request_id, external_user_ids, title,
-//    message, custom_data, trigger_properties?, campaign_id?, canvas_id?}}
+//    message, custom_data, trigger_properties?, campaign_id?, canvas_id?, device_tokens?, topic?, ttl? (seconds),
+//    priority? ("high"/"normal"), collapse_key?}}
 
 #include <notify/notification.hpp>
 #include <notify/result.hpp>

@@ -141,6 +141,8 @@ std::vector<DeliveryResult> WebhookProvider::deliver_by(std::span<const Notifica
       log_.info(std::to_string(again.size()) + " webhook call(s) to " + target_ + " retryable; retrying in " +
                 std::to_string(delay.count()) + " ms, attempt " + std::to_string(attempt + 1) + "/" +
                 std::to_string(options_.max_attempts));
+      if (options_.http.metrics != nullptr)
+        for (std::size_t n = 0; n < again.size(); ++n) options_.http.metrics->retry_scheduled();
       std::this_thread::sleep_for(delay);
       pending = std::move(again);
     }

@@ -3,6 +3,7 @@
 #include <Poco/DateTime.h>
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
+#include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/Timestamp.h>
 
@@ -24,6 +25,9 @@ std::string callback_payload(const services::FinalOutcome& outcome, std::chrono:
   data.set("reference", outcome.reference);
   data.set("reason", outcome.reason);
   data.set("provider", outcome.provider);
+  Poco::JSON::Array invalid;
+  for (const auto& t : outcome.invalid_tokens) invalid.add(t);
+  data.set("invalid_tokens", invalid);  // device tokens the provider reported invalid: drop them
   Poco::JSON::Object event(Poco::JSON_PRESERVE_KEY_ORDER);
   event.set("type", "notification." + std::string(delivery::state_name(outcome.state)));
   event.set("timestamp", Poco::DateTimeFormatter::format(ts, Poco::DateTimeFormat::ISO8601_FRAC_FORMAT));

@@ -17,6 +17,7 @@ struct DeliveryMetrics {
   std::atomic<std::uint64_t> retried{0};
   std::atomic<std::uint64_t> dead{0};
   std::atomic<std::uint64_t> link_failures{0};
+  std::atomic<std::uint64_t> invalid_tokens{0};  // device tokens a provider reported invalid
 
   /// Delivery callbacks (callbacks:); rendered only when the section is configured.
   std::atomic<bool> callbacks_enabled{false};

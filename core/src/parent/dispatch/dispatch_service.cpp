@@ -1,5 +1,7 @@
 #include "parent/dispatch/dispatch_service.hpp"
 
+#include <algorithm>
+
 namespace notify::services {
 
 DispatchService::DispatchService(delivery::NotificationQueue& queue, link::LinkClient& link, DispatchOptions options,
@@ -61,11 +63,13 @@ bool DispatchService::dispatch_once() {
   std::vector<Notification> batch;
   std::vector<std::int64_t> accepted_ms;
   std::vector<int> attempts_before;
+  std::vector<std::vector<std::string>> invalid_before;
   batch.reserve(leased->size());
   for (auto& l : *leased) {
     batch.push_back(std::move(l.notification));
     accepted_ms.push_back(l.accepted_ms);
     attempts_before.push_back(l.attempts);
+    invalid_before.push_back(std::move(l.invalid_tokens));
   }
   auto results = link_.deliver(batch);
   if (!results) {
@@ -93,9 +97,21 @@ bool DispatchService::dispatch_once() {
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
     const auto& [id, r] = outcomes[i];
     const auto state = (*states)[i];
+    // Only tokens this lease carried are reported here: each token is sent until it is final, so each invalid one is
+    // counted once (a lease lost and re-sent is answered from the enclave's memory, after the first was recorded).
+    auto& invalid = invalid_before[i];
+    for (const auto& t : r.tokens) {
+      if (t.outcome != TokenOutcome::invalid_token) continue;
+      if (std::find(batch[i].device_tokens.begin(), batch[i].device_tokens.end(), t.token) ==
+          batch[i].device_tokens.end())
+        continue;
+      ++metrics_.invalid_tokens;
+      invalid.push_back(t.token);
+    }
     if (listener_ != nullptr &&
         (state == delivery::State::delivered || state == delivery::State::rejected || state == delivery::State::dead)) {
-      finals.push_back({id, state, attempts_before[i] + 1, r.reference, r.reason, batch[i].provider});
+      finals.push_back(
+          {id, state, attempts_before[i] + 1, r.reference, r.reason, batch[i].provider, std::move(invalid)});
     }
     if (r.outcome != Outcome::retryable && accepted_ms[i] > 0) {
       metrics_.observe_latency(std::chrono::milliseconds(now_ms - accepted_ms[i]));

@@ -7,6 +7,7 @@
 
 #include <span>
 #include <string>
+#include <vector>
 
 namespace notify::services {
 
@@ -17,6 +18,7 @@ struct FinalOutcome {
   std::string reference;                               // the provider's reference when delivered
   std::string reason;                                  // why it was rejected, or the last failure of a dead one
   std::string provider;                                // the provider instance named, empty for the default
+  std::vector<std::string> invalid_tokens;             // device tokens the provider reported invalid, every attempt
 };
 
 class OutcomeListener {

@@ -60,6 +60,24 @@ Object::Ptr record_json(const delivery::Record& r) {
     history->add(h);
   }
   o->set("history", history);
+  if (!r.tokens.empty()) {
+    // Per device token: pending (sent again on the next attempt), delivered, rejected or invalid_token; the invalid
+    // ones also listed apart, for applications that drop them.
+    Array::Ptr tokens = new Array();
+    Array::Ptr invalid = new Array();
+    for (const auto& t : r.tokens) {
+      Object::Ptr j = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+      j->set("token", t.token);
+      j->set("state", t.outcome == TokenOutcome::retryable ? std::string("pending")
+                                                           : std::string(token_outcome_name(t.outcome)));
+      if (!t.reference.empty()) j->set("reference", t.reference);
+      if (!t.reason.empty()) j->set("reason", t.reason);
+      tokens->add(j);
+      if (t.outcome == TokenOutcome::invalid_token) invalid->add(t.token);
+    }
+    o->set("tokens", tokens);
+    o->set("invalid_tokens", invalid);
+  }
   return o;
 }
 
@@ -424,6 +442,8 @@ IngressService::Reply IngressService::metrics_text() {
   counter("notify_retried_total", "retryable failures scheduled for retry", metrics_.retried.load());
   counter("notify_dead_total", "notifications moved to the dead letters", metrics_.dead.load());
   counter("notify_link_failures_total", "batches that failed on the link", metrics_.link_failures.load());
+  counter("notify_invalid_tokens_total", "device tokens a provider reported invalid (unregistered or malformed)",
+          metrics_.invalid_tokens.load());
   if (metrics_.callbacks_enabled.load()) {
     counter("notify_callbacks_sent_total", "delivery callbacks the receiver acknowledged",
             metrics_.callbacks_sent.load());

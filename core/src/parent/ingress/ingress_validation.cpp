@@ -20,6 +20,11 @@ using Poco::JSON::Object;
 
 constexpr std::size_t kMaxBatch = 500;
 constexpr std::size_t kMaxRecipients = 50;
+constexpr std::size_t kMaxDeviceTokens = 50;
+constexpr std::size_t kMaxTokenBytes = 1024;  // FCM registration tokens are ~160 bytes, APNs tokens 64 hex digits
+constexpr std::size_t kMaxTopicBytes = 900;
+constexpr std::int64_t kMaxTtlSeconds = 2'419'200;  // 28 days: FCM's maximum (APNs has none of its own)
+constexpr std::size_t kMaxCollapseKeyBytes = 64;    // APNs' apns-collapse-id limit
 
 struct Invalid {
   std::string message;
@@ -39,9 +44,11 @@ std::string string_field(const Object& o, const std::string& path, const std::st
 
 Notification parse_one(const Object& o, const std::string& path, bool allow_callback_url,
                        std::vector<std::string>& callback_urls) {
-  static const std::set<std::string> known = {"request_id",  "external_user_id", "external_user_ids",  "title",
-                                              "message",     "custom_data",      "trigger_properties", "provider",
-                                              "campaign_id", "canvas_id",        "callback_url"};
+  static const std::set<std::string> known = {
+      "request_id",  "external_user_id",   "external_user_ids", "device_tokens", "topic",
+      "ttl",         "priority",           "collapse_key",      "title",         "message",
+      "custom_data", "trigger_properties", "provider",          "campaign_id",   "canvas_id",
+      "callback_url"};
   for (const auto& [key, value] : o) {
     if (known.count(key) == 0) throw Invalid{at(path, key) + ": unknown field"};
   }
@@ -55,9 +62,15 @@ Notification parse_one(const Object& o, const std::string& path, bool allow_call
   }
   const bool one = o.has("external_user_id");
   const bool many = o.has("external_user_ids");
-  if (one == many)
+  if (one && many)
     throw Invalid{at(path, "external_user_id") + ": give exactly one of external_user_id, external_user_ids"};
-  if (one) {
+  if (!one && !many && !o.has("device_tokens") && !o.has("topic")) {
+    throw Invalid{at(path, "external_user_id") +
+                  ": give a recipient: external_user_id, external_user_ids, device_tokens or topic"};
+  }
+  if (!one && !many) {
+    // no user recipients: device tokens or a topic, below
+  } else if (one) {
     n.external_user_ids = {string_field(o, path, "external_user_id", true)};
   } else {
     const auto v = o.get("external_user_ids");
@@ -77,6 +90,69 @@ Notification parse_one(const Object& o, const std::string& path, bool allow_call
   }
   for (const auto& u : n.external_user_ids) {
     if (u.empty()) throw Invalid{at(path, "external_user_id") + ": must not be empty"};
+  }
+  if (o.has("device_tokens")) {
+    const auto v = o.get("device_tokens");
+    if (v.type() != typeid(Array::Ptr))
+      throw Invalid{at(path, "device_tokens") + ": must be a non-empty array of strings"};
+    auto a = v.extract<Array::Ptr>();
+    if (a->size() == 0 || a->size() > kMaxDeviceTokens) {
+      throw Invalid{at(path, "device_tokens") + ": must hold 1 to " + std::to_string(kMaxDeviceTokens) + " tokens"};
+    }
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      const std::string where = at(path, "device_tokens") + "[" + std::to_string(i) + "]";
+      const auto e = a->get(static_cast<unsigned>(i));
+      if (!e.isString() || e.toString().empty()) throw Invalid{where + ": must be a non-empty string"};
+      auto token = e.toString();
+      if (token.size() > kMaxTokenBytes) {
+        throw Invalid{where + ": longer than " + std::to_string(kMaxTokenBytes) + " characters"};
+      }
+      for (char c : token) {
+        if (c < '!' || c > '~') throw Invalid{where + ": only printable ASCII without spaces is allowed"};
+      }
+      for (std::size_t j = 0; j < n.device_tokens.size(); ++j) {
+        if (n.device_tokens[j] == token) {
+          throw Invalid{where + ": the same token as device_tokens[" + std::to_string(j) + "]"};
+        }
+      }
+      n.device_tokens.push_back(std::move(token));
+    }
+  }
+  n.topic = string_field(o, path, "topic", false);
+  if (o.has("topic")) {
+    if (n.topic.empty() || n.topic.size() > kMaxTopicBytes) {
+      throw Invalid{at(path, "topic") + ": must be 1 to " + std::to_string(kMaxTopicBytes) + " characters"};
+    }
+    for (char c : n.topic) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '~' || c == '%')) {
+        throw Invalid{at(path, "topic") + ": only letters, digits and - _ . ~ % are allowed (no /topics/ prefix)"};
+      }
+    }
+    if (!n.device_tokens.empty()) {
+      throw Invalid{at(path, "topic") + ": give either topic or device_tokens (a topic is one target of its own)"};
+    }
+  }
+  if (o.has("ttl")) {
+    const auto v = o.get("ttl");
+    if (!v.isInteger() || v.convert<std::int64_t>() < 0 || v.convert<std::int64_t>() > kMaxTtlSeconds) {
+      throw Invalid{at(path, "ttl") + ": must be whole seconds from 0 to " + std::to_string(kMaxTtlSeconds) +
+                    " (28 days; 0 = the provider's default)"};
+    }
+    n.ttl = std::chrono::seconds(v.convert<std::int64_t>());
+  }
+  if (o.has("priority")) {
+    const auto p = string_field(o, path, "priority", true);
+    if (p == "high") {
+      n.priority = Priority::high;
+    } else if (p == "normal") {
+      n.priority = Priority::normal;
+    } else {
+      throw Invalid{at(path, "priority") + ": must be \"high\" or \"normal\""};
+    }
+  }
+  n.collapse_key = string_field(o, path, "collapse_key", false);
+  if (n.collapse_key.size() > kMaxCollapseKeyBytes) {
+    throw Invalid{at(path, "collapse_key") + ": longer than " + std::to_string(kMaxCollapseKeyBytes) + " bytes"};
   }
   n.title = string_field(o, path, "title", false);
   n.message = string_field(o, path, "message", true);

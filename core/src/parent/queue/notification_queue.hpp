@@ -38,6 +38,8 @@ struct Record {
   std::string reason;     // last failure
   std::int64_t next_attempt_ms = 0;
   std::vector<Attempt> history;
+  /// Every device token of the notification with its state (token_states()).
+  std::vector<TokenResult> tokens;
 };
 
 struct Enqueued {
@@ -47,10 +49,33 @@ struct Enqueued {
 };
 
 struct Leased {
-  Notification notification;
-  int attempts = 0;              // before this one
-  std::int64_t accepted_ms = 0;  // when enqueue() stored it (wall clock), for the accept → outcome latency
+  Notification notification;                // with only its device tokens still pending
+  int attempts = 0;                         // before this one
+  std::int64_t accepted_ms = 0;             // when enqueue() stored it (wall clock), for the accept → outcome latency
+  std::vector<std::string> invalid_tokens;  // found invalid by earlier attempts
 };
+
+// ---- per-token state, shared by every backend ----------------------------------------------------------------------
+// A notification's device tokens each have a state, stored beside the record (encode_token_states()) as TokenResults:
+// `retryable` means still pending; delivered, rejected and invalid_token are final. A token with no stored state is
+// pending while the notification is unfinished. A retry leases the notification with its pending tokens only, so a
+// token the provider took is never pushed again because another token of the same notification failed.
+
+/// Every device token of `n`, in order, with its stored state, or pending (retryable) when none is stored — or, for
+/// a notification that ended delivered/rejected by a whole-notification answer, that outcome.
+std::vector<TokenResult> token_states(const Notification& n, std::span<const TokenResult> stored,
+                                      State state = State::queued);
+
+struct TokenMerge {
+  DeliveryResult effective;         // the notification's outcome given all its tokens (DeliveryResult's rule)
+  std::vector<TokenResult> stored;  // the states to store (every token of the notification)
+};
+/// Applies a delivery's per-token results to the stored states. A final state is never overwritten. Without
+/// per-token results the delivery's outcome stands as it is.
+TokenMerge merge_token_results(const Notification& n, std::span<const TokenResult> stored, const DeliveryResult& r);
+
+/// Removes from `n` the device tokens already final; returns the invalid ones.
+std::vector<std::string> keep_pending_tokens(Notification& n, std::span<const TokenResult> stored);
 
 struct QueueOptions {
   std::size_t capacity = 100000;  // unfinished notifications at most; beyond: queue full

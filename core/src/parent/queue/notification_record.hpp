@@ -7,18 +7,26 @@
 #include <notify/notification.hpp>
 #include <notify/result.hpp>
 
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace notify::delivery {
 
 /// The version encode_notification_record() writes. A record with a higher one is refused (written by a newer build).
-inline constexpr int kNotificationRecordVersion = 1;
+/// 2 added device_tokens, topic, ttl_s, priority and collapse_key (a version 1 record reads with them empty).
+inline constexpr int kNotificationRecordVersion = 2;
 
 std::string encode_notification_record(const Notification& n);
 
 /// A stored record, of this version or the unversioned one before it. A corrupt record gives Errc::protocol_error
 /// naming what is wrong ("notification record: title: expected a string"); never its contents.
 Result<Notification> decode_notification_record(std::string_view text);
+
+/// The per-token states stored beside a record (notification_queue.hpp), as a JSON array of
+/// {"token", "outcome", "reference", "reason"}; empty text is no states.
+std::string encode_token_states(std::span<const TokenResult> states);
+Result<std::vector<TokenResult>> decode_token_states(std::string_view text);
 
 }  // namespace notify::delivery

@@ -151,6 +151,7 @@ end
 if state == 'dead' then redis.call('ZADD', KEYS[3], ARGV[8], ARGV[2]) end
 if state == 'delivered' or state == 'rejected' then redis.call('ZADD', ARGV[1] .. ':finished', ARGV[8], ARGV[2]) end
 redis.call('RPUSH', ARGV[1] .. ':h:' .. ARGV[2], ARGV[11])
+if ARGV[12] ~= '' then redis.call('HSET', h, 'tokens', ARGV[12]) end
 if ARGV[9] ~= '' then redis.call('XACK', KEYS[4], ARGV[10], ARGV[9]) end
 return state
 )LUA";
@@ -311,7 +312,7 @@ Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
   std::vector<std::vector<std::string>> reads;
   reads.reserve(entries.size());
   for (const auto& [entry, id] : entries)
-    reads.push_back({"HMGET", key("n:" + id), "state", "body", "attempts", "created_ms"});
+    reads.push_back({"HMGET", key("n:" + id), "state", "body", "attempts", "created_ms", "tokens"});
   auto records = pipeline(c, reads);
   std::vector<Leased> out;
   std::vector<std::vector<std::string>> marks;  // in flight, or acknowledged when stale: one pipelined write
@@ -330,12 +331,15 @@ Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
     if (!attempts) return attempts.error();
     auto accepted_ms = stored_number<std::int64_t>((*h)->element[3], "accepted_ms", id);
     if (!accepted_ms) return accepted_ms.error();
+    auto tokens = decode_token_states(str((*h)->element[4]));
+    if (!tokens) return Error{Errc::internal, "queue: token states of " + id + ": " + tokens.error().message};
+    auto invalid = keep_pending_tokens(*n, *tokens);
     marks.push_back({"HSET", key("n:" + id), "state", "in_flight"});
     {
       std::lock_guard entries(entries_mu_);
       entry_of_[id] = entry;
     }
-    out.push_back({std::move(n.value()), *attempts, *accepted_ms});
+    out.push_back({std::move(n.value()), *attempts, *accepted_ms, std::move(invalid)});
   }
   for (auto& r : pipeline(c, marks)) {
     if (!r) return r.error();  // the entries stay pending for this consumer and are taken over after a lease
@@ -344,7 +348,7 @@ Result<std::vector<Leased>> RedisQueue::lease(std::size_t max) {
 }
 
 std::vector<std::string> RedisQueue::complete_args(const std::string& request_id, const DeliveryResult& result,
-                                                   int attempts) {
+                                                   int attempts, const std::string& tokens) {
   const auto now = options_.clock->epoch_ms();
   std::string entry;
   {
@@ -383,7 +387,8 @@ std::vector<std::string> RedisQueue::complete_args(const std::string& request_id
           std::to_string(now),
           entry,
           redis_.group,
-          history.str()};
+          history.str(),
+          tokens};
 }
 
 Status RedisQueue::complete(const std::string& request_id, const DeliveryResult& result) {
@@ -405,30 +410,59 @@ void RedisQueue::complete_group(std::span<CompleteJob* const> group) {
     return;
   }
   redisContext* c = *live;
-  // Attempt counts first (for the backoff), pipelined; then every outcome of every job, pipelined.
+  // Attempt counts first (for the backoff), with the record and its token states when the result has per-token
+  // results (to merge them), pipelined; then every outcome of every job, pipelined.
   std::vector<std::vector<std::string>> reads;
-  for (const CompleteJob* job : group)
-    for (const auto& [id, r] : job->results) reads.push_back({"HGET", key("n:" + id), "attempts"});
+  for (const CompleteJob* job : group) {
+    for (const auto& [id, r] : job->results) {
+      if (r.tokens.empty()) {
+        reads.push_back({"HMGET", key("n:" + id), "attempts"});
+      } else {
+        reads.push_back({"HMGET", key("n:" + id), "attempts", "body", "tokens"});
+      }
+    }
+  }
   auto counts = pipeline(c, reads);
   // A job whose attempt counts cannot be read sends nothing (all or nothing per job, as one call would).
   std::vector<std::optional<Error>> failed(group.size());
   std::vector<int> attempts;
+  std::vector<std::optional<TokenMerge>> merged;
   attempts.reserve(counts.size());
+  merged.reserve(counts.size());
   std::size_t k = 0;
   for (std::size_t j = 0; j < group.size(); ++j) {
     for (const auto& [id, r] : group[j]->results) {
       auto& count = counts[k++];
-      Result<int> stored = count ? stored_number<int>(count->get(), "attempts", id) : Result<int>(count.error());
+      Result<int> stored =
+          count ? stored_number<int>((*count)->element[0], "attempts", id) : Result<int>(count.error());
       if (!stored && !failed[j]) failed[j] = stored.error();
       attempts.push_back(stored ? *stored + 1 : 0);
+      merged.emplace_back();
+      if (!stored || r.tokens.empty()) continue;
+      auto n = decode_notification_record(str((*count)->element[1]));
+      auto states = decode_token_states(str((*count)->element[2]));
+      if (!n || !states) {
+        if (!failed[j]) {
+          failed[j] = Error{Errc::internal, "queue: stored notification " + id +
+                                                " unreadable: " + (n ? states.error().message : n.error().message)};
+        }
+        continue;
+      }
+      merged.back() = merge_token_results(*n, *states, r);
     }
   }
   std::vector<std::vector<std::string>> writes;
   k = 0;
   for (std::size_t j = 0; j < group.size(); ++j) {
     for (const auto& [id, r] : group[j]->results) {
-      const int n = attempts[k++];
-      if (!failed[j]) writes.push_back(complete_args(id, r, n));
+      const int n = attempts[k];
+      const auto& m = merged[k++];
+      if (failed[j]) continue;
+      if (m) {
+        writes.push_back(complete_args(id, m->effective, n, encode_token_states(m->stored)));
+      } else {
+        writes.push_back(complete_args(id, r, n, {}));
+      }
     }
   }
   auto replies = pipeline(c, writes);
@@ -459,8 +493,8 @@ Result<std::optional<Record>> RedisQueue::status(const std::string& request_id) 
   std::lock_guard lock(main_.mu);
   auto c = context(main_);
   if (!c) return c.error();
-  auto h = command(
-      *c, {"HMGET", key("n:" + request_id), "body", "state", "attempts", "reference", "reason", "next_attempt_ms"});
+  auto h = command(*c, {"HMGET", key("n:" + request_id), "body", "state", "attempts", "reference", "reason",
+                        "next_attempt_ms", "tokens"});
   if (!h) return h.error();
   if ((*h)->element[0]->type == REDIS_REPLY_NIL) return std::optional<Record>{};
   Record rec;
@@ -476,6 +510,9 @@ Result<std::optional<Record>> RedisQueue::status(const std::string& request_id) 
   auto next_attempt_ms = stored_number<std::int64_t>((*h)->element[5], "next_attempt_ms", request_id);
   if (!next_attempt_ms) return next_attempt_ms.error();
   rec.next_attempt_ms = *next_attempt_ms;
+  auto tokens = decode_token_states(str((*h)->element[6]));
+  if (!tokens) return tokens.error();
+  rec.tokens = token_states(rec.notification, *tokens, rec.state);
   auto hist = command(*c, {"LRANGE", key("h:" + request_id), "0", "-1"});
   if (!hist) return hist.error();
   for (std::size_t i = 0; i < (*hist)->elements; ++i) {

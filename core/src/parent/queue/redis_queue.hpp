@@ -89,7 +89,9 @@ class RedisQueue final : public NotificationQueue {
   Result<redisContext*> context(Link& link);
   std::string key(const std::string& suffix) const { return redis_.prefix + ":" + suffix; }
   /// The EVAL arguments that record one outcome (shared by complete and complete_batch).
-  std::vector<std::string> complete_args(const std::string& request_id, const DeliveryResult& result, int attempts);
+  /// `tokens`: the token states to store (encode_token_states), empty to leave them.
+  std::vector<std::string> complete_args(const std::string& request_id, const DeliveryResult& result, int attempts,
+                                         const std::string& tokens);
 
   RedisOptions redis_;
   QueueOptions options_;

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace notify::delivery {
 namespace {
@@ -96,6 +97,16 @@ Result<std::unique_ptr<SqliteQueue>> SqliteQueue::open(const std::filesystem::pa
            "COMMIT",
        }) {
     if (auto st = q->exec(sql); !st) return Error{st.code(), "queue " + path.string() + ": " + st.message()};
+  }
+  // Per-token states (a JSON array, encode_token_states), added to queues created before they existed.
+  auto has_tokens = prepare(raw, "SELECT COUNT(*) FROM pragma_table_info('notifications') WHERE name = 'tokens'");
+  if (!has_tokens) return has_tokens.error();
+  if (sqlite3_step(has_tokens->get()) != SQLITE_ROW) return db_error(raw);
+  if (sqlite3_column_int(has_tokens->get(), 0) == 0) {
+    has_tokens->reset();
+    if (auto st = q->exec("ALTER TABLE notifications ADD COLUMN tokens TEXT NOT NULL DEFAULT ''"); !st) {
+      return Error{st.code(), "queue " + path.string() + ": " + st.message()};
+    }
   }
   return q;
 }
@@ -234,9 +245,9 @@ Result<std::vector<Leased>> SqliteQueue::lease(std::size_t max) {
         // In-flight items whose lease ran out first (their host died or lost the link), then due queued items in due
         // order. Two queries, each walking its own index, so a long backlog is never sorted to take a batch.
         const char* const kQueries[] = {
-            "SELECT request_id, body, attempts, created_ms FROM notifications "
+            "SELECT request_id, body, attempts, created_ms, tokens FROM notifications "
             "WHERE state = 'in_flight' AND lease_until_ms <= ?1 LIMIT ?2",
-            "SELECT request_id, body, attempts, created_ms FROM notifications "
+            "SELECT request_id, body, attempts, created_ms, tokens FROM notifications "
             "WHERE state = 'queued' AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms LIMIT ?2",
         };
         for (const char* sql : kQueries) {
@@ -252,7 +263,14 @@ Result<std::vector<Leased>> SqliteQueue::lease(std::size_t max) {
               return Error{Errc::internal,
                            "queue: stored notification " + column_text(*due, 0) + " unreadable: " + n.error().message};
             }
-            out.push_back({std::move(n.value()), sqlite3_column_int(*due, 2), sqlite3_column_int64(*due, 3)});
+            auto tokens = decode_token_states(column_text(*due, 4));
+            if (!tokens) {
+              return Error{Errc::internal, "queue: stored token states of " + column_text(*due, 0) +
+                                               " unreadable: " + tokens.error().message};
+            }
+            auto invalid = keep_pending_tokens(*n, *tokens);
+            out.push_back(
+                {std::move(n.value()), sqlite3_column_int(*due, 2), sqlite3_column_int64(*due, 3), std::move(invalid)});
           }
           if (rc != SQLITE_DONE) return db_error(db);
         }
@@ -272,13 +290,29 @@ Result<std::vector<Leased>> SqliteQueue::lease(std::size_t max) {
   return out;
 }
 
-Result<State> SqliteQueue::complete_locked(const std::string& request_id, const DeliveryResult& result) {
+Result<State> SqliteQueue::complete_locked(const std::string& request_id, const DeliveryResult& delivery) {
   sqlite3* db = db_.get();
-  auto get = statement("SELECT attempts FROM notifications WHERE request_id = ?");
+  auto get = statement("SELECT attempts, body, tokens FROM notifications WHERE request_id = ?");
   if (!get) return get.error();
   bind_value(*get, 1, request_id);
   if (sqlite3_step(*get) != SQLITE_ROW) return Error{Errc::not_found, "queue: no notification " + request_id};
   const int attempts = sqlite3_column_int(*get, 0) + 1;
+  // Per-token results: merged into the stored states, and the notification's outcome follows from all its tokens.
+  std::optional<TokenMerge> merged;
+  if (!delivery.tokens.empty()) {
+    auto n = decode_notification_record(column_text(*get, 1));
+    if (!n)
+      return Error{Errc::internal, "queue: stored notification " + request_id + " unreadable: " + n.error().message};
+    auto stored = decode_token_states(column_text(*get, 2));
+    if (!stored) return Error{Errc::internal, "queue: token states of " + request_id + ": " + stored.error().message};
+    merged = merge_token_results(*n, *stored, delivery);
+    auto save = statement("UPDATE notifications SET tokens = ? WHERE request_id = ?");
+    if (!save) return save.error();
+    bind_value(*save, 1, encode_token_states(merged->stored));
+    bind_value(*save, 2, request_id);
+    if (sqlite3_step(*save) != SQLITE_DONE) return db_error(db);
+  }
+  const DeliveryResult& result = merged ? merged->effective : delivery;
   const auto now = options_.clock->epoch_ms();
   State state = State::queued;
   std::int64_t next = now;
@@ -345,8 +379,9 @@ Result<std::vector<State>> SqliteQueue::complete_batch(
 Result<std::optional<Record>> SqliteQueue::status(const std::string& request_id) {
   std::lock_guard lock(mu_);
   sqlite3* db = db_.get();
-  auto get = prepare(
-      db, "SELECT body, state, attempts, reference, reason, next_attempt_ms FROM notifications WHERE request_id = ?");
+  auto get = prepare(db,
+                     "SELECT body, state, attempts, reference, reason, next_attempt_ms, tokens FROM notifications "
+                     "WHERE request_id = ?");
   auto hist = prepare(db, "SELECT at_ms, outcome, detail FROM attempts WHERE request_id = ? ORDER BY rowid");
   if (!get || !hist) return Error{Errc::internal, "queue: cannot prepare statements"};
   bind_value(get->get(), 1, request_id);
@@ -360,6 +395,9 @@ Result<std::optional<Record>> SqliteQueue::status(const std::string& request_id)
   r.reference = column_text(get->get(), 3);
   r.reason = column_text(get->get(), 4);
   r.next_attempt_ms = sqlite3_column_int64(get->get(), 5);
+  auto tokens = decode_token_states(column_text(get->get(), 6));
+  if (!tokens) return tokens.error();
+  r.tokens = token_states(r.notification, *tokens, r.state);
   bind_value(hist->get(), 1, request_id);
   while (sqlite3_step(hist->get()) == SQLITE_ROW) {
     r.history.push_back(
