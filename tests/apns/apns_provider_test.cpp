@@ -191,7 +191,7 @@ TEST(ApnsProvider, UsersTopicsAndNoTokensAreRefusedNamingWhy) {
   auto r = p->deliver(std::vector<Notification>{users, topic, notification("n3", {})});
   for (int i = 0; i < 2; ++i) {
     EXPECT_EQ(r[i].outcome, Outcome::rejected);
-    EXPECT_NE(r[i].reason.find("external_user_ids and topic are not APNs recipients; give device_tokens"),
+    EXPECT_NE(r[i].reason.find("external_user_ids, topic and condition are not APNs recipients; give device_tokens"),
               std::string::npos)
         << r[i].reason;
   }

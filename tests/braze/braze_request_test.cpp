@@ -179,7 +179,8 @@ TEST(BrazeLimits, DeviceTokensAndTopicsAreNotBrazeRecipients) {
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(built.refused[i]) << i;
     EXPECT_EQ(built.refused[i]->outcome, Outcome::rejected);
-    EXPECT_NE(built.refused[i]->reason.find("device_tokens and topic are not Braze recipients"), std::string::npos)
+    EXPECT_NE(built.refused[i]->reason.find("device_tokens, topic and condition are not Braze recipients"),
+              std::string::npos)
         << built.refused[i]->reason;
   }
   EXPECT_FALSE(built.refused[2]);

@@ -79,10 +79,10 @@ TEST(IngressValidation, DeviceTokensTopicTtlPriorityAndCollapseKeyMapOntoTheMode
 
 TEST(IngressValidation, NewFieldsAreBoundedAndErrorsNameTheField) {
   const std::string head = R"({"request_id": "r", "message": "m", )";
-  EXPECT_NE(
-      error_of(R"({"request_id": "r", "message": "m"})")
-          .find("external_user_id: give a recipient: external_user_id, external_user_ids, device_tokens or topic"),
-      std::string::npos);
+  EXPECT_NE(error_of(R"({"request_id": "r", "message": "m"})")
+                .find("external_user_id: give a recipient: external_user_id, external_user_ids, device_tokens, topic "
+                      "or condition"),
+            std::string::npos);
   EXPECT_NE(error_of(head + R"("device_tokens": []})").find("device_tokens: must hold 1 to 50 tokens"),
             std::string::npos);
   EXPECT_TRUE(parse_notifications(head + R"("device_tokens": )" + tokens_json(50) + "}").ok());
@@ -108,6 +108,14 @@ TEST(IngressValidation, NewFieldsAreBoundedAndErrorsNameTheField) {
   EXPECT_NE(error_of(head + R"("topic": ")" + std::string(901, 'a') + "\"}").find("topic: must be 1 to 900"),
             std::string::npos);
   EXPECT_NE(error_of(head + R"("topic": "news", "device_tokens": ["aa"]})").find("topic: give either topic or"),
+            std::string::npos);
+  const auto cond = parse_notifications(head + R"("condition": "'dogs' in topics || 'cats' in topics"})");
+  ASSERT_TRUE(cond.ok()) << cond.error().message;
+  EXPECT_EQ(cond->at(0).condition, "'dogs' in topics || 'cats' in topics");
+  EXPECT_NE(error_of(head + R"("condition": ""})").find("condition: must be 1 to 1024"), std::string::npos);
+  EXPECT_NE(error_of(head + R"("condition": "'a' in topics", "topic": "news"})").find("condition: give one of"),
+            std::string::npos);
+  EXPECT_NE(error_of(head + R"("condition": "'a' in topics", "device_tokens": ["aa"]})").find("condition: give one of"),
             std::string::npos);
   EXPECT_TRUE(parse_notifications(head + R"("topic": "news", "ttl": 2419200})").ok());
   EXPECT_NE(error_of(head + R"("topic": "news", "ttl": 2419201})").find("ttl: must be whole seconds from 0 to 2419200"),

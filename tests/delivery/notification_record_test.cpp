@@ -33,6 +33,7 @@ Notification full() {
   n.ttl = std::chrono::seconds(86400);
   n.priority = Priority::high;
   n.collapse_key = "score";
+  n.condition = "'news' in topics";
   return n;
 }
 
@@ -51,6 +52,7 @@ void expect_same(const Notification& a, const Notification& b) {
   EXPECT_EQ(a.ttl, b.ttl);
   EXPECT_EQ(a.priority, b.priority);
   EXPECT_EQ(a.collapse_key, b.collapse_key);
+  EXPECT_EQ(a.condition, b.condition);
 }
 
 std::string error_of(std::string_view record) {
@@ -90,7 +92,7 @@ TEST(NotificationRecord, IsVersionedAndWritesEveryField) {
   EXPECT_EQ(kNotificationRecordVersion, 2);
   for (const char* key :
        {"request_id", "external_user_ids", "title", "message", "custom_data", "trigger_properties_json", "provider",
-        "campaign_id", "canvas_id", "device_tokens", "topic", "ttl_s", "priority", "collapse_key"}) {
+        "campaign_id", "canvas_id", "device_tokens", "topic", "ttl_s", "priority", "collapse_key", "condition"}) {
     EXPECT_TRUE(o->has(key)) << key;
   }
 }

@@ -183,9 +183,10 @@ TEST(FcmProvider, UsersOrNoTargetAreRefusedNamingWhy) {
   EXPECT_EQ(r[0].outcome, Outcome::rejected);
   EXPECT_NE(r[0].reason.find("external_user_ids are not FCM targets"), std::string::npos) << r[0].reason;
   EXPECT_EQ(r[1].outcome, Outcome::rejected);
-  EXPECT_NE(r[1].reason.find("no FCM target; give device_tokens or topic"), std::string::npos) << r[1].reason;
+  EXPECT_NE(r[1].reason.find("no FCM target; give device_tokens, topic or condition"), std::string::npos)
+      << r[1].reason;
   EXPECT_EQ(r[2].outcome, Outcome::rejected);
-  EXPECT_NE(r[2].reason.find("either device_tokens or topic"), std::string::npos) << r[2].reason;
+  EXPECT_NE(r[2].reason.find("give one of device_tokens, topic or condition"), std::string::npos) << r[2].reason;
   EXPECT_TRUE(f.fake.sent().empty());
 }
 
@@ -253,6 +254,24 @@ TEST(FcmProvider, TopicsAreSentAsTopics) {
   ASSERT_EQ(f.fake.sent().size(), 1u);
   EXPECT_EQ(f.fake.sent()[0].target_kind, "topic");
   EXPECT_EQ(f.fake.sent()[0].target, "news");
+}
+
+TEST(FcmProvider, ConditionsAreSentAsConditions) {
+  Fixture f;
+  auto p = f.provider();
+  auto n = notification("n1", {});
+  n.condition = "'dogs' in topics || 'cats' in topics";
+  auto both = n;
+  both.request_id = "n2";
+  both.topic = "news";
+  auto r = p->deliver(std::vector<Notification>{n, both});
+  EXPECT_TRUE(r[0].tokens.empty());
+  EXPECT_EQ(r[0].outcome, Outcome::delivered) << r[0].reason;
+  EXPECT_EQ(r[1].outcome, Outcome::rejected);
+  EXPECT_NE(r[1].reason.find("give one of device_tokens, topic or condition"), std::string::npos) << r[1].reason;
+  ASSERT_EQ(f.fake.sent().size(), 1u);
+  EXPECT_EQ(f.fake.sent()[0].target_kind, "condition");
+  EXPECT_EQ(f.fake.sent()[0].target, "'dogs' in topics || 'cats' in topics");
 }
 
 TEST(FcmProvider, NothingStartsPastTheDeadline) {

@@ -250,7 +250,7 @@ TEST(Messages, ARecordFromANewerMinorVersionHasItsExtraFieldsSkipped) {
     w.array(3);  // a later minor's third field
     w.uint(2500);
     w.array(1);
-    w.array(16);  // two fields this version does not know
+    w.array(17);  // two fields this version does not know
     w.text("r-1");
     w.array(1);
     w.text("u");
@@ -258,12 +258,13 @@ TEST(Messages, ARecordFromANewerMinorVersionHasItsExtraFieldsSkipped) {
     w.text("m");
     w.map(0);
     for (int i = 0; i < 4; ++i) w.text("");
-    w.array(1);  // 2.2: device_tokens, topic, ttl_s, priority, collapse_key
+    w.array(1);  // 2.2: device_tokens, topic, ttl_s, priority, collapse_key, condition
     w.text("tok");
     w.text("");
     w.uint(60);
     w.uint(2);
     w.text("ck");
+    w.text("");
     w.map(1);
     w.text("new");
     w.array(2);
@@ -321,6 +322,7 @@ TEST(Messages, DeviceTokenFieldsAndTokenResultsRoundTrip) {
   n.ttl = std::chrono::seconds(3600);
   n.priority = Priority::high;
   n.collapse_key = "score";
+  n.condition = "'a' in topics && 'b' in topics";
   auto d = decode_deliver_request(encode_deliver_request(std::span(&n, 1)));
   ASSERT_TRUE(d.ok()) << d.error().message;
   const auto& m = d->notifications.at(0);
@@ -329,6 +331,7 @@ TEST(Messages, DeviceTokenFieldsAndTokenResultsRoundTrip) {
   EXPECT_EQ(m.ttl, std::chrono::seconds(3600));
   EXPECT_EQ(m.priority, Priority::high);
   EXPECT_EQ(m.collapse_key, "score");
+  EXPECT_EQ(m.condition, "'a' in topics && 'b' in topics");
 
   std::vector<DeliveryResult> rs = {
       DeliveryResult::from_tokens({{"aa", TokenOutcome::delivered, "msg-1", ""},

@@ -19,7 +19,7 @@ namespace notify {
 /// is added, removed or reordered; every plugin descriptor records the value it was compiled with.
 /// 2: the descriptor carries a BuildFingerprint. 3: Provider::deliver_by (a deadline for the batch).
 /// 4: Notification device_tokens/topic/ttl/priority/collapse_key, DeliveryResult::tokens (per-token outcomes).
-/// 5: PluginContext::metrics (ProviderMetrics).
+/// 5: PluginContext::metrics (ProviderMetrics); Notification::condition.
 inline constexpr std::uint32_t kAbiVersion = 5;
 
 /// What a plugin was built with, as the loader compares it, field by field (plain strings, so that any build can read

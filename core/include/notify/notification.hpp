@@ -48,6 +48,9 @@ struct NOTIFY_API Notification {
   Priority priority = Priority::unset;
   /// Replaces an undelivered (or displayed) push with the same key (FCM collapse_key, APNs apns-collapse-id).
   std::string collapse_key;
+  /// An FCM condition over topics, e.g. "'dogs' in topics || 'cats' in topics", or empty: one target of its own,
+  /// like a topic. FCM only.
+  std::string condition;
 };
 
 /// What happened to one notification. Exactly three outcomes, because the caller's next step differs for each.

@@ -54,6 +54,7 @@ const NotificationField kNotificationSchema[] = {
     {"ttl_s", FieldType::ttl, kMaxTtlSeconds},
     {"priority", FieldType::priority, static_cast<std::size_t>(Priority::high)},
     {"collapse_key", FieldType::text, kMaxTextBytes, &Notification::collapse_key},
+    {"condition", FieldType::text, kMaxTextBytes, &Notification::condition},
 };
 constexpr std::size_t kNotificationFields = std::size(kNotificationSchema);
 constexpr std::size_t kNotificationFields21 = 9;  // what a 2.0/2.1 parent sends

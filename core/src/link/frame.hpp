@@ -29,9 +29,9 @@ inline constexpr std::uint8_t kProtocolMajor = 2;
 // another major is refused at the handshake, the message naming both versions. Minor versions add, never change
 // (trailing fields of a CBOR record; a new JSON member).
 // 2.1 added logs_request/logs_reply (a parent asks only a peer of minor 1 or later).
-// 2.2 added device tokens, topic, ttl, priority and collapse_key to a notification and per-token results to a
-// deliver result (a parent sends notifications using them only to a peer of minor 2 or later).
-// 2.3 added metrics_request/metrics_reply (a parent asks only a peer of minor 3 or later).
+// 2.2 added device tokens, topic, ttl, priority, collapse_key and condition to a notification and per-token results to
+// a deliver result (a parent sends notifications using them only to a peer of minor 2 or later). 2.3 added
+// metrics_request/metrics_reply (a parent asks only a peer of minor 3 or later).
 inline constexpr std::uint8_t kProtocolMinor = 3;
 inline constexpr std::size_t kHeaderSize = 20;
 

@@ -273,7 +273,7 @@ Result<HealthInfo> LinkClient::health() {
 namespace {
 bool uses_2_2_fields(const Notification& n) {
   return !n.device_tokens.empty() || !n.topic.empty() || n.ttl.count() != 0 || n.priority != Priority::unset ||
-         !n.collapse_key.empty();
+         !n.collapse_key.empty() || !n.condition.empty();
 }
 }  // namespace
 
@@ -298,9 +298,9 @@ Result<std::vector<DeliveryResult>> LinkClient::deliver(std::span<const Notifica
     std::size_t next = 0;
     for (const auto& n : batch) {
       if (uses_2_2_fields(n)) {
-        out.push_back(DeliveryResult::retryable("enclave '" + p.node + "' speaks protocol " + std::to_string(p.major) +
-                                                "." + std::to_string(p.minor) +
-                                                ", without device tokens, topic, ttl, priority or collapse_key (2.2)"));
+        out.push_back(DeliveryResult::retryable(
+            "enclave '" + p.node + "' speaks protocol " + std::to_string(p.major) + "." + std::to_string(p.minor) +
+            ", without device tokens, topic, condition, ttl, priority or collapse_key (2.2)"));
       } else {
         out.push_back(std::move(sent[next++]));
       }

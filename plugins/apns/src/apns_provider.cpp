@@ -86,10 +86,10 @@ std::vector<DeliveryResult> ApnsProvider::deliver_by(std::span<const Notificatio
     std::vector<Call> calls;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto& n = batch[i];
-      if (!n.external_user_ids.empty() || !n.topic.empty()) {
-        refused[i] =
-            DeliveryResult::rejected("notification " + n.request_id +
-                                     ": external_user_ids and topic are not APNs recipients; give device_tokens");
+      if (!n.external_user_ids.empty() || !n.topic.empty() || !n.condition.empty()) {
+        refused[i] = DeliveryResult::rejected(
+            "notification " + n.request_id +
+            ": external_user_ids, topic and condition are not APNs recipients; give device_tokens");
         continue;
       }
       if (n.device_tokens.empty()) {

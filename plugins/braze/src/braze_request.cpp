@@ -118,11 +118,12 @@ BuildResult build_calls(std::span<const Notification> batch, const ContentOption
 
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto& n = batch[i];
-    if (!n.device_tokens.empty() || !n.topic.empty()) {
+    if (!n.device_tokens.empty() || !n.topic.empty() || !n.condition.empty()) {
       // Braze sends to its users, not to raw device tokens or FCM topics: pushing to the users alone would drop the
       // other recipients silently.
       out.refused[i] = DeliveryResult::rejected(
-          "device_tokens and topic are not Braze recipients; give external_user_ids (or send through fcm/apns)");
+          "device_tokens, topic and condition are not Braze recipients; give external_user_ids (or send through "
+          "fcm/apns)");
       continue;
     }
     if (n.external_user_ids.empty()) {

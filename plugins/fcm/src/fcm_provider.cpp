@@ -33,10 +33,10 @@ std::string token_route_problem(const http::HttpClientOptions& http, const std::
   }
 }
 
-// One messages:send call: a notification to one of its device tokens, or to its topic.
+// One messages:send call: a notification to one of its device tokens, or to its topic or condition.
 struct Call {
   std::size_t notification;
-  std::string token;  // empty: the topic
+  std::string token;  // empty: the topic or condition
   std::string body;
   std::optional<SendOutcome> outcome;
 };
@@ -120,21 +120,23 @@ std::vector<DeliveryResult> FcmProvider::deliver_by(std::span<const Notification
       const auto& n = batch[i];
       const std::string what = "notification " + n.request_id + ": ";
       if (!n.external_user_ids.empty()) {
-        refused[i] =
-            DeliveryResult::rejected(what + "external_user_ids are not FCM targets; give device_tokens or topic");
+        refused[i] = DeliveryResult::rejected(
+            what + "external_user_ids are not FCM targets; give device_tokens, topic or condition");
         continue;
       }
-      if (n.device_tokens.empty() && n.topic.empty()) {
-        refused[i] = DeliveryResult::rejected(what + "no FCM target; give device_tokens or topic");
+      const int targets = (n.device_tokens.empty() ? 0 : 1) + (n.topic.empty() ? 0 : 1) + (n.condition.empty() ? 0 : 1);
+      if (targets == 0) {
+        refused[i] = DeliveryResult::rejected(what + "no FCM target; give device_tokens, topic or condition");
         continue;
       }
-      if (!n.device_tokens.empty() && !n.topic.empty()) {
-        refused[i] = DeliveryResult::rejected(what + "give either device_tokens or topic, not both");
+      if (targets > 1) {
+        refused[i] = DeliveryResult::rejected(what + "give one of device_tokens, topic or condition");
         continue;
       }
       std::vector<Call> mine;
-      if (!n.topic.empty()) {
-        auto body = build_message(n, n.topic, TargetKind::topic);
+      if (!n.topic.empty() || !n.condition.empty()) {
+        auto body = n.topic.empty() ? build_message(n, n.condition, TargetKind::condition)
+                                    : build_message(n, n.topic, TargetKind::topic);
         if (!body) {
           refused[i] = DeliveryResult::rejected(body.error().message);
           continue;
@@ -225,7 +227,7 @@ std::vector<DeliveryResult> FcmProvider::deliver_by(std::span<const Notification
         results[i] = *refused[i];
         continue;
       }
-      if (!batch[i].topic.empty()) {
+      if (!batch[i].topic.empty() || !batch[i].condition.empty()) {  // one call, the notification's result
         const Call* c = calls_of[i].front();
         results[i] = c->outcome ? c->outcome->result : not_sent;
         continue;

@@ -48,6 +48,7 @@ Result<std::string> build_payload(const Notification& n, std::chrono::system_clo
     data.set("device_tokens", tokens);
   }
   if (!n.topic.empty()) data.set("topic", n.topic);
+  if (!n.condition.empty()) data.set("condition", n.condition);
   if (n.ttl.count() > 0) data.set("ttl", static_cast<Poco::Int64>(n.ttl.count()));
   if (n.priority != Priority::unset) data.set("priority", n.priority == Priority::high ? "high" : "normal");
   if (!n.collapse_key.empty()) data.set("collapse_key", n.collapse_key);

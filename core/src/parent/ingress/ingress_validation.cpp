@@ -23,6 +23,7 @@ constexpr std::size_t kMaxRecipients = 50;
 constexpr std::size_t kMaxDeviceTokens = 50;
 constexpr std::size_t kMaxTokenBytes = 1024;  // FCM registration tokens are ~160 bytes, APNs tokens 64 hex digits
 constexpr std::size_t kMaxTopicBytes = 900;
+constexpr std::size_t kMaxConditionBytes = 1024;    // FCM: at most five topics joined by && and ||
 constexpr std::int64_t kMaxTtlSeconds = 2'419'200;  // 28 days: FCM's maximum (APNs has none of its own)
 constexpr std::size_t kMaxCollapseKeyBytes = 64;    // APNs' apns-collapse-id limit
 
@@ -44,11 +45,23 @@ std::string string_field(const Object& o, const std::string& path, const std::st
 
 Notification parse_one(const Object& o, const std::string& path, bool allow_callback_url,
                        std::vector<std::string>& callback_urls) {
-  static const std::set<std::string> known = {
-      "request_id",  "external_user_id",   "external_user_ids", "device_tokens", "topic",
-      "ttl",         "priority",           "collapse_key",      "title",         "message",
-      "custom_data", "trigger_properties", "provider",          "campaign_id",   "canvas_id",
-      "callback_url"};
+  static const std::set<std::string> known = {"request_id",
+                                              "external_user_id",
+                                              "external_user_ids",
+                                              "device_tokens",
+                                              "topic",
+                                              "condition",
+                                              "ttl",
+                                              "priority",
+                                              "collapse_key",
+                                              "title",
+                                              "message",
+                                              "custom_data",
+                                              "trigger_properties",
+                                              "provider",
+                                              "campaign_id",
+                                              "canvas_id",
+                                              "callback_url"};
   for (const auto& [key, value] : o) {
     if (known.count(key) == 0) throw Invalid{at(path, key) + ": unknown field"};
   }
@@ -64,9 +77,9 @@ Notification parse_one(const Object& o, const std::string& path, bool allow_call
   const bool many = o.has("external_user_ids");
   if (one && many)
     throw Invalid{at(path, "external_user_id") + ": give exactly one of external_user_id, external_user_ids"};
-  if (!one && !many && !o.has("device_tokens") && !o.has("topic")) {
+  if (!one && !many && !o.has("device_tokens") && !o.has("topic") && !o.has("condition")) {
     throw Invalid{at(path, "external_user_id") +
-                  ": give a recipient: external_user_id, external_user_ids, device_tokens or topic"};
+                  ": give a recipient: external_user_id, external_user_ids, device_tokens, topic or condition"};
   }
   if (!one && !many) {
     // no user recipients: device tokens or a topic, below
@@ -130,6 +143,16 @@ Notification parse_one(const Object& o, const std::string& path, bool allow_call
     }
     if (!n.device_tokens.empty()) {
       throw Invalid{at(path, "topic") + ": give either topic or device_tokens (a topic is one target of its own)"};
+    }
+  }
+  n.condition = string_field(o, path, "condition", false);
+  if (o.has("condition")) {
+    if (n.condition.empty() || n.condition.size() > kMaxConditionBytes) {
+      throw Invalid{at(path, "condition") + ": must be 1 to " + std::to_string(kMaxConditionBytes) + " characters"};
+    }
+    if (!n.device_tokens.empty() || !n.topic.empty()) {
+      throw Invalid{at(path, "condition") +
+                    ": give one of condition, topic or device_tokens (a condition is one target of its own)"};
     }
   }
   if (o.has("ttl")) {

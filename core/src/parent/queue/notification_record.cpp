@@ -92,6 +92,7 @@ Notification from_json(const Object& o, Presence presence) {
       throw Corrupt{"priority: expected high, normal or empty"};
     }
     n.collapse_key = text(o, "collapse_key", true);
+    n.condition = text(o, "condition", true);
   }
   return n;
 }
@@ -121,6 +122,7 @@ std::string encode_notification_record(const Notification& n) {
   o.set("ttl_s", static_cast<Poco::Int64>(n.ttl.count()));
   o.set("priority", std::string(priority_name(n.priority)));
   o.set("collapse_key", n.collapse_key);
+  o.set("condition", n.condition);
   std::ostringstream os;
   o.stringify(os);
   return os.str();

@@ -15,7 +15,8 @@
 namespace notify::delivery {
 
 /// The version encode_notification_record() writes. A record with a higher one is refused (written by a newer build).
-/// 2 added device_tokens, topic, ttl_s, priority and collapse_key (a version 1 record reads with them empty).
+/// 2 added device_tokens, topic, ttl_s, priority, collapse_key and condition (a version 1 record reads with them
+/// empty).
 inline constexpr int kNotificationRecordVersion = 2;
 
 std::string encode_notification_record(const Notification& n);
