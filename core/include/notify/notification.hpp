@@ -95,6 +95,20 @@ constexpr const char* token_outcome_name(TokenOutcome o) noexcept {
   return "unknown";
 }
 
+/// A token's outcome from the outcome of the call that carried it, and whether the provider said the token itself is
+/// invalid (only a rejection can say so).
+constexpr TokenOutcome token_outcome_of(Outcome call, bool invalid_token) noexcept {
+  switch (call) {
+    case Outcome::delivered:
+      return TokenOutcome::delivered;
+    case Outcome::rejected:
+      return invalid_token ? TokenOutcome::invalid_token : TokenOutcome::rejected;
+    case Outcome::retryable:
+      break;
+  }
+  return TokenOutcome::retryable;
+}
+
 /// The result for one device token.
 struct NOTIFY_API TokenResult {
   std::string token;

@@ -40,6 +40,7 @@ void ForwardService::stop() {
 }
 
 std::vector<prometheus::MetricFamily> ForwardService::enclave_metrics() const {
+  if (enclave_metrics_.count() <= 0) return {};  // fetching is off: no notify_enclave_up to alert on
   return metrics_cache_.exposition(EnclaveMetricsCache::Clock::now());
 }
 

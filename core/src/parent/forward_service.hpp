@@ -32,7 +32,7 @@ class ForwardService final : public Service {
   [[nodiscard]] link::LinkClient& client() noexcept { return *client_; }
   [[nodiscard]] const link::ClientOptions& options() const noexcept { return options_; }
   /// notify_enclave_up and the enclave's series as last fetched (labelled source="enclave"); only notify_enclave_up
-  /// 0 when the fetch is off, failing or stale.
+  /// 0 when the fetch is failing or stale; nothing when it is off (enclave_metrics 0s).
   [[nodiscard]] std::vector<prometheus::MetricFamily> enclave_metrics() const;
 
  private:

@@ -20,18 +20,6 @@ struct Call {
   std::optional<SendOutcome> outcome;
 };
 
-TokenOutcome token_outcome(const SendOutcome& o) {
-  switch (o.result.outcome) {
-    case Outcome::delivered:
-      return TokenOutcome::delivered;
-    case Outcome::rejected:
-      return o.invalid_token ? TokenOutcome::invalid_token : TokenOutcome::rejected;
-    case Outcome::retryable:
-      break;
-  }
-  return TokenOutcome::retryable;
-}
-
 }  // namespace
 
 ApnsProvider::ApnsProvider(ApnsOptions options, SecretStore& secrets, TransportRegistry& transports, Log& log)
@@ -211,7 +199,8 @@ std::vector<DeliveryResult> ApnsProvider::deliver_by(std::span<const Notificatio
           continue;
         }
         const auto& r = c->outcome->result;
-        tokens.push_back({c->device_token, token_outcome(*c->outcome), r.reference, r.reason});
+        tokens.push_back({c->device_token, token_outcome_of(c->outcome->result.outcome, c->outcome->invalid_token),
+                          r.reference, r.reason});
         if (r.outcome == Outcome::retryable) after = std::max(after, r.retry_after);
       }
       for (auto& m : malformed[i]) tokens.push_back(std::move(m));

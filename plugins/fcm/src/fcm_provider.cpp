@@ -41,18 +41,6 @@ struct Call {
   std::optional<SendOutcome> outcome;
 };
 
-TokenOutcome token_outcome(const SendOutcome& o) {
-  switch (o.result.outcome) {
-    case Outcome::delivered:
-      return TokenOutcome::delivered;
-    case Outcome::rejected:
-      return o.invalid_token ? TokenOutcome::invalid_token : TokenOutcome::rejected;
-    case Outcome::retryable:
-      break;
-  }
-  return TokenOutcome::retryable;
-}
-
 }  // namespace
 
 FcmProvider::FcmProvider(FcmOptions options, SecretStore& secrets, TransportRegistry& transports, Log& log)
@@ -240,7 +228,8 @@ std::vector<DeliveryResult> FcmProvider::deliver_by(std::span<const Notification
           continue;
         }
         const auto& r = c->outcome->result;
-        tokens.push_back({c->token, token_outcome(*c->outcome), r.reference, r.reason});
+        tokens.push_back(
+            {c->token, token_outcome_of(c->outcome->result.outcome, c->outcome->invalid_token), r.reference, r.reason});
         if (r.outcome == Outcome::retryable) after = std::max(after, r.retry_after);
       }
       results[i] = DeliveryResult::from_tokens(std::move(tokens), after);
