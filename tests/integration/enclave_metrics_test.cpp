@@ -121,6 +121,7 @@ TEST(EnclaveMetrics, BrazeCallsOfEachStatusAppearOnTheParentsMetricsAndVanishWit
   // The parent's own series are still there, unlabelled.
   EXPECT_EQ(sample(page, "notify_delivered_total", {}), 1.0) << page;
   EXPECT_EQ(page.find(fo.api_key), std::string::npos) << "the key is on the metrics page";
+  EXPECT_EQ(page.find(R"(provider="tcp")"), std::string::npos) << "a transport shows as a provider\n" << page;
   // What an operator on the parent sees: the provider's answers since the enclave started.
   const auto status = run_command({NOTIFY_CTL_BIN, "enclave", "status", "--address", *address, "--transport", "tcp"});
   EXPECT_EQ(status.exit_code, 0) << status.output;

@@ -52,6 +52,16 @@ HostMetrics::HostMetrics()
   }
 }
 
+std::shared_ptr<ProviderMetrics> HostMetrics::discarding() {
+  class Discarding final : public ProviderMetrics {
+    void call_finished(int, std::chrono::microseconds) noexcept override {}
+    void retry_scheduled() noexcept override {}
+    void throttled(std::chrono::milliseconds) noexcept override {}
+    void rate_limit_remaining(std::int64_t) noexcept override {}
+  };
+  return std::make_shared<Discarding>();
+}
+
 void HostMetrics::provider_instance(std::string_view instance) {
   for (const auto o : {Outcome::delivered, Outcome::rejected, Outcome::retryable})
     results_.Add({{"provider", std::string(instance)}, {"outcome", outcome_name(o)}});

@@ -29,6 +29,8 @@ class HostMetrics {
 
   /// The series of provider instance `instance`, for its PluginContext. Lives as long as this object.
   std::shared_ptr<ProviderMetrics> for_provider(const std::string& instance);
+  /// For a transport's PluginContext: reports are dropped, so that no `provider="tcp"` series appears.
+  static std::shared_ptr<ProviderMetrics> discarding();
 
   /// Makes the series of provider instance `instance` that the enclave counts (results by outcome) exist at 0, so a
   /// dashboard's rate() sees 0 rather than no data before the first notification.

@@ -46,7 +46,7 @@ Result<std::shared_ptr<Transport>> PluginSet::transport(std::string_view name) n
     auto inst = std::make_shared<Instance<Transport>>();
     inst->view = std::make_unique<config::YamlConfigView>(doc_, block, schema_of(*loaded), path, std::string(name));
     inst->log = loggers_(std::string(name));
-    inst->metrics = metrics_.for_provider(std::string(name));
+    inst->metrics = metrics::HostMetrics::discarding();  // a transport is no provider: no provider series
     PluginContext ctx{name, *inst->view, *inst->log, secrets_, *this, *inst->metrics};
     auto made = registry_.make_transport(*loaded, ctx);
     if (!made) return made.error();
