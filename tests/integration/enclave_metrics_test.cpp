@@ -64,7 +64,7 @@ TEST(EnclaveMetrics, BrazeCallsOfEachStatusAppearOnTheParentsMetricsAndVanishWit
       "node: parent-metrics\n"
       "forward: {transport: tcp, address: '" +
           *address +
-          "', backoff_initial: 20ms, backoff_max: 200ms, enclave_metrics: 100ms}\n"
+          "', backoff_initial: 20ms, backoff_max: 200ms, enclave_metrics: 250ms}\n"
           "queue: {path: '" +
           (dir.path() / "q.db").string() +
           "', max_attempts: 1, poll_interval: 20ms}\n"
@@ -93,13 +93,13 @@ TEST(EnclaveMetrics, BrazeCallsOfEachStatusAppearOnTheParentsMetricsAndVanishWit
     return more;
   };
   std::string page;
-  // Fetched every 100 ms: wait for the snapshot that has the last call in it.
+  // Fetched every 250 ms (a snapshot older than 750 ms is dropped): wait for the one that has the last call in it.
   ASSERT_TRUE(wait_until(
       [&] {
         page = metrics();
         return sample(page, "notify_provider_calls_total", with({{"status", "400"}})) == 1.0;
       },
-      10s))
+      30s))
       << page;
   EXPECT_EQ(sample(page, "notify_provider_calls_total", with({{"status", "429"}})), 1.0) << page;
   EXPECT_EQ(sample(page, "notify_provider_calls_total", with({{"status", "201"}})), 1.0) << page;
@@ -133,7 +133,7 @@ TEST(EnclaveMetrics, BrazeCallsOfEachStatusAppearOnTheParentsMetricsAndVanishWit
         page = metrics();
         return sample(page, "notify_enclave_up", {}) == 0.0;
       },
-      10s))
+      30s))
       << page;
   EXPECT_EQ(page.find("source=\"enclave\""), std::string::npos) << "stale enclave series stay on the page\n" << page;
 }
