@@ -42,6 +42,8 @@ class NullQueue final : public delivery::NotificationQueue {
   }
   Result<std::vector<std::string>> dead_ids(std::size_t) override { return std::vector<std::string>{}; }
   Status retry_dead(const std::string&) override { return {}; }
+  Result<std::vector<std::string>> unannounced_ids(std::size_t) override { return std::vector<std::string>{}; }
+  Status mark_announced(std::span<const std::string>) override { return {}; }
   Result<std::size_t> depth() override { return std::size_t{0}; }
   Result<std::size_t> purge_finished() override { return std::size_t{0}; }
 };

@@ -21,14 +21,18 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 using namespace notify::testing;
@@ -260,6 +264,31 @@ struct Topology {
   std::string parent_yaml;
 };
 
+/// Another process's write transaction held on the parent's outbox file: the parent's appends wait out their busy
+/// timeout and fail, as a full disk or a broken file would make them fail. Released at the end of the scope or by
+/// release().
+class OutboxWriteLock {
+ public:
+  explicit OutboxWriteLock(const std::filesystem::path& outbox) {
+    if (sqlite3_open(outbox.c_str(), &db_) != SQLITE_OK ||
+        sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      throw std::runtime_error("cannot lock " + outbox.string() + ": " + sqlite3_errmsg(db_));
+    }
+  }
+  ~OutboxWriteLock() { release(); }
+  OutboxWriteLock(const OutboxWriteLock&) = delete;
+  OutboxWriteLock& operator=(const OutboxWriteLock&) = delete;
+  void release() {
+    if (db_ == nullptr) return;
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+    db_ = nullptr;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
 std::map<std::string, int> ids_received(const Receiver& r) {
   std::map<std::string, int> out;
   for (const auto& e : r.events()) ++out[e.id];
@@ -415,6 +444,48 @@ TEST(Callbacks, UnacknowledgedEventsSurviveAParentKill) {
   }
   EXPECT_EQ(got.size(), 6u);
   EXPECT_EQ(got.count("kill-0:delivered"), 1u);
+}
+
+// The outcome is stored in the queue but its event cannot be written to the outbox: the queue keeps it noted as
+// unannounced, and the dispatcher offers it again (with backoff) once the outbox takes writes.
+TEST(Callbacks, AnOutcomeWhoseOutboxWriteFailedIsCalledBackLater) {
+  Topology t;
+  t.receiver.up();
+  ASSERT_FALSE(t.ingress.empty()) << t.parent->output();
+  auto lock = std::make_unique<OutboxWriteLock>(t.dir.path() / "queue.db.callbacks");
+  ASSERT_EQ(call(t.ingress, "POST", "/v1/notifications", one("held-1")).status, 202);
+  ASSERT_TRUE(wait_until([&] { return state_of(t.ingress, "held-1") == "delivered"; }, 20s)) << t.parent->output();
+  ASSERT_TRUE(t.parent->wait_for("in the outbox failed, they are offered again later", 30s)) << t.parent->output();
+  EXPECT_EQ(t.receiver.count(), 0u);
+  lock->release();
+  ASSERT_TRUE(wait_until([&] { return t.receiver.count() >= 1; }, 30s)) << t.parent->output();
+  ASSERT_TRUE(wait_until([&] { return metric(t.ingress, "notify_callbacks_pending") == "0"; }, 10s));
+  const auto got = ids_received(t.receiver);
+  EXPECT_EQ(got, (std::map<std::string, int>{{"held-1:delivered", 1}}));
+  for (const auto& e : t.receiver.events()) EXPECT_TRUE(e.signature_ok) << e.id;
+}
+
+// The crash window: the parent dies after the queue stored the outcome and before the outbox has its event. The
+// restarted parent finds the outcome still unannounced and sends its callback.
+TEST(Callbacks, AnOutcomeStoredJustBeforeAParentKillIsCalledBackAfterTheRestart) {
+  Topology t;
+  t.receiver.up();
+  ASSERT_FALSE(t.ingress.empty()) << t.parent->output();
+  {
+    OutboxWriteLock lock(t.dir.path() / "queue.db.callbacks");  // holds the parent between the two writes
+    ASSERT_EQ(call(t.ingress, "POST", "/v1/notifications", one("window-1")).status, 202);
+    ASSERT_TRUE(wait_until([&] { return state_of(t.ingress, "window-1") == "delivered"; }, 20s)) << t.parent->output();
+    t.parent->signal(SIGKILL);
+    t.parent->wait(10s);
+  }
+  EXPECT_EQ(t.receiver.count(), 0u);
+  t.start_parent();  // the same queue and outbox files
+  ASSERT_FALSE(t.ingress.empty()) << t.parent->output();
+  ASSERT_TRUE(wait_until([&] { return t.receiver.count() >= 1; }, 30s)) << t.parent->output();
+  ASSERT_TRUE(wait_until([&] { return metric(t.ingress, "notify_callbacks_pending") == "0"; }, 10s));
+  EXPECT_EQ(ids_received(t.receiver), (std::map<std::string, int>{{"window-1:delivered", 1}}));
+  EXPECT_NE(t.parent->output().find("offered 1 final outcome(s) stored but not yet announced"), std::string::npos)
+      << t.parent->output();
 }
 
 TEST(Callbacks, AReceiverWithAnUntrustedOrWrongHostCertificateGetsNothing) {

@@ -3,6 +3,7 @@
 #include "queue_contract.hpp"
 #include "wait_until.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -268,6 +269,60 @@ TEST_P(QueueContract, RetentionPurgesFinishedRecordsButKeepsDeadAndUnfinished) {
   EXPECT_TRUE(q->status("dead").value());     // operators still need it
   EXPECT_TRUE(q->status("waiting").value());  // unfinished
   EXPECT_GT((*leased)[0].accepted_ms, 0);
+}
+
+// What the callbacks rely on to survive a crash between the queue's commit and their own: each outcome made final is
+// noted in the same write, and the note outlives a restart until it is cleared.
+TEST_P(QueueContract, FinalOutcomesStayNotedAsUnannouncedUntilMarkedAcrossAReopen) {
+  auto o = options();
+  o.max_attempts = 2;
+  o.track_unannounced = true;
+  std::set<std::string> noted;
+  {
+    auto q = open_queue(o);
+    ASSERT_TRUE(q->enqueue(std::vector{make_notification("done"), make_notification("refused"),
+                                       make_notification("dies"), make_notification("retried")})
+                    .ok());
+    ASSERT_EQ(q->lease(4)->size(), 4u);
+    ASSERT_TRUE(q->enqueue(std::vector{make_notification("waiting")}).ok());
+    const std::vector<std::pair<std::string, DeliveryResult>> batch = {{"done", DeliveryResult::delivered("d")},
+                                                                       {"refused", DeliveryResult::rejected("bad")},
+                                                                       {"dies", DeliveryResult::retryable("503")},
+                                                                       {"retried", DeliveryResult::retryable("503")}};
+    ASSERT_TRUE(q->complete_batch(batch).ok());
+    EXPECT_EQ(q->unannounced_ids(10).value().size(), 2u);  // done, refused; the other two are queued again
+    clock_->advance(1h);
+    auto again = q->lease(4).value();
+    ASSERT_EQ(again.size(), 3u);  // dies, retried (backoff over) and waiting
+    ASSERT_TRUE(q->complete("dies", DeliveryResult::retryable("503")).ok());  // its last attempt: dead
+    ASSERT_TRUE(q->complete("retried", DeliveryResult::retryable("503")).ok());
+    ASSERT_EQ(q->status("retried").value()->state, State::dead);
+    ASSERT_TRUE(q->retry_dead("retried").ok());  // an operator retried it: still noted, no longer final
+    const auto ids = q->unannounced_ids(10).value();
+    noted.insert(ids.begin(), ids.end());
+  }
+  EXPECT_EQ(noted, (std::set<std::string>{"done", "refused", "dies", "retried"}));  // never "waiting"
+  auto q = open_queue(o);  // a restarted host finds the same notes
+  const auto after = q->unannounced_ids(10).value();
+  EXPECT_EQ(std::set<std::string>(after.begin(), after.end()), noted);
+  // Slices of `limit`, each cleared before the next is asked for, reach every one.
+  auto first = q->unannounced_ids(3).value();
+  ASSERT_EQ(first.size(), 3u);
+  ASSERT_TRUE(q->mark_announced(first).ok());
+  auto rest = q->unannounced_ids(3).value();
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(std::count(first.begin(), first.end(), rest[0]), 0);
+  ASSERT_TRUE(q->mark_announced(rest).ok());
+  EXPECT_TRUE(q->unannounced_ids(10).value().empty());
+  ASSERT_TRUE(q->mark_announced(rest).ok());  // clearing twice is harmless
+}
+
+TEST_P(QueueContract, NothingIsNotedUnannouncedWhenNoOneAnnounces) {
+  auto q = open_queue();  // track_unannounced off: no callbacks configured
+  ASSERT_TRUE(q->enqueue(std::vector{make_notification("a")}).ok());
+  ASSERT_EQ(q->lease(1)->size(), 1u);
+  ASSERT_TRUE(q->complete("a", DeliveryResult::delivered("d")).ok());
+  EXPECT_TRUE(q->unannounced_ids(10).value().empty());
 }
 
 TEST_P(QueueContract, ConcurrentWritersShareCommitsAndLoseNothing) {

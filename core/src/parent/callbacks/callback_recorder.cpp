@@ -9,7 +9,7 @@ CallbackRecorder::CallbackRecorder(CallbackOutbox& outbox, std::function<void()>
                                    std::shared_ptr<const toolkit::Clock> clock)
     : outbox_(outbox), wake_(std::move(wake)), metrics_(metrics), log_(std::move(log)), clock_(std::move(clock)) {}
 
-void CallbackRecorder::on_final(std::span<const services::FinalOutcome> outcomes) noexcept {
+bool CallbackRecorder::on_final(std::span<const services::FinalOutcome> outcomes) noexcept {
   try {
     std::vector<OutboxEvent> events;
     events.reserve(outcomes.size());
@@ -25,16 +25,18 @@ void CallbackRecorder::on_final(std::span<const services::FinalOutcome> outcomes
       if (o.state != delivery::State::dead) finished.push_back(o.request_id);
     }
     if (auto st = outbox_.append(events); !st) {
-      // The outcomes are stored in the queue (GET /v1/notifications/<id> shows them); only their callbacks are lost.
+      // The queue still notes these outcomes as unannounced: the dispatcher offers them again with backoff.
       log_->error("callbacks: storing " + std::to_string(events.size()) +
-                  " event(s) failed, they will not be sent: " + st.message());
-      return;
+                  " event(s) in the outbox failed, they are offered again later: " + st.message());
+      return false;
     }
     if (auto st = outbox_.forget_urls(finished); !st) log_->warning("callbacks: " + st.message());
     if (auto n = outbox_.pending()) metrics_.callbacks_pending = *n;
     wake_();
+    return true;
   } catch (const std::exception& e) {
     log_->error(std::string("callbacks: ") + e.what());
+    return false;
   }
 }
 

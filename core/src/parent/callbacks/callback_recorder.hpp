@@ -19,7 +19,8 @@ class CallbackRecorder final : public services::OutcomeListener {
  public:
   CallbackRecorder(CallbackOutbox& outbox, std::function<void()> wake, services::DeliveryMetrics& metrics,
                    std::shared_ptr<Log> log, std::shared_ptr<const toolkit::Clock> clock = toolkit::real_clock());
-  void on_final(std::span<const services::FinalOutcome> outcomes) noexcept override;
+  /// True once the events are in the outbox (durably).
+  bool on_final(std::span<const services::FinalOutcome> outcomes) noexcept override;
 
  private:
   CallbackOutbox& outbox_;

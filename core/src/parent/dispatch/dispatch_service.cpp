@@ -16,7 +16,7 @@ DispatchService::~DispatchService() { stop(); }
 Status DispatchService::start() {
   for (std::size_t i = 0; i < workers_.size(); ++i) {
     auto& self = *workers_[i];
-    self.start([this, &self, purges = i == 0] { run(self, purges); });
+    self.start([this, &self, housekeeper = i == 0] { run(self, housekeeper); });
   }
   return {};
 }
@@ -32,9 +32,12 @@ void DispatchService::wake() {
   workers_[i]->wake();
 }
 
-void DispatchService::run(toolkit::StoppableThread& self, bool purges) {
+void DispatchService::run(toolkit::StoppableThread& self, bool housekeeper) {
   while (!self.stopping()) {
-    if (purges) purge_if_due();
+    if (housekeeper) {
+      announce_if_owed();
+      purge_if_due();
+    }
     if (dispatch_once()) continue;                       // more may be due right away
     if (!self.wait_for(options_.poll_interval)) return;  // a wake() ends the wait early
   }
@@ -49,6 +52,67 @@ void DispatchService::purge_if_due() {
     log_->warning("retention purge failed: " + removed.error().message);
   else if (*removed > 0)
     log_->info("retention: removed " + std::to_string(*removed) + " finished notification(s)");
+}
+
+bool DispatchService::announce(std::span<const FinalOutcome> finals, std::span<const std::string> request_ids) {
+  if (!finals.empty() && !listener_->on_final(finals)) return false;  // the listener said why
+  if (auto st = queue_.mark_announced(request_ids); !st) {
+    // Handed on, but still noted: offered again later, which the listener takes as the same events.
+    log_->warning("clearing " + std::to_string(request_ids.size()) + " announced outcome(s) failed: " + st.message());
+    return false;
+  }
+  return true;
+}
+
+void DispatchService::announce_if_owed() {
+  if (listener_ == nullptr) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_announce_) return;
+  // Cleared before looking, so that a worker's hand-off failing meanwhile sets it again and is not lost.
+  if (!announce_owed_.exchange(false)) return;
+  constexpr std::size_t kSlice = 200;
+  std::size_t offered = 0;
+  bool ok = true;
+  for (;;) {
+    auto ids = queue_.unannounced_ids(kSlice);
+    if (!ids) {
+      log_->warning("reading unannounced outcomes failed: " + ids.error().message);
+      ok = false;
+      break;
+    }
+    if (ids->empty()) break;
+    std::vector<FinalOutcome> finals;
+    for (const auto& id : *ids) {
+      auto record = queue_.status(id);
+      if (!record) {
+        log_->warning("reading unannounced outcome " + id + " failed: " + record.error().message);
+        ok = false;
+        break;
+      }
+      // Gone (purged after retention), or retried by an operator since (announced when it is final again): only the
+      // note is cleared.
+      if (!*record || (*record)->state == delivery::State::queued || (*record)->state == delivery::State::in_flight)
+        continue;
+      finals.push_back(final_outcome_of(**record));
+    }
+    if (!ok) break;
+    if (!announce(finals, *ids)) {
+      ok = false;
+      break;
+    }
+    offered += finals.size();
+    if (ids->size() < kSlice) break;
+  }
+  if (offered > 0) {
+    log_->info("offered " + std::to_string(offered) +
+               " final outcome(s) stored but not yet announced to the callbacks");
+  }
+  if (ok) {
+    announce_backoff_.reset();
+  } else {
+    announce_owed_ = true;
+    next_announce_ = now + announce_backoff_.next();
+  }
 }
 
 bool DispatchService::dispatch_once() {
@@ -132,9 +196,14 @@ bool DispatchService::dispatch_once() {
         break;
     }
   }
-  // After the queue's commit: a crash between that commit and the listener's own write loses these events (the
-  // notifications are final and are not leased again). See the callbacks' outbox for what that means to receivers.
-  if (!finals.empty()) listener_->on_final(finals);
+  // After the queue's commit, which noted these outcomes as unannounced: a crash before the listener has them, or a
+  // failed hand-off, leaves the notes, and announce_if_owed() offers them again.
+  if (!finals.empty()) {
+    std::vector<std::string> ids;
+    ids.reserve(finals.size());
+    for (const auto& f : finals) ids.push_back(f.request_id);
+    if (!announce(finals, ids)) announce_owed_ = true;
+  }
   return true;
 }
 

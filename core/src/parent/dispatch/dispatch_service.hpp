@@ -4,6 +4,10 @@
 // connection) and their leases and completions are group-committed by the queue. A link failure puts the whole batch
 // back with backoff; nothing leased is dropped (an unfinished lease is retried when it expires, even after a crash).
 //
+// Final outcomes go to the outcome listener (the callbacks) after the queue has stored them; the queue keeps each one
+// noted as unannounced until the listener has it durably, so an outcome stored by a host that died before the
+// hand-off, or whose hand-off failed, is offered again: when the dispatcher starts, and after a failure with backoff.
+//
 // Ordering: none across batches. Notifications are leased in due order, but concurrent batches finish in any order,
 // and a retried notification goes behind newer ones. Applications that need order must not send the next
 // notification before the previous one's outcome.
@@ -15,6 +19,7 @@
 #include "runtime/service.hpp"
 
 #include <notify/log.hpp>
+#include <notify/toolkit/backoff.hpp>
 #include <notify/toolkit/stoppable_thread.hpp>
 
 #include <atomic>
@@ -45,9 +50,15 @@ class DispatchService final : public Service {
   void set_outcome_listener(OutcomeListener* listener) noexcept { listener_ = listener; }
 
  private:
-  void run(toolkit::StoppableThread& self, bool purges);
+  void run(toolkit::StoppableThread& self, bool housekeeper);
   bool dispatch_once();  // true when something was leased
   void purge_if_due();
+  /// Offers the listener the outcomes the queue still notes as unannounced, when some may be owed (at start, after a
+  /// failed hand-off) and the backoff allows. On the housekeeping worker only.
+  void announce_if_owed();
+  /// Hands `finals` to the listener and, once it has them, clears the queue's notes; false when something failed
+  /// (then they stay owed).
+  bool announce(std::span<const FinalOutcome> finals, std::span<const std::string> request_ids);
 
   delivery::NotificationQueue& queue_;
   link::LinkClient& link_;
@@ -56,7 +67,10 @@ class DispatchService final : public Service {
   std::shared_ptr<Log> log_;
   OutcomeListener* listener_ = nullptr;
   std::chrono::steady_clock::time_point next_purge_ = std::chrono::steady_clock::now();
-  std::mutex purge_mu_;  // next_purge_
+  std::mutex purge_mu_;                                    // next_purge_
+  std::atomic<bool> announce_owed_{true};                  // the queue may hold unannounced outcomes (true at start)
+  std::chrono::steady_clock::time_point next_announce_{};  // housekeeping worker only
+  toolkit::Backoff announce_backoff_{std::chrono::seconds(1), std::chrono::seconds(60)};  // housekeeping worker only
   std::atomic<std::size_t> next_wake_{0};
   // Last: stopped and joined before the members their loops use go.
   std::vector<std::unique_ptr<toolkit::StoppableThread>> workers_;

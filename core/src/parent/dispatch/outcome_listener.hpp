@@ -2,6 +2,11 @@
 // What the dispatcher tells others about each notification that reached a final state (delivered, rejected, dead),
 // after the queue has stored that state. A listener must return quickly and never wait on the network: it runs on a
 // dispatch worker, between one batch and the next (the callbacks only append to their local outbox here).
+//
+// The queue notes each such outcome as unannounced in the same transaction that makes it final, and forgets the note
+// only when on_final() says the outcomes are handed on durably. Outcomes whose hand-off failed, or whose host died
+// before it, are offered again (when the dispatcher starts, and after a failure), so a listener sees each outcome at
+// least once and must treat a repeat as the same event.
 
 #include "parent/queue/notification_queue.hpp"
 
@@ -21,10 +26,15 @@ struct FinalOutcome {
   std::vector<std::string> invalid_tokens;             // device tokens the provider reported invalid, every attempt
 };
 
+/// The outcome a stored final record stands for (what the dispatcher offers again for an unannounced one).
+FinalOutcome final_outcome_of(const delivery::Record& record);
+
 class OutcomeListener {
  public:
   virtual ~OutcomeListener() = default;
-  virtual void on_final(std::span<const FinalOutcome> outcomes) noexcept = 0;
+  /// True when the outcomes are stored durably by the listener (the queue may forget it owes them); false to be
+  /// offered them again later.
+  virtual bool on_final(std::span<const FinalOutcome> outcomes) noexcept = 0;
 };
 
 }  // namespace notify::services

@@ -88,6 +88,11 @@ struct QueueOptions {
   /// toolkit::ManualClock and advance it instead of sleeping. (Redis's own idle time, which decides when a crashed
   /// consumer's entries are taken over, is the server's and does not follow this clock.)
   std::shared_ptr<const toolkit::Clock> clock = toolkit::real_clock();
+  /// Closes the gap between storing an outcome and announcing it (the delivery callbacks): complete_batch() also
+  /// notes each notification it makes final (delivered, rejected, dead) as unannounced, in the same transaction, and
+  /// it stays so until mark_announced(). A host killed between the two finds them with unannounced() when it starts.
+  /// On only when something announces outcomes (callbacks configured); otherwise nothing would ever clear the notes.
+  bool track_unannounced = false;
 };
 
 /// Delay before retry number `attempts` (1-based): exponential from backoff_initial, capped at backoff_max, with
@@ -112,6 +117,13 @@ class NotificationQueue {
   virtual Result<std::optional<Record>> status(const std::string& request_id) = 0;
   /// Up to `limit` dead notifications with their records, oldest first.
   Result<std::vector<Record>> dead(std::size_t limit);
+  /// The request_ids of up to `limit` notifications made final while track_unannounced was on and not yet
+  /// mark_announced(). An id whose record is gone (purged after retention) or is no longer final (an operator
+  /// retried it) may be among them.
+  virtual Result<std::vector<std::string>> unannounced_ids(std::size_t limit) = 0;
+  /// Their outcomes have been handed on durably. Not fsynced by itself: a note lost in a power cut only announces the
+  /// outcome again, which announcements must bear anyway (at least once).
+  virtual Status mark_announced(std::span<const std::string> request_ids) = 0;
   /// Moves a dead notification back to queued with its attempt count reset.
   virtual Status retry_dead(const std::string& request_id) = 0;
   /// The request_ids of up to `limit` dead notifications, oldest first (the backend's part of dead()).

@@ -52,6 +52,8 @@ Status build(services::ServiceContext& ctx, const config::YamlConfigView& q) {
   if (ctx.checking()) return {};  // no queue file or Redis connection for --check-config
   auto* forward = ctx.find<services::ForwardService>();
   if (forward == nullptr) return Error{Errc::internal, "queue: built before forward"};
+  // The callbacks announce final outcomes: the queue notes them until they are handed on (DispatchService).
+  cfg->queue.track_unannounced = ctx.active("callbacks");
   auto opened = open_queue(q, *cfg);
   if (!opened) return opened.error();
   // Kept by the context: they outlive the dispatcher and the ingress that use them.

@@ -150,6 +150,7 @@ else
 end
 if state == 'dead' then redis.call('ZADD', KEYS[3], ARGV[8], ARGV[2]) end
 if state == 'delivered' or state == 'rejected' then redis.call('ZADD', ARGV[1] .. ':finished', ARGV[8], ARGV[2]) end
+if state ~= 'queued' and ARGV[13] == '1' then redis.call('SADD', ARGV[1] .. ':unannounced', ARGV[2]) end
 redis.call('RPUSH', ARGV[1] .. ':h:' .. ARGV[2], ARGV[11])
 if ARGV[12] ~= '' then redis.call('HSET', h, 'tokens', ARGV[12]) end
 if ARGV[9] ~= '' then redis.call('XACK', KEYS[4], ARGV[10], ARGV[9]) end
@@ -388,7 +389,8 @@ std::vector<std::string> RedisQueue::complete_args(const std::string& request_id
           entry,
           redis_.group,
           history.str(),
-          tokens};
+          tokens,
+          options_.track_unannounced ? "1" : "0"};
 }
 
 Status RedisQueue::complete(const std::string& request_id, const DeliveryResult& result) {
@@ -549,6 +551,28 @@ Status RedisQueue::retry_dead(const std::string& request_id) {
   if (!r) return r.error();
   if ((*r)->integer == 0) return Error{Errc::not_found, "queue: no dead notification " + request_id};
   return {};
+}
+
+Result<std::vector<std::string>> RedisQueue::unannounced_ids(std::size_t limit) {
+  std::lock_guard lock(main_.mu);
+  auto c = context(main_);
+  if (!c) return c.error();
+  // Any `limit` of them: the caller marks what it was given as announced, so the next call gets others.
+  auto r = command(*c, {"SRANDMEMBER", key("unannounced"), std::to_string(limit)});
+  if (!r) return r.error();
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < (*r)->elements; ++i) ids.push_back(str((*r)->element[i]));
+  return ids;
+}
+
+Status RedisQueue::mark_announced(std::span<const std::string> request_ids) {
+  if (request_ids.empty()) return {};
+  std::vector<std::string> args = {"SREM", key("unannounced")};
+  args.insert(args.end(), request_ids.begin(), request_ids.end());
+  std::lock_guard lock(main_.mu);
+  auto c = context(main_);
+  if (!c) return c.error();
+  return command(*c, args).status();
 }
 
 Result<std::size_t> RedisQueue::purge_finished() {

@@ -9,6 +9,8 @@
 //   P:delayed       zset id → due ms: retries waiting for their backoff
 //   P:dead          zset id → time it died
 //   P:finished      zset id → time it was delivered or rejected (for retention)
+//   P:unannounced   set of final ids whose outcome is not yet handed to the callbacks (track_unannounced); shared
+//                   by every parent, so one that starts also offers what others are handing on at that moment
 // Enqueue is one Lua script (atomic: capacity, idempotency, all or nothing); concurrent enqueues and completions are
 // pipelined together (group commit: one pass, one fsync under appendfsync always). A consumer leases with XREADGROUP;
 // the entries a crashed consumer held stay pending and are taken over with XAUTOCLAIM once idle longer than the lease.
@@ -50,6 +52,8 @@ class RedisQueue final : public NotificationQueue {
   Result<std::optional<Record>> status(const std::string& request_id) override;
   Result<std::vector<std::string>> dead_ids(std::size_t limit) override;
   Status retry_dead(const std::string& request_id) override;
+  Result<std::vector<std::string>> unannounced_ids(std::size_t limit) override;
+  Status mark_announced(std::span<const std::string> request_ids) override;
   Result<std::size_t> depth() override;
   Result<std::size_t> purge_finished() override;
 

@@ -79,6 +79,8 @@ Result<std::unique_ptr<SqliteQueue>> SqliteQueue::open(const std::filesystem::pa
            "outcome TEXT NOT NULL, detail TEXT NOT NULL)",
            "CREATE INDEX IF NOT EXISTS attempts_by_id ON attempts(request_id)",
            "CREATE INDEX IF NOT EXISTS notifications_leases ON notifications(state, lease_until_ms)",
+           // Final outcomes not yet handed to the callbacks (QueueOptions::track_unannounced).
+           "CREATE TABLE IF NOT EXISTS unannounced (request_id TEXT PRIMARY KEY) WITHOUT ROWID",
            // The unfinished count, kept by triggers inside every writing transaction (capacity and depth read it).
            "BEGIN IMMEDIATE",
            "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
@@ -143,10 +145,11 @@ void SqliteQueue::commit_group(std::span<Write* const> group) {
   auto fail_all = [&](const Error& e) {
     for (Write* w : group) w->status = e;
   };
-  // A group of leases only is committed without an fsync (synchronous=NORMAL: consistent, possibly lost in a power
-  // cut). A lost lease only means the notification is leased again after the restart, which an expired lease means
-  // anyway; the enclave's dedup answers a re-send. Anything else in the group (enqueue, outcomes) makes it FULL, and
-  // that fsync also covers the lease frames before it in the WAL.
+  // A group of leases (and announcement notes) only is committed without an fsync (synchronous=NORMAL: consistent,
+  // possibly lost in a power cut). A lost lease only means the notification is leased again after the restart, which
+  // an expired lease means anyway; the enclave's dedup answers a re-send. A lost note announces an outcome again.
+  // Anything else in the group (enqueue, outcomes) makes it FULL, and that fsync also covers the lease frames before it
+  // in the WAL.
   const bool full = std::any_of(group.begin(), group.end(), [](const Write* w) { return w->durable; });
   if (full != synchronous_full_) {
     if (sqlite3_exec(db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr) !=
@@ -351,6 +354,12 @@ Result<State> SqliteQueue::complete_locked(const std::string& request_id, const 
   bind_value(*history, 3, std::string(outcome_name(result.outcome)));
   bind_value(*history, 4, result.outcome == Outcome::delivered ? result.reference : result.reason);
   if (sqlite3_step(*history) != SQLITE_DONE) return db_error(db);
+  if (options_.track_unannounced && state != State::queued) {
+    auto note = statement("INSERT OR IGNORE INTO unannounced (request_id) VALUES (?)");
+    if (!note) return note.error();
+    bind_value(*note, 1, request_id);
+    if (sqlite3_step(*note) != SQLITE_DONE) return db_error(db);
+  }
   return state;
 }
 
@@ -433,6 +442,34 @@ Status SqliteQueue::retry_dead(const std::string& request_id) {
     if (sqlite3_changes(db_.get()) == 0) return Error{Errc::not_found, "queue: no dead notification " + request_id};
     return {};
   });
+}
+
+Result<std::vector<std::string>> SqliteQueue::unannounced_ids(std::size_t limit) {
+  std::lock_guard lock(mu_);
+  auto q = statement("SELECT request_id FROM unannounced LIMIT ?");
+  if (!q) return q.error();
+  bind_value(*q, 1, static_cast<std::int64_t>(limit));
+  std::vector<std::string> ids;
+  int rc = SQLITE_ROW;
+  while ((rc = sqlite3_step(*q)) == SQLITE_ROW) ids.push_back(column_text(*q, 0));
+  if (rc != SQLITE_DONE) return db_error(db_.get());
+  sqlite3_reset(*q);
+  return ids;
+}
+
+Status SqliteQueue::mark_announced(std::span<const std::string> request_ids) {
+  if (request_ids.empty()) return {};
+  return write(
+      [&]() -> Status {
+        for (const auto& id : request_ids) {
+          auto del = statement("DELETE FROM unannounced WHERE request_id = ?");
+          if (!del) return del.error();
+          bind_value(*del, 1, id);
+          if (sqlite3_step(*del) != SQLITE_DONE) return db_error(db_.get());
+        }
+        return {};
+      },
+      /*durable=*/false);
 }
 
 Result<std::size_t> SqliteQueue::purge_finished() {

@@ -33,6 +33,9 @@ class SqliteQueue final : public NotificationQueue {
   Result<std::optional<Record>> status(const std::string& request_id) override;
   Result<std::vector<std::string>> dead_ids(std::size_t limit) override;
   Status retry_dead(const std::string& request_id) override;
+  Result<std::vector<std::string>> unannounced_ids(std::size_t limit) override;
+  /// A non-durable write (synchronous=NORMAL), group-committed with the others.
+  Status mark_announced(std::span<const std::string> request_ids) override;
   Result<std::size_t> depth() override;
   Result<std::size_t> purge_finished() override;
 
