@@ -28,7 +28,8 @@ class AckHandler final : public link::RequestHandler {
  public:
   link::HealthInfo health() override { return {}; }
   std::vector<DeliveryResult> deliver(std::vector<Notification> batch,
-                                      std::chrono::steady_clock::time_point /*deadline*/) override {
+                                      std::chrono::steady_clock::time_point /*deadline*/,
+                                      const PartSink& /*parts*/) override {
     return std::vector<DeliveryResult>(batch.size(), DeliveryResult::delivered("ok"));
   }
   Status provision(const link::ProvisionRequest&) override { return {}; }

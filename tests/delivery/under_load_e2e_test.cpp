@@ -107,6 +107,73 @@ TEST(UnderLoad, EnclaveKilledWithCallsAtASlowBrazeLosesNothingAndRepeatsAtMostTh
   EXPECT_LE(twice, kPool * kBatch) << "more pushed twice than the calls in flight at the provider could explain";
 }
 
+// Results as they happen (link 2.4): one batch of two notifications that Braze takes in two calls; the first call to
+// arrive is held at Braze, the other answers. The parent stores the answered one while the held one is still at Braze
+// (GET shows it delivered), so when the enclave is killed only the held one is sent again.
+TEST(UnderLoad, EachBrazeCallsResultsAreStoredWhenItEndsSoAKilledEnclaveRepeatsOnlyTheCallStillAtBraze) {
+  TempDir dir;
+  auto pki = make_test_pki(dir.path());
+  auto fo = FakeBraze::Options::over_tls(pki, "results-as-they-happen-key-0123");
+  FakeBraze fake(fo);
+  FakeBraze::Injection held_at_braze;
+  held_at_braze.stall = true;
+  fake.inject(held_at_braze);  // the first call to arrive waits at Braze
+  const auto enclave_yaml = [&](const std::string& port) {
+    return "node: enclave-parts\nproviders:\n  - plugin: braze\n    config: {endpoint: '" + fake.url() +
+           "', api_key: '${BRAZE_API_KEY}', ca_file: '" + pki.ca_cert.string() +
+           "', pool_size: 2}\nserve: {transport: tcp, listen: '127.0.0.1:" + port + "'}\n";
+  };
+  const std::map<std::string, std::string> enclave_env{{"BRAZE_API_KEY", fo.api_key}};
+  auto enclave = std::make_unique<HostProcess>(enclave_yaml("0"), enclave_env);
+  const auto address = enclave->wait_listening();
+  ASSERT_TRUE(address) << enclave->output();
+  const auto port = address->substr(address->rfind(':') + 1);
+  HostProcess parent("node: parent-parts\nforward: {transport: tcp, address: '" + *address +
+                         "', request_timeout: 30s, backoff_initial: 20ms, backoff_max: 200ms}\n"
+                         "queue: {path: '" +
+                         (dir.path() / "q.db").string() +
+                         "', batch_size: 10, window: 1, backoff_initial: 50ms, backoff_max: 200ms, lease: 60s, "
+                         "poll_interval: 20ms}\n"
+                         "ingress: {listen: '127.0.0.1:0', token: '${INGRESS_TOKEN}'}\n",
+                     {{"INGRESS_TOKEN", kToken}});
+  const auto ingress = parent.wait_for(R"(ingress listening on (\S+))", 20s);
+  ASSERT_TRUE(ingress) << parent.output();
+  // Different messages: Braze gets one call per notification.
+  ASSERT_EQ(http_call(*ingress, "POST", "/v1/notifications",
+                      R"({"notifications": [)"
+                      R"({"request_id": "part-a", "external_user_id": "part-user-a", "title": "T", "message": "A"},)"
+                      R"({"request_id": "part-b", "external_user_id": "part-user-b", "title": "T", "message": "B"}]})",
+                      kToken)
+                .status,
+            202);
+  const auto state = [&](const std::string& id) {
+    const auto r = http_call(*ingress, "GET", "/v1/notifications/" + id, "", kToken);
+    if (r.status != 200) return std::string("http-") + std::to_string(r.status);
+    return Poco::JSON::Parser().parse(r.body).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("state");
+  };
+  std::string answered, held;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        if (state("part-a") == "delivered") answered = "a", held = "b";
+        if (state("part-b") == "delivered") answered = "b", held = "a";
+        return !answered.empty();
+      },
+      20s))
+      << parent.output();
+  // The batch's deliver has not returned: the other call is still held at Braze, its notification still in flight.
+  EXPECT_EQ(state("part-" + held), "in_flight");
+  EXPECT_EQ(fake.requests().size(), 1u);  // the held call is recorded when it ends, i.e. not yet
+  enclave->signal(SIGKILL);
+  enclave->wait(10s);
+  enclave = std::make_unique<HostProcess>(enclave_yaml(port), enclave_env);
+  ASSERT_TRUE(enclave->wait_listening()) << enclave->output();
+  ASSERT_TRUE(wait_until([&] { return state("part-" + held) == "delivered"; }, 30s)) << parent.output();
+  EXPECT_EQ(state("part-" + answered), "delivered");
+  auto accepted = fake.accepted_recipients();
+  EXPECT_EQ(accepted["part-user-" + answered], 1) << "the answered call's notification was pushed again";
+  EXPECT_EQ(accepted["part-user-" + held], 1);
+}
+
 // Redis dies while notifications are being posted and comes back: posts during the outage are refused (503, never a
 // 202 for something not stored), /readyz says the queue is down and then ready again, and every 202 is delivered
 // (what was leased when Redis died is taken over once its lease, 3 s here, has expired).

@@ -19,6 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)decode_health(payload);
   (void)decode_deliver_request(payload);
   (void)decode_deliver_reply(payload);
+  (void)decode_deliver_part(payload);
   (void)decode_provision_request(payload);
   (void)decode_attest_request(payload);
   (void)decode_attest_reply(payload);

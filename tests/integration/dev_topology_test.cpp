@@ -203,9 +203,9 @@ TEST(HostCli, UnknownPluginInConfigNamesItAndTheSearchPath) {
 TEST(HostCli, ListPluginsShowsTheBuiltPlugins) {
   auto r = run_command({host_binary(), "--list-plugins"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("host build: abi 5, compiler "), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("transport tcp 1.0.0 (abi 5)"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("provider log 1.0.0 (abi 5)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("host build: abi 6, compiler "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("transport tcp 1.0.0 (abi 6)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("provider log 1.0.0 (abi 6)"), std::string::npos) << r.output;
 }
 
 TEST(HostCli, DevConfigsInTheRepositoryAreValid) {

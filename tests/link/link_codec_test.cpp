@@ -369,6 +369,41 @@ TEST(Messages, NotificationOutcomeFollowsItsTokens) {
   EXPECT_EQ(of({}), Outcome::rejected);
 }
 
+TEST(Messages, DeliverPartRoundTripAndRefusals) {
+  DeliveryResult tokens = DeliveryResult::delivered("d-2");
+  tokens.tokens = {{"tok-a", TokenOutcome::invalid_token, "", "gone"}};
+  const std::vector<PartResult> part = {{3, DeliveryResult::rejected("bad")}, {999, tokens}};
+  auto d = decode_deliver_part(encode_deliver_part(part));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  ASSERT_EQ(d->size(), 2u);
+  EXPECT_EQ((*d)[0].index, 3u);
+  EXPECT_EQ((*d)[0].result.outcome, Outcome::rejected);
+  EXPECT_EQ((*d)[0].result.reason, "bad");
+  EXPECT_EQ((*d)[1].index, 999u);
+  ASSERT_EQ((*d)[1].result.tokens.size(), 1u);
+  EXPECT_EQ((*d)[1].result.tokens[0].outcome, TokenOutcome::invalid_token);
+  // An index no batch can have (a deliver carries at most 1000), an empty part, and trailing bytes: each refused.
+  const auto far = cbor_of([](auto& w) {
+    w.array(1);
+    w.array(2);
+    w.uint(1000);
+    w.array(4);
+    w.uint(0);
+    w.text("");
+    w.text("");
+    w.uint(0);
+  });
+  auto a = decode_deliver_part(far);
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.error().message.find("results[0].index"), std::string::npos) << a.error().message;
+  auto b = decode_deliver_part(cbor_of([](auto& w) { w.array(0); }));
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.error().message.find("deliver_part"), std::string::npos) << b.error().message;
+  auto c = decode_deliver_part(encode_deliver_part(part) + "x");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("bytes after the message"), std::string::npos) << c.error().message;
+}
+
 TEST(Messages, HostileTokenFieldsAreBoundedBeforeAnythingIsReserved) {
   // A token-result count the bytes cannot carry, an outcome past invalid_token, a priority past high, a ttl past a
   // year: each refused by name.

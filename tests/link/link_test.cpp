@@ -33,8 +33,13 @@ class EchoHandler final : public RequestHandler {
  public:
   HealthInfo health() override { return {"enclave-test", true, {{"log", true, "ok"}}, {}, 0, 0}; }
   std::vector<DeliveryResult> deliver(std::vector<Notification> batch,
-                                      std::chrono::steady_clock::time_point /*deadline*/) override {
+                                      std::chrono::steady_clock::time_point /*deadline*/,
+                                      const PartSink& parts) override {
     ++entered;
+    if (report_first && parts && !batch.empty()) {  // the first notification's result, before the rest is done
+      const PartResult first{0, DeliveryResult::delivered("early-" + batch[0].request_id)};
+      parts(std::span(&first, 1));
+    }
     {
       // A held handler stalls (as a provider that does not answer) until the test releases it.
       std::unique_lock lock(gate_mu_);
@@ -67,6 +72,7 @@ class EchoHandler final : public RequestHandler {
   std::atomic<int> entered{0};    // deliveries started
   std::atomic<int> delivered{0};  // notifications answered
   std::chrono::milliseconds delay{0};
+  bool report_first = false;  // hand the first result to `parts` before stalling
   std::string last_secret;
 
  private:
@@ -155,6 +161,45 @@ void expect_still_serving(const std::string& address) {
 }
 
 }  // namespace
+
+// Protocol 2.4: a result the enclave knows early reaches the parent's caller while the rest of the batch is still
+// being worked on (the handler is held), and the reply still carries every result.
+TEST(Link, AnEarlyResultReachesTheCallerBeforeTheReply) {
+  Server s;
+  s.handler.report_first = true;
+  s.handler.hold();
+  CapturingLog log;
+  LinkClient client(tcp_transport(), client_options(s.address()), log);
+  client.start();
+  ASSERT_TRUE(client.wait_connected(5s));
+  std::vector<Notification> batch = {make("a"), make("b")};
+  std::mutex mu;
+  std::vector<PartResult> early;
+  auto delivering = std::async(std::launch::async, [&] {
+    return client.deliver(batch, [&](std::span<const PartResult> part) {
+      std::lock_guard lock(mu);
+      early.insert(early.end(), part.begin(), part.end());
+    });
+  });
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::lock_guard lock(mu);
+        return !early.empty();
+      },
+      5s));
+  EXPECT_EQ(delivering.wait_for(0s), std::future_status::timeout);  // the reply has not come: the handler is held
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(early.size(), 1u);
+    EXPECT_EQ(early[0].index, 0u);
+    EXPECT_EQ(early[0].result.reference, "early-a");
+  }
+  s.handler.release();
+  auto r = delivering.get();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[1].reference, "ref-b");
+}
 
 TEST(Link, RoundTripHealthAndDeliver) {
   Server s;

@@ -108,7 +108,7 @@ TEST(PluginRegistry, MissingPluginNamesFileAndSearchPath) {
 
 TEST(PluginRegistry, RefusesOtherAbiVersionNamingBothVersions) {
   // The fixture has the ABI 1 descriptor layout: only its first member may be read.
-  static_assert(kAbiVersion == 5, "update the bad-ABI fixture and this test with the ABI");
+  static_assert(kAbiVersion == 6, "update the bad-ABI fixture and this test with the ABI");
   PluginRegistry reg({fixtures()});
   auto r = reg.load_file(fixtures() / "notify-provider-badabi.so", std::nullopt, {});
   ASSERT_FALSE(r.ok());
@@ -116,7 +116,7 @@ TEST(PluginRegistry, RefusesOtherAbiVersionNamingBothVersions) {
   const auto& m = r.error().message;
   EXPECT_NE(m.find("notify-provider-badabi.so"), std::string::npos) << m;
   EXPECT_NE(m.find("built for plugin ABI 1,"), std::string::npos) << m;
-  EXPECT_NE(m.find("this host speaks ABI 5"), std::string::npos) << m;
+  EXPECT_NE(m.find("this host speaks ABI 6"), std::string::npos) << m;
 }
 
 TEST(PluginRegistry, TheHostFingerprintIsThisBuilds) {

@@ -20,7 +20,8 @@ namespace notify {
 /// 2: the descriptor carries a BuildFingerprint. 3: Provider::deliver_by (a deadline for the batch).
 /// 4: Notification device_tokens/topic/ttl/priority/collapse_key, DeliveryResult::tokens (per-token outcomes).
 /// 5: PluginContext::metrics (ProviderMetrics); Notification::condition.
-inline constexpr std::uint32_t kAbiVersion = 5;
+/// 6: Provider::deliver_streaming and ResultSink (results reported as each call to the service ends).
+inline constexpr std::uint32_t kAbiVersion = 6;
 
 /// What a plugin was built with, as the loader compares it, field by field (plain strings, so that any build can read
 /// any other's and a mismatch can say which part differs). Each field points to a string literal of the library it

@@ -90,7 +90,7 @@ constexpr std::span<const FieldSpec> schema_of(std::nullptr_t) noexcept { return
 #define NOTIFY_PP_CAT_(a, b) a##b
 #define NOTIFY_PP_CAT(a, b) NOTIFY_PP_CAT_(a, b)
 /// Must equal notify::kAbiVersion; checked by static_assert below.
-#define NOTIFY_ABI_VERSION_NUMBER 5
+#define NOTIFY_ABI_VERSION_NUMBER 6
 static_assert(NOTIFY_ABI_VERSION_NUMBER == notify::kAbiVersion, "NOTIFY_ABI_VERSION_NUMBER out of sync");
 
 #define NOTIFY_PLUGIN_IMPL_(kind_enum, kind_word, name_, version_, summary_, schema_, factory_)            \

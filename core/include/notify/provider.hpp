@@ -19,6 +19,20 @@ struct NOTIFY_API ProviderHealth {
   std::string detail;
 };
 
+/// Where a provider reports results before its deliver_streaming() returns, as each call to its service ends. The
+/// enclave passes each report to the parent at once, which stores it durably: an enclave that dies mid-batch then
+/// repeats only what was at the service at that moment, not the whole batch.
+class NOTIFY_API ResultSink {
+ public:
+  ResultSink() = default;
+  ResultSink(const ResultSink&) = delete;
+  ResultSink& operator=(const ResultSink&) = delete;
+  virtual ~ResultSink() = default;
+  /// `results[k]` is the final result of the notification at `indexes[k]` of the batch (the two spans have the same
+  /// length). Each index at most once; from any thread, several at once. Returns quickly (no network wait).
+  virtual void report(std::span<const std::size_t> indexes, std::span<const DeliveryResult> results) noexcept = 0;
+};
+
 class NOTIFY_API Provider {
  public:
   Provider() = default;
@@ -38,6 +52,16 @@ class NOTIFY_API Provider {
   virtual std::vector<DeliveryResult> deliver_by(std::span<const Notification> batch,
                                                  std::chrono::steady_clock::time_point /*deadline*/) noexcept {
     return deliver(batch);
+  }
+
+  /// deliver_by() that also reports each notification's result to `sink` as soon as it is known (when the call to the
+  /// service that decides it ends). The returned vector still holds every result, the reported ones included, and
+  /// must agree with what was reported. A provider that makes one call per batch may keep this default, which
+  /// reports nothing early.
+  virtual std::vector<DeliveryResult> deliver_streaming(std::span<const Notification> batch,
+                                                        std::chrono::steady_clock::time_point deadline,
+                                                        ResultSink& /*sink*/) noexcept {
+    return deliver_by(batch, deadline);
   }
 
   /// Cheap readiness probe for health checks.

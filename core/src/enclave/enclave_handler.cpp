@@ -1,7 +1,9 @@
 #include "enclave/enclave_handler.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <mutex>
 
 namespace notify::services {
 namespace {
@@ -61,6 +63,7 @@ namespace {
 
 // Claims taken in one deliver call: any still open when the call ends (a provider that threw, a deadline that
 // passed before the call) are settled as retryable, so no request_id stays claimed and no waiter waits for ever.
+// Settled from provider threads too (a streaming provider's reports), hence the mutex.
 class ClaimSet {
  public:
   explicit ClaimSet(DeliveryMemory* memory) : memory_(memory) {}
@@ -71,21 +74,67 @@ class ClaimSet {
   }
   ClaimSet(const ClaimSet&) = delete;
   ClaimSet& operator=(const ClaimSet&) = delete;
-  void opened(const std::string& id) { open_.push_back(id); }
+  void opened(const std::string& id) {
+    std::lock_guard lock(mu_);
+    open_.push_back(id);
+  }
   void settle(const std::string& id, const DeliveryResult& result) {
     memory_->settle(id, result);
+    std::lock_guard lock(mu_);
     std::erase(open_, id);
   }
 
  private:
   DeliveryMemory* memory_;
+  std::mutex mu_;  // open_
   std::vector<std::string> open_;
+};
+
+// One provider group's early results: each is settled (remembered, counted) once, where it is reported, and sent to
+// the parent as a deliver_part with its index in the whole batch. What the provider returns at the end for an index
+// already reported is not settled again.
+class GroupSink final : public ResultSink {
+ public:
+  using Settle = std::function<void(std::size_t k, const DeliveryResult& r)>;
+  GroupSink(const std::vector<std::size_t>& batch_index, Settle settle, const link::RequestHandler::PartSink& parts)
+      : batch_index_(batch_index), reported_(batch_index.size(), false), settle_(std::move(settle)), parts_(parts) {}
+
+  void report(std::span<const std::size_t> indexes, std::span<const DeliveryResult> results) noexcept override {
+    try {
+      std::vector<link::PartResult> part;
+      {
+        std::lock_guard lock(mu_);
+        for (std::size_t j = 0; j < std::min(indexes.size(), results.size()); ++j) {
+          const auto k = indexes[j];
+          if (k >= reported_.size() || reported_[k]) continue;  // a plugin's slip: out of range or twice
+          reported_[k] = true;
+          settle_(k, results[j]);
+          part.push_back({batch_index_[k], results[j]});
+        }
+      }
+      if (parts_ && !part.empty()) parts_(part);
+    } catch (const std::exception&) {
+      // Out of memory: the result still goes back with the deliver's reply.
+    }
+  }
+  [[nodiscard]] bool reported(std::size_t k) {
+    std::lock_guard lock(mu_);
+    return reported_[k];
+  }
+
+ private:
+  const std::vector<std::size_t>& batch_index_;
+  std::mutex mu_;
+  std::vector<bool> reported_;
+  Settle settle_;
+  const link::RequestHandler::PartSink& parts_;
 };
 
 }  // namespace
 
 std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> batch,
-                                                    std::chrono::steady_clock::time_point deadline) {
+                                                    std::chrono::steady_clock::time_point deadline,
+                                                    const PartSink& parts) {
   using Clock = std::chrono::steady_clock;
   using State = delivery::DedupCache::ClaimState;
   std::vector<DeliveryResult> results(batch.size());
@@ -99,8 +148,12 @@ std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> ba
   std::vector<std::size_t> elsewhere;
   ClaimSet claims(memory_.get());
   std::size_t remembered = 0, joined = 0, busy = 0, late = 0;
+  std::vector<std::size_t> known_now;  // answered without a provider call (remembered, no such provider, too late)
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    auto answer = [&](DeliveryResult r) { results[i] = std::move(r); };
+    auto answer = [&](DeliveryResult r) {
+      results[i] = std::move(r);
+      known_now.push_back(i);
+    };
     if (auto [it, fresh] = first_of.emplace(batch[i].request_id, i); !fresh) {
       copies.emplace_back(i, it->second);
       continue;
@@ -134,19 +187,35 @@ std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> ba
     }
     groups[p].push_back(i);
   }
+  // What is known already (remembered, no such provider, too late) goes to the parent before any provider call.
+  if (parts && !known_now.empty()) {
+    std::vector<link::PartResult> known;
+    known.reserve(known_now.size());
+    for (const auto i : known_now) known.push_back({i, results[i]});
+    parts(known);
+  }
   for (auto& [instance, indexes] : groups) {
     std::vector<Notification> part;
     part.reserve(indexes.size());
     for (auto i : indexes) part.push_back(std::move(batch[i]));  // `elsewhere` keeps its own indexes
+    auto settle = [&, name = instance->name](std::size_t k, const DeliveryResult& r) {
+      if (memory_) claims.settle(part[k].request_id, r);
+      metrics_.notification_result(name, r.outcome);
+    };
+    GroupSink sink(indexes, settle, parts);
     // An earlier group may have used up the time: a call the sender no longer waits for is not started.
     const bool call = Clock::now() < deadline;
     std::vector<DeliveryResult> got;
     if (call) {
-      got = instance->provider->deliver_by(part, deadline);
+      got = instance->provider->deliver_streaming(part, deadline, sink);
     } else {
       late += indexes.size();
     }
     for (std::size_t k = 0; k < indexes.size(); ++k) {
+      if (call && sink.reported(k) && k < got.size()) {  // settled and sent when it was reported
+        results[indexes[k]] = std::move(got[k]);
+        continue;
+      }
       DeliveryResult r;
       if (!call) {
         r = DeliveryResult::retryable("its deadline had passed before the provider was called; not sent");
@@ -156,8 +225,7 @@ std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> ba
         r = DeliveryResult::retryable("provider '" + instance->name + "' returned " + std::to_string(got.size()) +
                                       " results for " + std::to_string(indexes.size()) + " notifications");
       }
-      if (memory_) claims.settle(part[k].request_id, r);
-      metrics_.notification_result(instance->name, r.outcome);
+      settle(k, r);
       results[indexes[k]] = std::move(r);
     }
   }

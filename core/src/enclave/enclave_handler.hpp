@@ -53,8 +53,10 @@ class EnclaveHandler final : public link::RequestHandler {
                  metrics::HostMetrics& metrics);
 
   link::HealthInfo health() override;
-  std::vector<DeliveryResult> deliver(std::vector<Notification> batch,
-                                      std::chrono::steady_clock::time_point deadline) override;
+  /// Each provider group goes through deliver_streaming(): results the provider reports early are remembered and
+  /// sent to the parent (`parts`) as they come; what is known before any call goes first, in one part.
+  std::vector<DeliveryResult> deliver(std::vector<Notification> batch, std::chrono::steady_clock::time_point deadline,
+                                      const PartSink& parts) override;
   Status provision(const link::ProvisionRequest& request) override;
   Result<link::AttestReply> attest(const link::AttestRequest& request) override;
   Result<link::KmsProvisionReply> kms_provision(const link::KmsProvisionRequest& request) override;

@@ -3,6 +3,7 @@
 //   deliver_request = [budget_ms (0: none), [notification, ...], ...later fields]
 //   notification    = [the fields of kNotificationSchema, in order, ...later fields]
 //   deliver_reply   = [result, ...]
+//   deliver_part    = [[index, result], ...]                                                          (2.4)
 //   result          = [outcome (0 delivered, 1 rejected, 2 retryable), reference, reason, retry_after_ms,
 //                      tokens (2.2), ...]
 //   token           = [token, outcome (0 delivered, 1 rejected, 2 retryable, 3 invalid_token), reference, reason, ...]
@@ -131,6 +132,53 @@ Notification read_notification(cbor::Reader& r, const std::string& path) {
   return n;
 }
 
+void write_result(cbor::Writer& w, const DeliveryResult& r) {
+  w.array(kResultFields);
+  w.uint(static_cast<std::uint64_t>(r.outcome));
+  w.text(r.reference);
+  w.text(r.reason);
+  w.uint(static_cast<std::uint64_t>(std::max<std::int64_t>(0, r.retry_after.count())));
+  w.array(r.tokens.size());
+  for (const auto& t : r.tokens) {
+    w.array(kTokenFields);
+    w.text(t.token);
+    w.uint(static_cast<std::uint64_t>(t.outcome));
+    w.text(t.reference);
+    w.text(t.reason);
+  }
+}
+
+DeliveryResult read_result(cbor::Reader& r, const std::string& path) {
+  const auto fields = r.expect_array(path, kResultFields21, 64);
+  DeliveryResult d;
+  d.outcome = static_cast<Outcome>(r.expect_uint(path + ".outcome", static_cast<std::uint64_t>(Outcome::retryable)));
+  d.reference = std::string(r.expect_text(path + ".reference", kMaxTextBytes));
+  d.reason = std::string(r.expect_text(path + ".reason", kMaxTextBytes));
+  d.retry_after = std::chrono::milliseconds(r.expect_uint(path + ".retry_after_ms", kMaxRetryAfterMs));
+  if (fields >= kResultFields) {
+    const auto tokens = r.expect_array(path + ".tokens", 0, kMaxTokenResults);
+    d.tokens.reserve(tokens);
+    for (std::size_t t = 0; t < tokens; ++t) {
+      const std::string at = path + ".tokens[" + std::to_string(t) + "]";
+      const auto token_fields = r.expect_array(at, kTokenFields, 64);
+      TokenResult tr;
+      tr.token = std::string(r.expect_text(at + ".token", kMaxTextBytes));
+      tr.outcome = static_cast<TokenOutcome>(
+          r.expect_uint(at + ".outcome", static_cast<std::uint64_t>(TokenOutcome::invalid_token)));
+      tr.reference = std::string(r.expect_text(at + ".reference", kMaxTextBytes));
+      tr.reason = std::string(r.expect_text(at + ".reason", kMaxTextBytes));
+      for (std::size_t f = kTokenFields; f < token_fields; ++f) r.skip();
+      d.tokens.push_back(std::move(tr));
+    }
+  }
+  for (std::size_t f = kResultFields; f < fields; ++f) r.skip();
+  return d;
+}
+
+void expect_end(const cbor::Reader& r) {
+  if (!r.at_end()) throw cbor::DecodeError{"bytes after the message (at byte " + std::to_string(r.offset()) + ")"};
+}
+
 template <typename T, typename F>
 Result<T> decoding(std::string_view what, F&& f) {
   try {
@@ -168,7 +216,7 @@ Result<DeliverRequest> decode_deliver_request(std::string_view payload) {
       out.notifications.push_back(read_notification(r, "notifications[" + std::to_string(i) + "]"));
     }
     for (std::size_t i = 2; i < fields; ++i) r.skip();
-    if (!r.at_end()) throw cbor::DecodeError{"bytes after the message (at byte " + std::to_string(r.offset()) + ")"};
+    expect_end(r);
     return out;
   });
 }
@@ -178,21 +226,7 @@ std::string encode_deliver_reply(std::span<const DeliveryResult> results) {
   out.reserve(16 + results.size() * 48);
   cbor::Writer w(out);
   w.array(results.size());
-  for (const auto& r : results) {
-    w.array(kResultFields);
-    w.uint(static_cast<std::uint64_t>(r.outcome));
-    w.text(r.reference);
-    w.text(r.reason);
-    w.uint(static_cast<std::uint64_t>(std::max<std::int64_t>(0, r.retry_after.count())));
-    w.array(r.tokens.size());
-    for (const auto& t : r.tokens) {
-      w.array(kTokenFields);
-      w.text(t.token);
-      w.uint(static_cast<std::uint64_t>(t.outcome));
-      w.text(t.reference);
-      w.text(t.reason);
-    }
-  }
+  for (const auto& r : results) write_result(w, r);
   return out;
 }
 
@@ -202,35 +236,41 @@ Result<std::vector<DeliveryResult>> decode_deliver_reply(std::string_view payloa
     const auto count = r.expect_array("results", 0, kMaxNotifications);
     std::vector<DeliveryResult> out;
     out.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) out.push_back(read_result(r, "results[" + std::to_string(i) + "]"));
+    expect_end(r);
+    return out;
+  });
+}
+
+std::string encode_deliver_part(std::span<const PartResult> part) {
+  std::string out;
+  out.reserve(16 + part.size() * 56);
+  cbor::Writer w(out);
+  w.array(part.size());
+  for (const auto& p : part) {
+    w.array(2);
+    w.uint(p.index);
+    write_result(w, p.result);
+  }
+  return out;
+}
+
+Result<std::vector<PartResult>> decode_deliver_part(std::string_view payload) {
+  return decoding<std::vector<PartResult>>("deliver_part", [&] {
+    cbor::Reader r(payload, kMaxItems);
+    const auto count = r.expect_array("results", 1, kMaxNotifications);
+    std::vector<PartResult> out;
+    out.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
       const std::string path = "results[" + std::to_string(i) + "]";
-      const auto fields = r.expect_array(path, kResultFields21, 64);
-      DeliveryResult d;
-      d.outcome =
-          static_cast<Outcome>(r.expect_uint(path + ".outcome", static_cast<std::uint64_t>(Outcome::retryable)));
-      d.reference = std::string(r.expect_text(path + ".reference", kMaxTextBytes));
-      d.reason = std::string(r.expect_text(path + ".reason", kMaxTextBytes));
-      d.retry_after = std::chrono::milliseconds(r.expect_uint(path + ".retry_after_ms", kMaxRetryAfterMs));
-      if (fields >= kResultFields) {
-        const auto tokens = r.expect_array(path + ".tokens", 0, kMaxTokenResults);
-        d.tokens.reserve(tokens);
-        for (std::size_t t = 0; t < tokens; ++t) {
-          const std::string at = path + ".tokens[" + std::to_string(t) + "]";
-          const auto token_fields = r.expect_array(at, kTokenFields, 64);
-          TokenResult tr;
-          tr.token = std::string(r.expect_text(at + ".token", kMaxTextBytes));
-          tr.outcome = static_cast<TokenOutcome>(
-              r.expect_uint(at + ".outcome", static_cast<std::uint64_t>(TokenOutcome::invalid_token)));
-          tr.reference = std::string(r.expect_text(at + ".reference", kMaxTextBytes));
-          tr.reason = std::string(r.expect_text(at + ".reason", kMaxTextBytes));
-          for (std::size_t f = kTokenFields; f < token_fields; ++f) r.skip();
-          d.tokens.push_back(std::move(tr));
-        }
-      }
-      for (std::size_t f = kResultFields; f < fields; ++f) r.skip();
-      out.push_back(std::move(d));
+      const auto fields = r.expect_array(path, 2, 64);
+      PartResult p;
+      p.index = static_cast<std::size_t>(r.expect_uint(path + ".index", kMaxNotifications - 1));
+      p.result = read_result(r, path + ".result");
+      for (std::size_t f = 2; f < fields; ++f) r.skip();
+      out.push_back(std::move(p));
     }
-    if (!r.at_end()) throw cbor::DecodeError{"bytes after the message (at byte " + std::to_string(r.offset()) + ")"};
+    expect_end(r);
     return out;
   });
 }

@@ -40,13 +40,15 @@ const char* message_type_name(MessageType t) noexcept {
       return "metrics_request";
     case MessageType::metrics_reply:
       return "metrics_reply";
+    case MessageType::deliver_part:
+      return "deliver_part";
   }
   return "unknown";
 }
 
 bool is_known_message_type(std::uint8_t t) noexcept {
   return t >= static_cast<std::uint8_t>(MessageType::hello) &&
-         t <= static_cast<std::uint8_t>(MessageType::metrics_reply);
+         t <= static_cast<std::uint8_t>(MessageType::deliver_part);
 }
 
 std::array<std::byte, kHeaderSize> encode_header(const FrameHeader& h) noexcept {

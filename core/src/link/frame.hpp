@@ -31,8 +31,9 @@ inline constexpr std::uint8_t kProtocolMajor = 2;
 // 2.1 added logs_request/logs_reply (a parent asks only a peer of minor 1 or later).
 // 2.2 added device tokens, topic, ttl, priority, collapse_key and condition to a notification and per-token results to
 // a deliver result (a parent sends notifications using them only to a peer of minor 2 or later). 2.3 added
-// metrics_request/metrics_reply (a parent asks only a peer of minor 3 or later).
-inline constexpr std::uint8_t kProtocolMinor = 3;
+// metrics_request/metrics_reply (a parent asks only a peer of minor 3 or later). 2.4 added deliver_part (an enclave
+// sends parts only to a parent whose hello said minor 4 or later).
+inline constexpr std::uint8_t kProtocolMinor = 4;
 inline constexpr std::size_t kHeaderSize = 20;
 
 enum class MessageType : std::uint8_t {
@@ -53,6 +54,7 @@ enum class MessageType : std::uint8_t {
   logs_reply = 15,
   metrics_request = 16,  ///< parent → enclave (protocol 2.3): the enclave's metrics, to expose on the parent's /metrics
   metrics_reply = 17,
+  deliver_part = 18,  ///< enclave → parent (protocol 2.4): results known before the deliver_reply, same correlation id
 };
 
 const char* message_type_name(MessageType t) noexcept;

@@ -22,6 +22,8 @@ struct LinkClient::Pending {
   bool sensitive = false;
   int attempts = 0;
   std::optional<Result<Frame>> outcome;
+  std::vector<Frame> parts;  // deliver_part frames not yet handed to the caller
+  bool got_parts = false;    // some results came early: never re-sent whole (see read_until_disconnected)
   std::condition_variable done;
 };
 
@@ -100,7 +102,8 @@ void LinkClient::send_pending_locked(const std::shared_ptr<Pending>& p, std::sha
   lock.lock();
 }
 
-Result<Frame> LinkClient::call(MessageType type, std::string payload, bool sensitive) {
+Result<Frame> LinkClient::call(MessageType type, std::string payload, bool sensitive,
+                               const std::function<void(const Frame&)>& on_part) {
   auto p = std::make_shared<Pending>();
   p->type = type;
   p->payload = std::move(payload);
@@ -115,7 +118,19 @@ Result<Frame> LinkClient::call(MessageType type, std::string payload, bool sensi
   pending_[id] = p;
   if (wire_ && connected_) send_pending_locked(p, wire_, lock);
   const auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
-  p->done.wait_until(lock, deadline, [&] { return p->outcome.has_value(); });
+  for (;;) {
+    p->done.wait_until(lock, deadline, [&] { return p->outcome.has_value() || !p->parts.empty(); });
+    if (p->parts.empty()) break;
+    // Parts come before the reply on the wire, and are handed on before it here: the caller records them while the
+    // rest of the batch is still at the provider. Without mu_, so that replies keep flowing meanwhile.
+    auto parts = std::move(p->parts);
+    p->parts.clear();
+    lock.unlock();
+    if (on_part) {
+      for (const auto& f : parts) on_part(f);
+    }
+    lock.lock();
+  }
   pending_.erase(id);
   if (sensitive) explicit_bzero(p->payload.data(), p->payload.size());
   if (!p->outcome) {
@@ -244,7 +259,13 @@ void LinkClient::read_until_disconnected(const std::shared_ptr<Wire>& wire, Fram
       log_.debug("link reply #" + std::to_string(f->header.correlation_id) + " has no waiting caller");
       continue;
     }
-    if (f->header.type == MessageType::error_reply) {
+    if (f->header.type == MessageType::deliver_part) {
+      auto& p = *it->second;
+      if (p.type != MessageType::deliver_request || p.outcome) continue;  // only a deliver still waiting takes parts
+      p.parts.push_back(std::move(f.value()));
+      p.got_parts = true;
+      p.done.notify_one();
+    } else if (f->header.type == MessageType::error_reply) {
       finish_locked(*it->second, decode_error(f->payload));
     } else {
       finish_locked(*it->second, std::move(f.value()));
@@ -258,7 +279,17 @@ void LinkClient::read_until_disconnected(const std::shared_ptr<Wire>& wire, Fram
   ++stats_.disconnects;
   last_error_ = reason;
   std::size_t waiting = 0;
-  for (auto& [id, p] : pending_) waiting += p->outcome ? 0 : 1;
+  for (auto& [id, p] : pending_) {
+    if (p->outcome) continue;
+    if (p->got_parts) {
+      // Re-sending the whole batch would push again what the caller has already recorded from the parts: it fails
+      // now instead, and the caller sends the rest again (from its queue, without those).
+      finish_locked(*p, Error{Errc::closed, "link to " + options_.address + " lost (" + reason +
+                                                ") after part of the batch had its results"});
+      continue;
+    }
+    ++waiting;
+  }
   log_.warning("link to " + options_.address + " lost: " + reason +
                (waiting ? "; " + std::to_string(waiting) + " request(s) will be re-sent after reconnect" : ""));
 }
@@ -277,7 +308,8 @@ bool uses_2_2_fields(const Notification& n) {
 }
 }  // namespace
 
-Result<std::vector<DeliveryResult>> LinkClient::deliver(std::span<const Notification> batch) {
+Result<std::vector<DeliveryResult>> LinkClient::deliver(std::span<const Notification> batch,
+                                                        const PartHandler& on_part) {
   if (batch.empty()) return std::vector<DeliveryResult>{};
   // A 2.0/2.1 enclave would skip the fields it does not know and push to the wrong recipients (or none): such
   // notifications wait (retryable, naming both versions) until the enclave is upgraded; the others go.
@@ -289,7 +321,8 @@ Result<std::vector<DeliveryResult>> LinkClient::deliver(std::span<const Notifica
     }
     std::vector<DeliveryResult> sent;
     if (!sendable.empty()) {
-      auto r = deliver_now(sendable);
+      // A 2.0/2.1 enclave sends no parts (2.4): nothing to map back to the batch here.
+      auto r = deliver_now(sendable, {});
       if (!r) return r.error();
       sent = std::move(r.value());
     }
@@ -307,12 +340,28 @@ Result<std::vector<DeliveryResult>> LinkClient::deliver(std::span<const Notifica
     }
     return out;
   }
-  return deliver_now(batch);
+  return deliver_now(batch, on_part);
 }
 
-Result<std::vector<DeliveryResult>> LinkClient::deliver_now(std::span<const Notification> batch) {
+Result<std::vector<DeliveryResult>> LinkClient::deliver_now(std::span<const Notification> batch,
+                                                            const PartHandler& on_part) {
+  std::function<void(const Frame&)> parts;
+  if (on_part) {
+    parts = [&](const Frame& f) {
+      auto part = decode_deliver_part(f.payload);
+      if (!part) {
+        log_.warning("link deliver_part #" + std::to_string(f.header.correlation_id) + " from " + options_.address +
+                     " ignored: " + part.error().message);
+        return;
+      }
+      // An index outside the batch is the peer's error: that entry is dropped, the reply still carries every result.
+      std::erase_if(*part, [&](const PartResult& r) { return r.index >= batch.size(); });
+      if (!part->empty()) on_part(*part);
+    };
+  }
   // The budget is this client's request timeout: past it, nothing the enclave starts would be waited for.
-  auto f = call(MessageType::deliver_request, encode_deliver_request(batch, options_.request_timeout));
+  auto f = call(MessageType::deliver_request, encode_deliver_request(batch, options_.request_timeout),
+                /*sensitive=*/false, parts);
   if (!f) return f.error();
   if (f->header.type != MessageType::deliver_reply)
     return Error{Errc::protocol_error, "deliver: unexpected reply type"};

@@ -3,7 +3,8 @@
 // capped exponential backoff and jitter. Any number of requests may be in flight (correlation ids). A request whose
 // connection drops is sent again after reconnect (deliveries are idempotent by request_id: the enclave remembers
 // them) until max_attempts or its deadline, and then fails back to its caller with the reason — never dropped, never
-// hung.
+// hung. The exception is a deliver that already had some results early (deliver_part): it fails at once, so that
+// its caller re-sends only the rest.
 
 #include "link/frame.hpp"
 #include "link/messages.hpp"
@@ -15,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -50,7 +52,13 @@ class LinkClient {
   bool wait_connected(std::chrono::milliseconds timeout);
 
   Result<HealthInfo> health();
-  Result<std::vector<DeliveryResult>> deliver(std::span<const Notification> batch);
+  /// Results the enclave knows before its reply (deliver_part, protocol 2.4), indexes into the batch, each checked.
+  /// Run on the caller's thread, between waits, in arrival order.
+  using PartHandler = std::function<void(std::span<const PartResult>)>;
+  /// One result per notification. With `on_part`, results the enclave reports early are handed to it as they arrive;
+  /// the returned vector still holds every result, those included. A deliver that got parts and then lost its
+  /// connection is not re-sent whole: it fails (Errc::closed), and the caller sends the rest again.
+  Result<std::vector<DeliveryResult>> deliver(std::span<const Notification> batch, const PartHandler& on_part = {});
   Status provision(const ProvisionRequest& request);
   Result<AttestReply> attest(const AttestRequest& request);
   /// Hands AWS credentials and CiphertextBlobs to the enclave; the payload is wiped after sending.
@@ -72,12 +80,14 @@ class LinkClient {
   [[nodiscard]] Stats stats() const;
 
  private:
-  Result<std::vector<DeliveryResult>> deliver_now(std::span<const Notification> batch);
+  Result<std::vector<DeliveryResult>> deliver_now(std::span<const Notification> batch, const PartHandler& on_part);
   struct Pending;
   struct Wire;  // one connection: its stream and its coalescing writer
 
   /// Sends a request and waits for its reply frame (or an error). `sensitive` payloads are wiped after use.
-  Result<Frame> call(MessageType type, std::string payload, bool sensitive = false);
+  /// `on_part`: called, on this thread, with each deliver_part frame that comes before the reply.
+  Result<Frame> call(MessageType type, std::string payload, bool sensitive = false,
+                     const std::function<void(const Frame&)>& on_part = {});
   void run();
   bool connect_once();
   void read_until_disconnected(const std::shared_ptr<Wire>& wire, class FrameReader& reader);

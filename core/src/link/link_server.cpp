@@ -24,6 +24,7 @@ struct LinkServer::Connection {
   std::unique_ptr<FrameWriter> writer;  // replies from the reader and the workers, coalesced
   std::string peer;
   std::string peer_node;
+  std::uint32_t peer_minor = 0;  // the peer's hello: deliver_part only to 2.4 or later
   std::thread reader;
   std::atomic<bool> finished{false};
 };
@@ -155,6 +156,7 @@ bool LinkServer::handshake(Connection& c, FrameReader& reader) {
     return false;
   }
   c.peer_node = hello->node;
+  c.peer_minor = hello->minor;
   reply(c, MessageType::hello_ok, f->header.correlation_id,
         encode_hello({options_.node_name, kProtocolMajor, kProtocolMinor}));
   log_.info("link connection from " + c.peer + " (node '" + c.peer_node + "')");
@@ -259,7 +261,13 @@ void LinkServer::handle(Task& task) {
         const auto count = request->notifications.size();
         const auto deadline = request->budget.count() > 0 ? task.received + request->budget
                                                           : std::chrono::steady_clock::time_point::max();
-        auto results = handler_.deliver(std::move(request->notifications), deadline);
+        RequestHandler::PartSink parts;
+        if (c.peer_minor >= 4) {
+          parts = [this, &c, id = h.correlation_id](std::span<const PartResult> part) {
+            if (!part.empty()) reply(c, MessageType::deliver_part, id, encode_deliver_part(part));
+          };
+        }
+        auto results = handler_.deliver(std::move(request->notifications), deadline, parts);
         if (results.size() != count) {
           return fail({Errc::internal, "handler returned " + std::to_string(results.size()) + " results for " +
                                            std::to_string(count) + " notifications"});

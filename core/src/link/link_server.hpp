@@ -18,6 +18,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,11 +29,15 @@ class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
   virtual HealthInfo health() = 0;
-  /// One result per notification, in order.
-  /// One result per notification, in order. `deadline` (steady clock) is when the sender stops waiting: no provider
-  /// call may start after it (time_point::max(): the sender gave no budget).
+  /// Where deliver() hands results it knows before it returns: each call goes to the parent at once as one
+  /// deliver_part frame. Empty when the parent predates parts (protocol < 2.4). Callable from any thread.
+  using PartSink = std::function<void(std::span<const PartResult>)>;
+  /// One result per notification, in order (those already handed to `parts` included). `deadline` (steady clock) is
+  /// when the sender stops waiting: no provider call may start after it (time_point::max(): the sender gave no
+  /// budget).
   virtual std::vector<DeliveryResult> deliver(std::vector<Notification> batch,
-                                              std::chrono::steady_clock::time_point deadline) = 0;
+                                              std::chrono::steady_clock::time_point deadline,
+                                              const PartSink& parts) = 0;
   virtual Status provision(const ProvisionRequest& request) = 0;
   virtual Result<AttestReply> attest(const AttestRequest& request) = 0;
   /// The enclave fetches its KMS-sourced secrets itself with the credentials and ciphertexts the parent hands over.

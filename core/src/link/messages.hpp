@@ -124,6 +124,16 @@ Result<DeliverRequest> decode_deliver_request(std::string_view json);
 std::string encode_deliver_reply(std::span<const DeliveryResult> results);
 Result<std::vector<DeliveryResult>> decode_deliver_reply(std::string_view json);
 
+/// Results the enclave knows before its deliver_reply (protocol 2.4): each names its notification's index in the
+/// deliver's batch. The reply still carries every result.
+struct PartResult {
+  std::size_t index = 0;
+  DeliveryResult result;
+};
+std::string encode_deliver_part(std::span<const PartResult> part);
+/// Indexes are checked against the batch by the caller (the decoder does not know it); at most 1000 entries.
+Result<std::vector<PartResult>> decode_deliver_part(std::string_view payload);
+
 std::string encode_provision_request(const ProvisionRequest& m);
 Result<ProvisionRequest> decode_provision_request(std::string_view json);
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <future>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 namespace notify::braze {
@@ -108,7 +110,21 @@ std::vector<DeliveryResult> BrazeProvider::deliver(std::span<const Notification>
 
 std::vector<DeliveryResult> BrazeProvider::deliver_by(std::span<const Notification> batch,
                                                       std::chrono::steady_clock::time_point deadline) noexcept {
+  return run(batch, deadline, nullptr);
+}
+
+std::vector<DeliveryResult> BrazeProvider::deliver_streaming(std::span<const Notification> batch,
+                                                             std::chrono::steady_clock::time_point deadline,
+                                                             ResultSink& sink) noexcept {
+  return run(batch, deadline, &sink);
+}
+
+std::vector<DeliveryResult> BrazeProvider::run(std::span<const Notification> batch,
+                                               std::chrono::steady_clock::time_point deadline,
+                                               ResultSink* sink) noexcept {
   std::vector<DeliveryResult> results(batch.size());
+  std::vector<bool> done(batch.size(), false);  // decided (and reported when streaming)
+  std::mutex mu;                                // results, done, outcomes, remaining: written by the call threads
   try {
     auto key = secrets_.get(options_.api_key_secret);
     if (!key) {
@@ -119,28 +135,17 @@ std::vector<DeliveryResult> BrazeProvider::deliver_by(std::span<const Notificati
       return results;
     }
     auto built = build_calls(batch, options_.content);
-    // Calls run in parallel up to the pool size; each keeps its own retries.
     std::vector<Sent> outcomes(built.calls.size());
-    const std::size_t width = std::max<std::size_t>(1, options_.http.pool_size);
-    for (std::size_t start = 0; start < built.calls.size(); start += width) {
-      std::vector<std::future<Sent>> running;
-      const auto end = std::min(built.calls.size(), start + width);
-      for (std::size_t i = start; i < end; ++i) {
-        running.push_back(std::async(std::launch::async, [this, &built, &key, i, deadline] {
-          return send_call(built.calls[i], *key, deadline);
-        }));
-      }
-      for (std::size_t i = start; i < end; ++i) outcomes[i] = running[i - start].get();
-    }
-    // Fold call outcomes back onto notifications: any rejection wins, then any retryable, else delivered.
     std::vector<std::vector<std::size_t>> calls_of(batch.size());
     for (std::size_t c = 0; c < built.calls.size(); ++c)
       for (auto n : built.calls[c].notifications) calls_of[n].push_back(c);
-    for (std::size_t n = 0; n < batch.size(); ++n) {
-      if (built.refused[n]) {
-        results[n] = *built.refused[n];
-        continue;
-      }
+    std::vector<std::size_t> remaining(batch.size());
+    for (std::size_t n = 0; n < batch.size(); ++n) remaining[n] = built.refused[n] ? 0 : calls_of[n].size();
+
+    // A notification's result once every call carrying it has ended: any rejection wins, then any retryable, else
+    // delivered. Caller holds mu.
+    auto fold = [&](std::size_t n) -> DeliveryResult {
+      if (built.refused[n]) return *built.refused[n];
       std::optional<DeliveryResult> rejected, retryable;
       std::string dispatch;
       for (auto c : calls_of[n]) {
@@ -164,15 +169,57 @@ std::vector<DeliveryResult> BrazeProvider::deliver_by(std::span<const Notificati
           }
         }
       }
-      if (rejected)
-        results[n] = *rejected;
-      else if (retryable)
-        results[n] = *retryable;
-      else
-        results[n] = DeliveryResult::delivered(dispatch);
+      if (rejected) return *rejected;
+      if (retryable) return *retryable;
+      return DeliveryResult::delivered(dispatch);
+    };
+    // Decides the notifications in `ready` and reports them (outside mu: the sink writes to the link).
+    auto decide = [&](const std::vector<std::size_t>& ready) {
+      if (ready.empty()) return;
+      std::vector<DeliveryResult> decided;
+      {
+        std::lock_guard lock(mu);
+        for (auto n : ready) {
+          results[n] = fold(n);
+          done[n] = true;
+          decided.push_back(results[n]);
+        }
+      }
+      if (sink != nullptr) sink->report(ready, decided);
+    };
+    std::vector<std::size_t> now;  // refused by build_calls, or nothing to call for
+    for (std::size_t n = 0; n < batch.size(); ++n) {
+      if (remaining[n] == 0) now.push_back(n);
+    }
+    decide(now);
+
+    // Calls run in parallel up to the pool size; each keeps its own retries, and each one's notifications are
+    // decided as soon as it ends.
+    const std::size_t width = std::max<std::size_t>(1, options_.http.pool_size);
+    for (std::size_t start = 0; start < built.calls.size(); start += width) {
+      std::vector<std::future<void>> running;
+      const auto end = std::min(built.calls.size(), start + width);
+      for (std::size_t i = start; i < end; ++i) {
+        running.push_back(std::async(std::launch::async, [&, i] {
+          auto sent = send_call(built.calls[i], *key, deadline);
+          std::vector<std::size_t> ready;
+          {
+            std::lock_guard lock(mu);
+            outcomes[i] = std::move(sent);
+            for (auto n : built.calls[i].notifications) {
+              if (remaining[n] > 0 && --remaining[n] == 0) ready.push_back(n);
+            }
+          }
+          decide(ready);
+        }));
+      }
+      for (auto& r : running) r.get();
     }
   } catch (const std::exception& e) {
-    for (auto& r : results) r = DeliveryResult::retryable(std::string("braze provider: ") + e.what());
+    std::lock_guard lock(mu);
+    for (std::size_t n = 0; n < batch.size(); ++n) {
+      if (!done[n]) results[n] = DeliveryResult::retryable(std::string("braze provider: ") + e.what());
+    }
   }
   return results;
 }

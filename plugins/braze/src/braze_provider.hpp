@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace notify::braze {
@@ -37,6 +38,11 @@ class BrazeProvider final : public Provider {
   std::vector<DeliveryResult> deliver(std::span<const Notification> batch) noexcept override;
   std::vector<DeliveryResult> deliver_by(std::span<const Notification> batch,
                                          std::chrono::steady_clock::time_point deadline) noexcept override;
+  /// Reports each notification's result when the last Braze call carrying it ends (a batch is several calls when its
+  /// notifications differ in content or have more than 50 recipients).
+  std::vector<DeliveryResult> deliver_streaming(std::span<const Notification> batch,
+                                                std::chrono::steady_clock::time_point deadline,
+                                                ResultSink& sink) noexcept override;
   [[nodiscard]] ProviderHealth health() const noexcept override;
 
  private:
@@ -44,6 +50,8 @@ class BrazeProvider final : public Provider {
     CallOutcome outcome;
     int attempts = 0;
   };
+  std::vector<DeliveryResult> run(std::span<const Notification> batch, std::chrono::steady_clock::time_point deadline,
+                                  ResultSink* sink) noexcept;
   /// One Braze call with its retries; none started, and no wait, past `deadline`.
   Sent send_call(const BrazeCall& call, const Secret& key, std::chrono::steady_clock::time_point deadline);
   std::chrono::milliseconds backoff(int attempt);

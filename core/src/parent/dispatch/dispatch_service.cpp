@@ -124,50 +124,68 @@ bool DispatchService::dispatch_once() {
   }
   if (leased->empty()) return false;
   if (leased->size() >= options_.batch_size) wake();  // more is probably due: put another worker on it
-  std::vector<Notification> batch;
-  std::vector<std::int64_t> accepted_ms;
-  std::vector<int> attempts_before;
-  std::vector<std::vector<std::string>> invalid_before;
-  batch.reserve(leased->size());
+  InFlight flight;
+  flight.batch.reserve(leased->size());
   for (auto& l : *leased) {
-    batch.push_back(std::move(l.notification));
-    accepted_ms.push_back(l.accepted_ms);
-    attempts_before.push_back(l.attempts);
-    invalid_before.push_back(std::move(l.invalid_tokens));
+    flight.batch.push_back(std::move(l.notification));
+    flight.accepted_ms.push_back(l.accepted_ms);
+    flight.attempts_before.push_back(l.attempts);
+    flight.invalid_before.push_back(std::move(l.invalid_tokens));
   }
-  auto results = link_.deliver(batch);
+  flight.recorded.assign(flight.batch.size(), false);
+  // Results the enclave reports before its reply are stored as they come: an enclave that dies mid-batch then leaves
+  // only what was still at the provider to be sent again.
+  auto results = link_.deliver(flight.batch, [&](std::span<const link::PartResult> part) {
+    std::vector<std::pair<std::size_t, DeliveryResult>> some;
+    some.reserve(part.size());
+    for (const auto& p : part) some.emplace_back(p.index, p.result);
+    record(flight, some);
+  });
   if (!results) {
     ++metrics_.link_failures;
-    log_->warning("delivering " + std::to_string(batch.size()) + " notification(s) failed on the link (" +
-                  results.error().message + "); they go back to the queue with backoff");
+    log_->warning("delivering " + std::to_string(flight.batch.size()) + " notification(s) failed on the link (" +
+                  results.error().message + "); those without a result go back to the queue with backoff");
   }
+  std::vector<std::pair<std::size_t, DeliveryResult>> rest;
+  for (std::size_t i = 0; i < flight.batch.size(); ++i) {
+    rest.emplace_back(i, results ? (*results)[i] : DeliveryResult::retryable("link: " + results.error().message));
+  }
+  record(flight, rest);
+  return true;
+}
+
+void DispatchService::record(InFlight& flight, std::span<const std::pair<std::size_t, DeliveryResult>> results) {
+  std::vector<std::size_t> index;  // into flight.batch, of the results recorded now
   std::vector<std::pair<std::string, DeliveryResult>> outcomes;
-  outcomes.reserve(batch.size());
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    outcomes.emplace_back(batch[i].request_id,
-                          results ? (*results)[i] : DeliveryResult::retryable("link: " + results.error().message));
+  for (const auto& [i, r] : results) {
+    if (i >= flight.batch.size() || flight.recorded[i]) continue;  // reported in a part already (or twice)
+    flight.recorded[i] = true;
+    index.push_back(i);
+    outcomes.emplace_back(flight.batch[i].request_id, r);
   }
+  if (outcomes.empty()) return;
   auto states = queue_.complete_batch(outcomes);
   if (!states) {
-    // The leases expire and the batch is sent again: at least once, never lost; the enclave's dedup absorbs it.
-    log_->error("recording the results of " + std::to_string(batch.size()) +
+    // The leases expire and these are sent again: at least once, never lost; the enclave's dedup absorbs it.
+    log_->error("recording the results of " + std::to_string(outcomes.size()) +
                 " notification(s) failed: " + states.error().message);
-    return true;
+    return;
   }
   const auto now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
   std::vector<FinalOutcome> finals;
-  for (std::size_t i = 0; i < outcomes.size(); ++i) {
-    const auto& [id, r] = outcomes[i];
-    const auto state = (*states)[i];
+  for (std::size_t k = 0; k < outcomes.size(); ++k) {
+    const auto i = index[k];
+    const auto& [id, r] = outcomes[k];
+    const auto state = (*states)[k];
+    const auto& sent = flight.batch[i];
     // Only tokens this lease carried are reported here: each token is sent until it is final, so each invalid one is
     // counted once (a lease lost and re-sent is answered from the enclave's memory, after the first was recorded).
-    auto& invalid = invalid_before[i];
+    auto& invalid = flight.invalid_before[i];
     for (const auto& t : r.tokens) {
       if (t.outcome != TokenOutcome::invalid_token) continue;
-      if (std::find(batch[i].device_tokens.begin(), batch[i].device_tokens.end(), t.token) ==
-          batch[i].device_tokens.end())
+      if (std::find(sent.device_tokens.begin(), sent.device_tokens.end(), t.token) == sent.device_tokens.end())
         continue;
       ++metrics_.invalid_tokens;
       invalid.push_back(t.token);
@@ -175,10 +193,10 @@ bool DispatchService::dispatch_once() {
     if (listener_ != nullptr &&
         (state == delivery::State::delivered || state == delivery::State::rejected || state == delivery::State::dead)) {
       finals.push_back(
-          {id, state, attempts_before[i] + 1, r.reference, r.reason, batch[i].provider, std::move(invalid)});
+          {id, state, flight.attempts_before[i] + 1, r.reference, r.reason, sent.provider, std::move(invalid)});
     }
-    if (r.outcome != Outcome::retryable && accepted_ms[i] > 0) {
-      metrics_.observe_latency(std::chrono::milliseconds(now_ms - accepted_ms[i]));
+    if (r.outcome != Outcome::retryable && flight.accepted_ms[i] > 0) {
+      metrics_.observe_latency(std::chrono::milliseconds(now_ms - flight.accepted_ms[i]));
     }
     switch (state) {
       case delivery::State::delivered:
@@ -204,7 +222,6 @@ bool DispatchService::dispatch_once() {
     for (const auto& f : finals) ids.push_back(f.request_id);
     if (!announce(finals, ids)) announce_owed_ = true;
   }
-  return true;
 }
 
 }  // namespace notify::services

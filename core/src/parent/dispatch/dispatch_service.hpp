@@ -1,8 +1,10 @@
 #pragma once
 // Moves notifications from the durable queue to the enclave: `window` workers each lease a batch, deliver it over the
 // link and record each result, so up to `window` batches are at the enclave at once (the link multiplexes them on one
-// connection) and their leases and completions are group-committed by the queue. A link failure puts the whole batch
-// back with backoff; nothing leased is dropped (an unfinished lease is retried when it expires, even after a crash).
+// connection) and their leases and completions are group-committed by the queue. Results the enclave reports before
+// its reply (deliver_part, as each provider call ends) are recorded as they arrive, so an enclave that dies mid-batch
+// leaves only what was still at the provider to be sent again. A link failure puts the rest of the batch back with
+// backoff; nothing leased is dropped (an unfinished lease is retried when it expires, even after a crash).
 //
 // Final outcomes go to the outcome listener (the callbacks) after the queue has stored them; the queue keeps each one
 // noted as unannounced until the listener has it durably, so an outcome stored by a host that died before the
@@ -25,6 +27,9 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace notify::services {
@@ -51,7 +56,18 @@ class DispatchService final : public Service {
 
  private:
   void run(toolkit::StoppableThread& self, bool housekeeper);
+  /// One leased batch on its way: what recording its results needs, and which are recorded already.
+  struct InFlight {
+    std::vector<Notification> batch;
+    std::vector<std::int64_t> accepted_ms;
+    std::vector<int> attempts_before;
+    std::vector<std::vector<std::string>> invalid_before;
+    std::vector<bool> recorded;
+  };
   bool dispatch_once();  // true when something was leased
+  /// Stores the results (index into flight.batch, result) not recorded yet in one group-committed write, counts
+  /// them, and announces the final ones.
+  void record(InFlight& flight, std::span<const std::pair<std::size_t, DeliveryResult>> results);
   void purge_if_due();
   /// Offers the listener the outcomes the queue still notes as unannounced, when some may be owed (at start, after a
   /// failed hand-off) and the backoff allows. On the housekeeping worker only.
