@@ -5,6 +5,7 @@
 #include "counting_transports.hpp"
 #include "fake_apns.hpp"
 #include "host_process.hpp"
+#include "recording_sink.hpp"
 #include "runtime/secret_store.hpp"
 #include "test_pki.hpp"
 
@@ -139,6 +140,26 @@ TEST(ApnsProvider, EachDeviceTokenHasItsOwnOutcomeAndTheNotificationFollowsThem)
   auto requests = f.fake.requests();  // concurrent streams: in any order
   std::sort(requests.begin(), requests.end());
   EXPECT_EQ(requests, (std::vector<std::string>{kDevA, kDevB, kDevC, kDevC}));
+}
+
+// deliver_streaming: a notification whose pushes are all final is reported when they end, before another one's retry;
+// the probe (pushes the fake had accepted at each report) shows when.
+TEST(ApnsProvider, StreamingReportsEachNotificationWhenItsPushesAreFinal) {
+  Fixture f;
+  f.fake.inject_for(kDevA, {});  // n1's push: 503 once, then delivered on the retry
+  auto p = f.provider();
+  notify::testing::RecordingSink sink([&] { return f.fake.pushes().size(); });
+  std::vector<Notification> batch = {notification("n1", {kDevA}), notification("n2", {kDevB})};
+  auto r = p->deliver_streaming(batch, std::chrono::steady_clock::now() + 10s, sink);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].outcome, Outcome::delivered) << r[0].reason;
+  EXPECT_EQ(r[1].outcome, Outcome::delivered) << r[1].reason;
+  const auto reports = sink.reports();
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].index, 1u);  // n2, when the first round ended
+  EXPECT_EQ(reports[0].probe, 1u);
+  EXPECT_EQ(reports[1].index, 0u);  // n1, after its retry
+  EXPECT_EQ(reports[1].probe, 2u);
 }
 
 TEST(ApnsProvider, DeviceTokenNotForTopicIsRejectedButNotInvalid) {

@@ -43,53 +43,75 @@ std::size_t metric(const std::string& ingress, const std::string& name) {
   return static_cast<std::size_t>(std::stod(r.body.substr(at + name.size() + 2)));
 }
 
+// An enclave with the Braze plugin in front of the fake Braze (TLS), and a parent with an ingress and a SQLite queue
+// in front of the enclave. The enclave keeps its port across kill_enclave_and_restart(), as a restarted enclave does.
+struct BrazeTopology {
+  TempDir dir;
+  TestPki pki = make_test_pki(dir.path());
+  FakeBraze::Options braze_options = FakeBraze::Options::over_tls(pki, "under-load-key-0123456789abcdef");
+  FakeBraze fake{braze_options};
+  int pool = 4;
+  std::string port = "0";
+  std::unique_ptr<HostProcess> enclave, parent;
+  std::string ingress;
+
+  /// Starts both hosts; `queue` is the parent's queue settings after its path.
+  void start(int braze_pool, const std::string& request_timeout, const std::string& queue) {
+    pool = braze_pool;
+    start_enclave();
+    const auto address = "127.0.0.1:" + port;
+    parent = std::make_unique<HostProcess>("node: parent-under-load\nforward: {transport: tcp, address: '" + address +
+                                               "', request_timeout: " + request_timeout +
+                                               ", backoff_initial: 20ms, backoff_max: 200ms}\nqueue: {path: '" +
+                                               (dir.path() / "q.db").string() + "', " + queue +
+                                               "}\ningress: {listen: '127.0.0.1:0', token: '${INGRESS_TOKEN}'}\n",
+                                           std::map<std::string, std::string>{{"INGRESS_TOKEN", kToken}});
+    ingress = parent->wait_for(R"(ingress listening on (\S+))", 20s).value_or("");
+  }
+  void kill_enclave_and_restart() {
+    enclave->signal(SIGKILL);
+    enclave->wait(10s);
+    start_enclave();
+  }
+
+ private:
+  void start_enclave() {
+    enclave = std::make_unique<HostProcess>(
+        "node: enclave-under-load\nproviders:\n  - plugin: braze\n    config: {endpoint: '" + fake.url() +
+            "', api_key: '${BRAZE_API_KEY}', ca_file: '" + pki.ca_cert.string() +
+            "', pool_size: " + std::to_string(pool) + "}\nserve: {transport: tcp, listen: '127.0.0.1:" + port + "'}\n",
+        std::map<std::string, std::string>{{"BRAZE_API_KEY", braze_options.api_key}});
+    const auto address = enclave->wait_listening().value_or("");
+    if (port == "0" && !address.empty()) port = address.substr(address.rfind(':') + 1);
+    EXPECT_FALSE(address.empty()) << enclave->output();
+  }
+};
+
 }  // namespace
 
 // The enclave dies while `window` batches are at a Braze that takes 400 ms per call, and comes back on the same
 // port. Every notification is delivered; the ones pushed twice are at most those whose Braze call was in flight when
 // it died (the enclave's memory of them died with it, and the parent re-sends what it has no result for).
 TEST(UnderLoad, EnclaveKilledWithCallsAtASlowBrazeLosesNothingAndRepeatsAtMostThoseCalls) {
-  TempDir dir;
-  auto pki = make_test_pki(dir.path());
-  auto fo = FakeBraze::Options::over_tls(pki, "under-load-key-0123456789abcdef");
-  FakeBraze fake(fo);
+  BrazeTopology t;
+  auto& fake = t.fake;
   fake.set_latency(400ms);
   constexpr int kPool = 4, kBatch = 10, kCount = 400;
-  const auto enclave_yaml = [&](const std::string& port) {
-    return "node: enclave-under-load\nproviders:\n  - plugin: braze\n    config: {endpoint: '" + fake.url() +
-           "', api_key: '${BRAZE_API_KEY}', ca_file: '" + pki.ca_cert.string() +
-           "', pool_size: " + std::to_string(kPool) + "}\nserve: {transport: tcp, listen: '127.0.0.1:" + port + "'}\n";
-  };
-  const std::map<std::string, std::string> enclave_env{{"BRAZE_API_KEY", fo.api_key}};
-  auto enclave = std::make_unique<HostProcess>(enclave_yaml("0"), enclave_env);
-  const auto address = enclave->wait_listening();
-  ASSERT_TRUE(address) << enclave->output();
-  const auto port = address->substr(address->rfind(':') + 1);
-  HostProcess parent("node: parent-under-load\nforward: {transport: tcp, address: '" + *address +
-                         "', request_timeout: 20s, backoff_initial: 20ms, backoff_max: 200ms}\n"
-                         "queue: {path: '" +
-                         (dir.path() / "q.db").string() + "', batch_size: " + std::to_string(kBatch) +
-                         ", window: " + std::to_string(kPool) +
-                         ", max_attempts: 50, backoff_initial: 50ms, backoff_max: 200ms, lease: 30s, "
-                         "poll_interval: 20ms}\n"
-                         "ingress: {listen: '127.0.0.1:0', token: '${INGRESS_TOKEN}'}\n",
-                     {{"INGRESS_TOKEN", kToken}});
-  const auto ingress = parent.wait_for(R"(ingress listening on (\S+))", 20s);
-  ASSERT_TRUE(ingress) << parent.output();
+  t.start(kPool, "20s",
+          "batch_size: " + std::to_string(kBatch) + ", window: " + std::to_string(kPool) +
+              ", max_attempts: 50, backoff_initial: 50ms, backoff_max: 200ms, lease: 30s, poll_interval: 20ms");
+  ASSERT_FALSE(t.ingress.empty()) << t.parent->output();
   for (int first = 0; first < kCount; first += 50) {
-    ASSERT_EQ(http_call(*ingress, "POST", "/v1/notifications", batch_body("kill", first, 50), kToken).status, 202);
+    ASSERT_EQ(http_call(t.ingress, "POST", "/v1/notifications", batch_body("kill", first, 50), kToken).status, 202);
   }
   // Kill once Braze has answered some calls and is busy with more.
   ASSERT_TRUE(wait_until([&] { return fake.requests().size() >= 8; }, 30s));
-  enclave->signal(SIGKILL);
-  enclave->wait(10s);
+  t.kill_enclave_and_restart();
   const auto at_kill = fake.requests().size();
-  enclave = std::make_unique<HostProcess>(enclave_yaml(port), enclave_env);
-  ASSERT_TRUE(enclave->wait_listening()) << enclave->output();
 
-  ASSERT_TRUE(wait_until([&] { return metric(*ingress, "notify_delivered_total") >= kCount; }, 120s, 100ms))
-      << "delivered " << metric(*ingress, "notify_delivered_total") << " of " << kCount << "\n"
-      << parent.output();
+  ASSERT_TRUE(wait_until([&] { return metric(t.ingress, "notify_delivered_total") >= kCount; }, 120s, 100ms))
+      << "delivered " << metric(t.ingress, "notify_delivered_total") << " of " << kCount << "\n"
+      << t.parent->output();
   const auto accepted = fake.accepted_recipients();
   int twice = 0, missing = 0;
   for (int i = 0; i < kCount; ++i) {
@@ -111,35 +133,16 @@ TEST(UnderLoad, EnclaveKilledWithCallsAtASlowBrazeLosesNothingAndRepeatsAtMostTh
 // arrive is held at Braze, the other answers. The parent stores the answered one while the held one is still at Braze
 // (GET shows it delivered), so when the enclave is killed only the held one is sent again.
 TEST(UnderLoad, EachBrazeCallsResultsAreStoredWhenItEndsSoAKilledEnclaveRepeatsOnlyTheCallStillAtBraze) {
-  TempDir dir;
-  auto pki = make_test_pki(dir.path());
-  auto fo = FakeBraze::Options::over_tls(pki, "results-as-they-happen-key-0123");
-  FakeBraze fake(fo);
+  BrazeTopology t;
+  auto& fake = t.fake;
   FakeBraze::Injection held_at_braze;
   held_at_braze.stall = true;
   fake.inject(held_at_braze);  // the first call to arrive waits at Braze
-  const auto enclave_yaml = [&](const std::string& port) {
-    return "node: enclave-parts\nproviders:\n  - plugin: braze\n    config: {endpoint: '" + fake.url() +
-           "', api_key: '${BRAZE_API_KEY}', ca_file: '" + pki.ca_cert.string() +
-           "', pool_size: 2}\nserve: {transport: tcp, listen: '127.0.0.1:" + port + "'}\n";
-  };
-  const std::map<std::string, std::string> enclave_env{{"BRAZE_API_KEY", fo.api_key}};
-  auto enclave = std::make_unique<HostProcess>(enclave_yaml("0"), enclave_env);
-  const auto address = enclave->wait_listening();
-  ASSERT_TRUE(address) << enclave->output();
-  const auto port = address->substr(address->rfind(':') + 1);
-  HostProcess parent("node: parent-parts\nforward: {transport: tcp, address: '" + *address +
-                         "', request_timeout: 30s, backoff_initial: 20ms, backoff_max: 200ms}\n"
-                         "queue: {path: '" +
-                         (dir.path() / "q.db").string() +
-                         "', batch_size: 10, window: 1, backoff_initial: 50ms, backoff_max: 200ms, lease: 60s, "
-                         "poll_interval: 20ms}\n"
-                         "ingress: {listen: '127.0.0.1:0', token: '${INGRESS_TOKEN}'}\n",
-                     {{"INGRESS_TOKEN", kToken}});
-  const auto ingress = parent.wait_for(R"(ingress listening on (\S+))", 20s);
-  ASSERT_TRUE(ingress) << parent.output();
+  t.start(2, "30s",
+          "batch_size: 10, window: 1, backoff_initial: 50ms, backoff_max: 200ms, lease: 60s, poll_interval: 20ms");
+  ASSERT_FALSE(t.ingress.empty()) << t.parent->output();
   // Different messages: Braze gets one call per notification.
-  ASSERT_EQ(http_call(*ingress, "POST", "/v1/notifications",
+  ASSERT_EQ(http_call(t.ingress, "POST", "/v1/notifications",
                       R"({"notifications": [)"
                       R"({"request_id": "part-a", "external_user_id": "part-user-a", "title": "T", "message": "A"},)"
                       R"({"request_id": "part-b", "external_user_id": "part-user-b", "title": "T", "message": "B"}]})",
@@ -147,7 +150,7 @@ TEST(UnderLoad, EachBrazeCallsResultsAreStoredWhenItEndsSoAKilledEnclaveRepeatsO
                 .status,
             202);
   const auto state = [&](const std::string& id) {
-    const auto r = http_call(*ingress, "GET", "/v1/notifications/" + id, "", kToken);
+    const auto r = http_call(t.ingress, "GET", "/v1/notifications/" + id, "", kToken);
     if (r.status != 200) return std::string("http-") + std::to_string(r.status);
     return Poco::JSON::Parser().parse(r.body).extract<Poco::JSON::Object::Ptr>()->getValue<std::string>("state");
   };
@@ -159,15 +162,12 @@ TEST(UnderLoad, EachBrazeCallsResultsAreStoredWhenItEndsSoAKilledEnclaveRepeatsO
         return !answered.empty();
       },
       20s))
-      << parent.output();
+      << t.parent->output();
   // The batch's deliver has not returned: the other call is still held at Braze, its notification still in flight.
   EXPECT_EQ(state("part-" + held), "in_flight");
   EXPECT_EQ(fake.requests().size(), 1u);  // the held call is recorded when it ends, i.e. not yet
-  enclave->signal(SIGKILL);
-  enclave->wait(10s);
-  enclave = std::make_unique<HostProcess>(enclave_yaml(port), enclave_env);
-  ASSERT_TRUE(enclave->wait_listening()) << enclave->output();
-  ASSERT_TRUE(wait_until([&] { return state("part-" + held) == "delivered"; }, 30s)) << parent.output();
+  t.kill_enclave_and_restart();
+  ASSERT_TRUE(wait_until([&] { return state("part-" + held) == "delivered"; }, 30s)) << t.parent->output();
   EXPECT_EQ(state("part-" + answered), "delivered");
   auto accepted = fake.accepted_recipients();
   EXPECT_EQ(accepted["part-user-" + answered], 1) << "the answered call's notification was pushed again";

@@ -5,6 +5,7 @@
 #include "counting_transports.hpp"
 #include "fake_fcm.hpp"
 #include "host_process.hpp"
+#include "recording_sink.hpp"
 #include "runtime/secret_store.hpp"
 #include "test_pki.hpp"
 
@@ -170,6 +171,34 @@ TEST(FcmProvider, ARetryableTokenLeavesTheOthersDeliveredOnce) {
   std::map<std::string, int> per_token;
   for (const auto& s : f.fake.sent()) ++per_token[s.target];
   EXPECT_EQ(per_token, (std::map<std::string, int>{{"tok-a", 1}, {"tok-b", 1}, {"tok-c", 1}}));
+}
+
+// deliver_streaming: a refused notification is reported before any call, a delivered one when its call ends, and
+// one that FCM answered 503 only after its retry — the probe (messages FCM had accepted at each report) shows when.
+TEST(FcmProvider, StreamingReportsEachNotificationWhenItsCallsAreFinal) {
+  Fixture f;
+  auto o = f.options();
+  o.concurrency = 1;  // one call at a time, in batch order: n1's first, and it gets the 503
+  f.fake.inject({503, "UNAVAILABLE", {}});
+  auto p = f.provider(o);
+  notify::testing::RecordingSink sink([&] { return f.fake.sent().size(); });
+  Notification users = notification("n3", {});
+  users.external_user_ids = {"u1"};
+  std::vector<Notification> batch = {notification("n1", {"tok-a"}), notification("n2", {"tok-b"}), users};
+  auto r = p->deliver_streaming(batch, std::chrono::steady_clock::now() + 10s, sink);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].outcome, Outcome::delivered) << r[0].reason;
+  EXPECT_EQ(r[1].outcome, Outcome::delivered) << r[1].reason;
+  EXPECT_EQ(r[2].outcome, Outcome::rejected);
+  const auto reports = sink.reports();
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_EQ(reports[0].index, 2u);  // refused: before any call
+  EXPECT_EQ(reports[0].probe, 0u);
+  EXPECT_EQ(reports[1].index, 1u);  // n2: when its call ended, before n1's retry
+  EXPECT_EQ(reports[1].probe, 1u);
+  EXPECT_EQ(reports[2].index, 0u);  // n1: after its retry
+  EXPECT_EQ(reports[2].probe, 2u);
+  for (const auto& rep : reports) EXPECT_EQ(rep.result.outcome, r[rep.index].outcome) << rep.index;
 }
 
 TEST(FcmProvider, UsersOrNoTargetAreRefusedNamingWhy) {

@@ -5,6 +5,7 @@
 #include "counting_transports.hpp"
 #include "fake_webhook_receiver.hpp"
 #include "host_process.hpp"
+#include "recording_sink.hpp"
 #include "runtime/secret_store.hpp"
 #include "test_pki.hpp"
 
@@ -89,6 +90,40 @@ TEST(WebhookProvider, DeliversSignedJsonThatTheReceiverVerifies) {
   // Neither the secret nor the URL's path (which may carry a token) is logged.
   EXPECT_FALSE(f.log.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")) << f.log.all();
   EXPECT_FALSE(f.log.contains("path-token-123")) << f.log.all();
+}
+
+// deliver_streaming: a rejected notification is reported before any call, a delivered one when its POST ends, and
+// one the receiver answered 503 only after its retry — the probe (accepted deliveries at each report) shows when.
+TEST(WebhookProvider, StreamingReportsEachNotificationWhenItsPostIsFinal) {
+  Fixture f;
+  auto o = f.options();
+  o.concurrency = 1;  // one POST at a time, in batch order: req-0's first, and it gets the 503
+  f.receiver.inject(Reply{503, {}, "unavailable", {}, false});
+  auto p = f.provider(o);
+  notify::testing::RecordingSink sink([&] {
+    std::size_t n = 0;
+    for (const auto& [id, count] : f.receiver.accepted()) n += static_cast<std::size_t>(count);
+    return n;
+  });
+  auto batch = batch_of(2);
+  Notification bad = batch[0];
+  bad.request_id = "req-bad";
+  bad.trigger_properties_json = "[1, 2]";  // not a JSON object: rejected before any POST
+  batch.push_back(bad);
+  auto r = p->deliver_streaming(batch, std::chrono::steady_clock::now() + 10s, sink);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].outcome, Outcome::delivered) << r[0].reason;
+  EXPECT_EQ(r[1].outcome, Outcome::delivered) << r[1].reason;
+  const auto reports = sink.reports();
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_EQ(reports[0].index, 2u) << "the unsendable one first";
+  EXPECT_EQ(r[2].outcome, Outcome::rejected) << r[2].reason;
+  EXPECT_EQ(reports[0].result.outcome, Outcome::rejected);
+  EXPECT_EQ(reports[0].probe, 0u);
+  EXPECT_EQ(reports[1].index, 1u);  // when its POST ended, before req-0's retry
+  EXPECT_EQ(reports[1].probe, 1u);
+  EXPECT_EQ(reports[2].index, 0u);  // after its retry
+  EXPECT_EQ(reports[2].probe, 2u);
 }
 
 TEST(WebhookProvider, AWrongSecretIsWhatTheReceiverRejects) {

@@ -57,7 +57,18 @@ std::vector<DeliveryResult> ApnsProvider::deliver(std::span<const Notification> 
 
 std::vector<DeliveryResult> ApnsProvider::deliver_by(std::span<const Notification> batch,
                                                      Clock::time_point deadline) noexcept {
+  return run(batch, deadline, nullptr);
+}
+
+std::vector<DeliveryResult> ApnsProvider::deliver_streaming(std::span<const Notification> batch,
+                                                            Clock::time_point deadline, ResultSink& sink) noexcept {
+  return run(batch, deadline, &sink);
+}
+
+std::vector<DeliveryResult> ApnsProvider::run(std::span<const Notification> batch, Clock::time_point deadline,
+                                              ResultSink* sink) noexcept {
   std::vector<DeliveryResult> results(batch.size());
+  toolkit::EarlyResults early(results, sink);
   try {
     auto key = secrets_.get(options_.secret_name);
     if (!key) {
@@ -98,6 +109,41 @@ std::vector<DeliveryResult> ApnsProvider::deliver_by(std::span<const Notificatio
         }
       }
     }
+
+    // Per device token (DeliveryResult::from_tokens): the caller's retry carries only the tokens still retryable, so
+    // no device gets a push twice because another device's push failed.
+    std::vector<std::vector<const Call*>> calls_of(batch.size());
+    for (const auto& c : calls) calls_of[c.notification].push_back(&c);
+    auto fold = [&](std::size_t i) -> DeliveryResult {
+      if (refused[i]) return *refused[i];
+      std::vector<TokenResult> tokens;
+      std::chrono::milliseconds after{0};
+      for (const Call* c : calls_of[i]) {
+        if (!c->outcome) {
+          tokens.push_back(
+              {c->device_token, TokenOutcome::retryable, {}, "not sent: the caller's deadline had passed"});
+          continue;
+        }
+        const auto& r = c->outcome->result;
+        tokens.push_back({c->device_token, token_outcome_of(c->outcome->result.outcome, c->outcome->invalid_token),
+                          r.reference, r.reason});
+        if (r.outcome == Outcome::retryable) after = std::max(after, r.retry_after);
+      }
+      tokens.insert(tokens.end(), malformed[i].begin(), malformed[i].end());
+      return DeliveryResult::from_tokens(std::move(tokens), after);
+    };
+    // Decided as soon as every push of it has a final answer (no retry will change it), and reported then.
+    auto decide_if_final = [&](std::size_t i) {
+      if (early.decided(i)) return;
+      for (const Call* c : calls_of[i]) {
+        if (!c->outcome || c->outcome->result.outcome == Outcome::retryable) return;
+      }
+      early.decide(i, fold(i));
+    };
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (refused[i] || calls_of[i].empty()) decide_if_final(i);  // refused, or only malformed tokens: nothing to send
+    }
+    early.flush();
 
     std::vector<std::size_t> pending(calls.size());
     for (std::size_t c = 0; c < calls.size(); ++c) pending[c] = c;
@@ -159,6 +205,8 @@ std::vector<DeliveryResult> ApnsProvider::deliver_by(std::span<const Notificatio
                      (call.outcome->result.reason.empty() ? "" : " (" + call.outcome->result.reason + ")"));
           if (call.outcome->result.outcome == Outcome::retryable) again.push_back(pending[p]);
         }
+        for (std::size_t p = start; p < end; ++p) decide_if_final(calls[pending[p]].notification);
+        early.flush();
       }
       explicit_bzero(authorization.data(), authorization.size());
       if (again.empty() || attempt >= options_.max_attempts || Clock::now() >= deadline) break;
@@ -181,30 +229,8 @@ std::vector<DeliveryResult> ApnsProvider::deliver_by(std::span<const Notificatio
       pending = std::move(again);
     }
 
-    // Per device token (DeliveryResult::from_tokens): the caller's retry carries only the tokens still retryable, so
-    // no device gets a push twice because another device's push failed.
-    std::vector<std::vector<const Call*>> calls_of(batch.size());
-    for (const auto& c : calls) calls_of[c.notification].push_back(&c);
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (refused[i]) {
-        results[i] = *refused[i];
-        continue;
-      }
-      std::vector<TokenResult> tokens;
-      std::chrono::milliseconds after{0};
-      for (const Call* c : calls_of[i]) {
-        if (!c->outcome) {
-          tokens.push_back(
-              {c->device_token, TokenOutcome::retryable, {}, "not sent: the caller's deadline had passed"});
-          continue;
-        }
-        const auto& r = c->outcome->result;
-        tokens.push_back({c->device_token, token_outcome_of(c->outcome->result.outcome, c->outcome->invalid_token),
-                          r.reference, r.reason});
-        if (r.outcome == Outcome::retryable) after = std::max(after, r.retry_after);
-      }
-      for (auto& m : malformed[i]) tokens.push_back(std::move(m));
-      results[i] = DeliveryResult::from_tokens(std::move(tokens), after);
+      if (!early.decided(i)) results[i] = fold(i);  // the rest: retryable, or not sent
     }
   } catch (const std::exception& e) {
     for (auto& r : results) {

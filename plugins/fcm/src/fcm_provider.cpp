@@ -82,7 +82,18 @@ std::vector<DeliveryResult> FcmProvider::deliver(std::span<const Notification> b
 
 std::vector<DeliveryResult> FcmProvider::deliver_by(std::span<const Notification> batch,
                                                     Clock::time_point deadline) noexcept {
+  return run(batch, deadline, nullptr);
+}
+
+std::vector<DeliveryResult> FcmProvider::deliver_streaming(std::span<const Notification> batch,
+                                                           Clock::time_point deadline, ResultSink& sink) noexcept {
+  return run(batch, deadline, &sink);
+}
+
+std::vector<DeliveryResult> FcmProvider::run(std::span<const Notification> batch, Clock::time_point deadline,
+                                             ResultSink* sink) noexcept {
   std::vector<DeliveryResult> results(batch.size());
+  toolkit::EarlyResults early(results, sink);
   try {
     auto all = [&](const DeliveryResult& r) {
       for (auto& x : results) x = r;
@@ -143,6 +154,45 @@ std::vector<DeliveryResult> FcmProvider::deliver_by(std::span<const Notification
         calls.insert(calls.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
     }
 
+    // Fold calls back onto notifications: a topic's one call is the notification's result; device tokens each get
+    // their own (DeliveryResult::from_tokens), so the caller's retry carries only the tokens still retryable and no
+    // token FCM took is pushed again (FCM has no idempotency key).
+    std::vector<std::vector<const Call*>> calls_of(batch.size());
+    for (const auto& c : calls) calls_of[c.notification].push_back(&c);
+    const auto not_sent = DeliveryResult::retryable("not sent: the caller's deadline had passed");
+    auto fold = [&](std::size_t i) -> DeliveryResult {
+      if (refused[i]) return *refused[i];
+      if (!batch[i].topic.empty() || !batch[i].condition.empty()) {  // one call, the notification's result
+        const Call* c = calls_of[i].front();
+        return c->outcome ? c->outcome->result : not_sent;
+      }
+      std::vector<TokenResult> tokens;
+      std::chrono::milliseconds after{0};
+      for (const Call* c : calls_of[i]) {
+        if (!c->outcome) {
+          tokens.push_back({c->token, TokenOutcome::retryable, {}, not_sent.reason});
+          continue;
+        }
+        const auto& r = c->outcome->result;
+        tokens.push_back(
+            {c->token, token_outcome_of(c->outcome->result.outcome, c->outcome->invalid_token), r.reference, r.reason});
+        if (r.outcome == Outcome::retryable) after = std::max(after, r.retry_after);
+      }
+      return DeliveryResult::from_tokens(std::move(tokens), after);
+    };
+    // Decided as soon as every call of it has a final answer (no retry will change it), and reported then.
+    auto decide_if_final = [&](std::size_t i) {
+      if (early.decided(i)) return;
+      for (const Call* c : calls_of[i]) {
+        if (!c->outcome || c->outcome->result.outcome == Outcome::retryable) return;
+      }
+      early.decide(i, fold(i));
+    };
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (refused[i]) early.decide(i, *refused[i]);
+    }
+    early.flush();
+
     std::vector<std::size_t> pending(calls.size());
     for (std::size_t c = 0; c < calls.size(); ++c) pending[c] = c;
     for (int attempt = 1; !pending.empty(); ++attempt) {
@@ -183,6 +233,8 @@ std::vector<DeliveryResult> FcmProvider::deliver_by(std::span<const Notification
                      (call.outcome->result.reason.empty() ? "" : " (" + call.outcome->result.reason + ")"));
           if (call.outcome->result.outcome == Outcome::retryable) again.push_back(pending[p]);
         }
+        for (std::size_t p = start; p < end; ++p) decide_if_final(calls[pending[p]].notification);
+        early.flush();
       }
       explicit_bzero(authorization.data(), authorization.size());  // the token's copies live no longer than a round
       if (again.empty() || attempt >= options_.max_attempts || Clock::now() >= deadline) break;
@@ -204,35 +256,8 @@ std::vector<DeliveryResult> FcmProvider::deliver_by(std::span<const Notification
       pending = std::move(again);
     }
 
-    // Fold calls back onto notifications: a topic's one call is the notification's result; device tokens each get
-    // their own (DeliveryResult::from_tokens), so the caller's retry carries only the tokens still retryable and no
-    // token FCM took is pushed again (FCM has no idempotency key).
-    std::vector<std::vector<const Call*>> calls_of(batch.size());
-    for (const auto& c : calls) calls_of[c.notification].push_back(&c);
-    const auto not_sent = DeliveryResult::retryable("not sent: the caller's deadline had passed");
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (refused[i]) {
-        results[i] = *refused[i];
-        continue;
-      }
-      if (!batch[i].topic.empty() || !batch[i].condition.empty()) {  // one call, the notification's result
-        const Call* c = calls_of[i].front();
-        results[i] = c->outcome ? c->outcome->result : not_sent;
-        continue;
-      }
-      std::vector<TokenResult> tokens;
-      std::chrono::milliseconds after{0};
-      for (const Call* c : calls_of[i]) {
-        if (!c->outcome) {
-          tokens.push_back({c->token, TokenOutcome::retryable, {}, not_sent.reason});
-          continue;
-        }
-        const auto& r = c->outcome->result;
-        tokens.push_back(
-            {c->token, token_outcome_of(c->outcome->result.outcome, c->outcome->invalid_token), r.reference, r.reason});
-        if (r.outcome == Outcome::retryable) after = std::max(after, r.retry_after);
-      }
-      results[i] = DeliveryResult::from_tokens(std::move(tokens), after);
+      if (!early.decided(i)) results[i] = fold(i);  // the rest: retryable, or not sent
     }
   } catch (const std::exception& e) {
     for (auto& r : results) {

@@ -62,7 +62,18 @@ std::vector<DeliveryResult> WebhookProvider::deliver(std::span<const Notificatio
 
 std::vector<DeliveryResult> WebhookProvider::deliver_by(std::span<const Notification> batch,
                                                         Clock::time_point deadline) noexcept {
+  return run(batch, deadline, nullptr);
+}
+
+std::vector<DeliveryResult> WebhookProvider::deliver_streaming(std::span<const Notification> batch,
+                                                               Clock::time_point deadline, ResultSink& sink) noexcept {
+  return run(batch, deadline, &sink);
+}
+
+std::vector<DeliveryResult> WebhookProvider::run(std::span<const Notification> batch, Clock::time_point deadline,
+                                                 ResultSink* sink) noexcept {
   std::vector<DeliveryResult> results(batch.size());
+  toolkit::EarlyResults early(results, sink);
   try {
     auto secret = secrets_.get(options_.secret_name);
     if (!secret) {
@@ -90,13 +101,14 @@ std::vector<DeliveryResult> WebhookProvider::deliver_by(std::span<const Notifica
     for (std::size_t i = 0; i < batch.size(); ++i) {
       auto body = build_payload(batch[i], now);
       if (!body) {
-        results[i] = DeliveryResult::rejected(body.error().message);
+        early.decide(i, DeliveryResult::rejected(body.error().message));
         continue;
       }
       bodies[i] = std::move(body.value());
       results[i] = DeliveryResult::retryable("not sent: the caller's deadline had passed");
       pending.push_back(i);
     }
+    early.flush();
     for (int attempt = 1; !pending.empty(); ++attempt) {
       std::vector<std::size_t> again;
       for (std::size_t start = 0; start < pending.size(); start += options_.concurrency) {
@@ -126,8 +138,13 @@ std::vector<DeliveryResult> WebhookProvider::deliver_by(std::span<const Notifica
           results[i] = map_result(answers[p - start], batch[i].request_id, answered_at);
           log_.debug("webhook " + batch[i].request_id + " to " + target_ + ": " + outcome_name(results[i].outcome) +
                      (results[i].reason.empty() ? "" : " (" + results[i].reason + ")"));
-          if (results[i].outcome == Outcome::retryable) again.push_back(i);
+          if (results[i].outcome == Outcome::retryable) {
+            again.push_back(i);
+          } else {
+            early.decide(i, results[i]);  // final: reported now, before the others' retries
+          }
         }
+        early.flush();
       }
       if (again.empty() || attempt >= options_.max_attempts || Clock::now() >= deadline) break;
       std::chrono::milliseconds delay{0};

@@ -8,6 +8,7 @@
 #include <notify/provider.hpp>
 #include <notify/secret.hpp>
 #include <notify/toolkit/backoff.hpp>
+#include <notify/toolkit/early_results.hpp>
 
 #include <chrono>
 #include <mutex>
@@ -34,9 +35,16 @@ class WebhookProvider final : public Provider {
   std::vector<DeliveryResult> deliver(std::span<const Notification> batch) noexcept override;
   std::vector<DeliveryResult> deliver_by(std::span<const Notification> batch,
                                          std::chrono::steady_clock::time_point deadline) noexcept override;
+  /// Reports each notification when its POST has a final answer, before the
+  /// others' retries.
+  std::vector<DeliveryResult> deliver_streaming(std::span<const Notification> batch,
+                                                std::chrono::steady_clock::time_point deadline,
+                                                ResultSink& sink) noexcept override;
   [[nodiscard]] ProviderHealth health() const noexcept override;
 
  private:
+  std::vector<DeliveryResult> run(std::span<const Notification> batch, std::chrono::steady_clock::time_point deadline,
+                                  ResultSink* sink) noexcept;
   std::chrono::milliseconds backoff(int attempt);
 
   WebhookOptions options_;
