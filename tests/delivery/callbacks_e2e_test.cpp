@@ -3,6 +3,7 @@
 // with its own HMAC-SHA256 (OpenSSL directly, not the code under test) before it acknowledges an event.
 #include "host_process.hpp"
 #include "http_call.hpp"
+#include "metric_page.hpp"
 #include "test_pki.hpp"
 #include "wait_until.hpp"
 
@@ -214,11 +215,7 @@ std::string one(const std::string& id, const std::string& user = "user-1") {
 }
 
 std::string metric(const std::string& address, const std::string& name) {
-  const auto body = call(address, "GET", "/metrics").body;
-  const auto at = body.find("\n" + name + " ");
-  if (at == std::string::npos) return "";
-  const auto start = at + name.size() + 2;
-  return body.substr(start, body.find('\n', start) - start);
+  return metric_text(call(address, "GET", "/metrics").body, name).value_or("");
 }
 
 struct Topology {

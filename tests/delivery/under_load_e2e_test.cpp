@@ -4,6 +4,7 @@
 #include "fake_braze.hpp"
 #include "host_process.hpp"
 #include "http_call.hpp"
+#include "metric_page.hpp"
 #include "redis_server.hpp"
 #include "test_pki.hpp"
 #include "wait_until.hpp"
@@ -37,10 +38,8 @@ std::string batch_body(const std::string& tag, int first, int count) {
 }
 
 std::size_t metric(const std::string& ingress, const std::string& name) {
-  const auto r = http_call(ingress, "GET", "/metrics", "", kToken);
-  const auto at = r.body.find("\n" + name + " ");
-  if (at == std::string::npos) return 0;
-  return static_cast<std::size_t>(std::stod(r.body.substr(at + name.size() + 2)));
+  return static_cast<std::size_t>(
+      metric_value(http_call(ingress, "GET", "/metrics", "", kToken).body, name).value_or(0));
 }
 
 // An enclave with the Braze plugin in front of the fake Braze (TLS), and a parent with an ingress and a SQLite queue

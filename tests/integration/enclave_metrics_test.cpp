@@ -6,6 +6,7 @@
 #include "fake_braze.hpp"
 #include "host_process.hpp"
 #include "http_call.hpp"
+#include "metric_page.hpp"
 #include "test_pki.hpp"
 #include "wait_until.hpp"
 
@@ -22,20 +23,6 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string kToken = "metrics-ingress-token-7f6e5d4c";
-
-// The value of the series `name` carrying every label of `labels` (in any order, among others), or nullopt.
-std::optional<double> sample(const std::string& page, const std::string& name,
-                             const std::map<std::string, std::string>& labels) {
-  std::istringstream in(page);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.starts_with(name + "{") && !(labels.empty() && line.starts_with(name + " "))) continue;
-    bool all = true;
-    for (const auto& [k, v] : labels) all = all && line.find(k + "=\"" + v + "\"") != std::string::npos;
-    if (!all) continue;
-    return std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return std::nullopt;
-}
 
 std::string one(const std::string& id) {
   return R"({"request_id": ")" + id + R"(", "external_user_id": "user-1", "title": "T", "message": "M"})";
@@ -97,29 +84,29 @@ TEST(EnclaveMetrics, BrazeCallsOfEachStatusAppearOnTheParentsMetricsAndVanishWit
   ASSERT_TRUE(wait_until(
       [&] {
         page = metrics();
-        return sample(page, "notify_provider_calls_total", with({{"status", "400"}})) == 1.0;
+        return metric_value(page, "notify_provider_calls_total", with({{"status", "400"}})) == 1.0;
       },
       30s))
       << page;
-  EXPECT_EQ(sample(page, "notify_provider_calls_total", with({{"status", "429"}})), 1.0) << page;
-  EXPECT_EQ(sample(page, "notify_provider_calls_total", with({{"status", "201"}})), 1.0) << page;
-  EXPECT_EQ(sample(page, "notify_provider_retries_total", braze), 1.0) << page;
-  EXPECT_EQ(sample(page, "notify_provider_call_duration_seconds_count", braze), 3.0) << page;
-  EXPECT_EQ(sample(page, "notify_provider_call_duration_seconds_bucket", with({{"le", "+Inf"}})), 3.0) << page;
-  EXPECT_EQ(sample(page, "notify_enclave_notifications_total", with({{"outcome", "delivered"}})), 1.0) << page;
-  EXPECT_EQ(sample(page, "notify_enclave_notifications_total", with({{"outcome", "rejected"}})), 1.0) << page;
+  EXPECT_EQ(metric_value(page, "notify_provider_calls_total", with({{"status", "429"}})), 1.0) << page;
+  EXPECT_EQ(metric_value(page, "notify_provider_calls_total", with({{"status", "201"}})), 1.0) << page;
+  EXPECT_EQ(metric_value(page, "notify_provider_retries_total", braze), 1.0) << page;
+  EXPECT_EQ(metric_value(page, "notify_provider_call_duration_seconds_count", braze), 3.0) << page;
+  EXPECT_EQ(metric_value(page, "notify_provider_call_duration_seconds_bucket", with({{"le", "+Inf"}})), 3.0) << page;
+  EXPECT_EQ(metric_value(page, "notify_enclave_notifications_total", with({{"outcome", "delivered"}})), 1.0) << page;
+  EXPECT_EQ(metric_value(page, "notify_enclave_notifications_total", with({{"outcome", "rejected"}})), 1.0) << page;
   const std::map<std::string, std::string> secret{{"name", "braze.api_key"}, {"source", "enclave"}};
   auto secret_in = [&](const std::string& s) {
     auto l = secret;
     l["state"] = s;
-    return sample(page, "notify_enclave_secret_state", l);
+    return metric_value(page, "notify_enclave_secret_state", l);
   };
   EXPECT_EQ(secret_in("installed"), 1.0) << page;
   EXPECT_EQ(secret_in("missing"), 0.0) << page;
-  EXPECT_EQ(sample(page, "notify_enclave_up", {}), 1.0) << page;
-  EXPECT_EQ(sample(page, "notify_link_up", {}), 1.0) << page;
+  EXPECT_EQ(metric_value(page, "notify_enclave_up", {}), 1.0) << page;
+  EXPECT_EQ(metric_value(page, "notify_link_up", {}), 1.0) << page;
   // The parent's own series are still there, unlabelled.
-  EXPECT_EQ(sample(page, "notify_delivered_total", {}), 1.0) << page;
+  EXPECT_EQ(metric_value(page, "notify_delivered_total", {}), 1.0) << page;
   EXPECT_EQ(page.find(fo.api_key), std::string::npos) << "the key is on the metrics page";
   EXPECT_EQ(page.find(R"(provider="tcp")"), std::string::npos) << "a transport shows as a provider\n" << page;
   // What an operator on the parent sees: the provider's answers since the enclave started.
@@ -131,7 +118,7 @@ TEST(EnclaveMetrics, BrazeCallsOfEachStatusAppearOnTheParentsMetricsAndVanishWit
   ASSERT_TRUE(wait_until(
       [&] {
         page = metrics();
-        return sample(page, "notify_enclave_up", {}) == 0.0;
+        return metric_value(page, "notify_enclave_up", {}) == 0.0;
       },
       30s))
       << page;

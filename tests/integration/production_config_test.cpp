@@ -10,6 +10,7 @@
 #include "fake_kms.hpp"
 #include "host_process.hpp"
 #include "http_call.hpp"
+#include "metric_page.hpp"
 #include "test_pki.hpp"
 #include "wait_until.hpp"
 
@@ -171,17 +172,6 @@ std::vector<std::byte> bytes_of(std::string_view s) {
   return {p, p + s.size()};
 }
 
-/// True when the Prometheus exposition has a sample of `name` (a line starting with it, then labels or the value).
-bool exposes(const std::string& exposition, const std::string& name) {
-  for (const auto& line : lines_of(exposition)) {
-    if (line.rfind(name, 0) == 0 && line.size() > name.size() &&
-        (line[name.size()] == ' ' || line[name.size()] == '{')) {
-      return true;
-    }
-  }
-  return false;
-}
-
 std::string check_config(const std::string& file, std::map<std::string, std::string> env, int& exit_code) {
   // NOTIFY_PLUGIN_PATH (set by run_command to the build's plugins) is searched before the configs' plugins.path.
   auto r = run_command({host_binary(), "--check-config", (kSource / "config" / file).string()}, std::move(env));
@@ -295,31 +285,27 @@ TEST(ProductionConfig, RewrittenOnlyToTcpTheyAcceptAndDeliverANotificationEndToE
   wait_until(
       [&] {
         metrics = http_call(*ingress, "GET", "/metrics", "", kIngressToken);
-        return std::all_of(queried.begin(), queried.end(), [&](const auto& n) { return exposes(metrics.body, n); });
+        return std::all_of(queried.begin(), queried.end(),
+                           [&](const auto& n) { return metric_exposed(metrics.body, n); });
       },
       20s, 250ms);
   ASSERT_EQ(metrics.status, 200) << metrics.body;
-  for (const auto& name : queried) EXPECT_TRUE(exposes(metrics.body, name)) << name << "\n" << metrics.body;
-  const auto samples = lines_of(metrics.body);
-  for (const char* sample : {"notify_accepted_total 1", "notify_delivered_total 1", "notify_link_up 1"}) {
-    EXPECT_EQ(std::count(samples.begin(), samples.end(), sample), 1) << sample << "\n" << metrics.body;
+  for (const auto& name : queried) EXPECT_TRUE(metric_exposed(metrics.body, name)) << name << "\n" << metrics.body;
+  for (const char* name : {"notify_accepted_total", "notify_delivered_total", "notify_link_up"}) {
+    EXPECT_EQ(metric_text(metrics.body, name), "1") << name << "\n" << metrics.body;
   }
-  // The enclave's view, through the parent: it fetched its key from KMS with an attested Recipient, holds it, and
-  // Braze answered its call.
-  auto enclave_sample = [&](const std::string& name, std::initializer_list<std::string> labels) {
-    for (const auto& line : samples) {
-      if (!line.starts_with(name + "{") || line.find("source=\"enclave\"") == std::string::npos) continue;
-      if (std::all_of(labels.begin(), labels.end(), [&](const auto& l) { return line.find(l) != std::string::npos; }))
-        return line.substr(line.rfind(' ') + 1);
-    }
-    return std::string("absent");
+  // The enclave's view, through the parent (its series labelled source="enclave"): it fetched its key from KMS with
+  // an attested Recipient, holds it, and Braze answered its call.
+  auto enclave_sample = [&](const std::string& name, std::map<std::string, std::string> labels) {
+    labels["source"] = "enclave";
+    return metric_text(metrics.body, name, labels).value_or("absent");
   };
   EXPECT_EQ(enclave_sample("notify_enclave_up", {}), "absent") << "notify_enclave_up is the parent's own";
-  EXPECT_EQ(enclave_sample("notify_enclave_attestations_total", {R"(purpose="kms")", R"(result="ok")"}), "1")
+  EXPECT_EQ(enclave_sample("notify_enclave_attestations_total", {{"purpose", "kms"}, {"result", "ok"}}), "1")
       << metrics.body;
-  EXPECT_EQ(enclave_sample("notify_enclave_secret_state", {R"(name="braze.api_key")", R"(state="installed")"}), "1")
+  EXPECT_EQ(enclave_sample("notify_enclave_secret_state", {{"name", "braze.api_key"}, {"state", "installed"}}), "1")
       << metrics.body;
-  EXPECT_EQ(enclave_sample("notify_provider_calls_total", {R"(provider="braze")", R"(status="201")"}), "1")
+  EXPECT_EQ(enclave_sample("notify_provider_calls_total", {{"provider", "braze"}, {"status", "201"}}), "1")
       << metrics.body;
 
   // Push providers stop nothing when unused: the parent hands over Braze's ciphertext only (the other entries are off
