@@ -134,11 +134,9 @@ std::vector<DeliveryResult> ApnsProvider::run(std::span<const Notification> batc
     };
     // Decided as soon as every push of it has a final answer (no retry will change it), and reported then.
     auto decide_if_final = [&](std::size_t i) {
-      if (early.decided(i)) return;
-      for (const Call* c : calls_of[i]) {
-        if (!c->outcome || c->outcome->result.outcome == Outcome::retryable) return;
-      }
-      early.decide(i, fold(i));
+      early.decide_when_final(
+          i, calls_of[i], [](const Call* c) { return c->outcome && c->outcome->result.outcome != Outcome::retryable; },
+          fold);
     };
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (refused[i] || calls_of[i].empty()) decide_if_final(i);  // refused, or only malformed tokens: nothing to send

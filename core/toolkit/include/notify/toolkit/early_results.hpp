@@ -27,6 +27,16 @@ class EarlyResults {
   /// the same index is ignored).
   void decide(std::size_t i, DeliveryResult result);
   [[nodiscard]] bool decided(std::size_t i) const { return i < decided_.size() && decided_[i]; }
+  /// For a notification sent as several calls (one per device token): decides `i` as fold(i) once every call of it
+  /// has a final answer (`is_final(call)`: answered, and not retryable), unless it is decided already.
+  template <typename Calls, typename IsFinal, typename Fold>
+  void decide_when_final(std::size_t i, const Calls& calls_of_i, IsFinal is_final, Fold fold) {
+    if (decided(i)) return;
+    for (const auto& c : calls_of_i) {
+      if (!is_final(c)) return;
+    }
+    decide(i, fold(i));
+  }
   /// Reports what was decided since the last flush, in one call to the sink.
   void flush() noexcept;
 
