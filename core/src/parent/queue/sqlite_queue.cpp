@@ -387,44 +387,49 @@ Result<std::vector<State>> SqliteQueue::complete_batch(
 
 Result<std::optional<Record>> SqliteQueue::status(const std::string& request_id) {
   std::lock_guard lock(mu_);
-  sqlite3* db = db_.get();
-  auto get = prepare(db,
-                     "SELECT body, state, attempts, reference, reason, next_attempt_ms, tokens FROM notifications "
-                     "WHERE request_id = ?");
-  auto hist = prepare(db, "SELECT at_ms, outcome, detail FROM attempts WHERE request_id = ? ORDER BY rowid");
-  if (!get || !hist) return Error{Errc::internal, "queue: cannot prepare statements"};
-  bind_value(get->get(), 1, request_id);
-  if (sqlite3_step(get->get()) != SQLITE_ROW) return std::optional<Record>{};
+  // Cached statements (GET /v1/notifications/{id} and the callbacks' reconciliation call this often), reset after
+  // use so that no half-read result holds a WAL snapshot.
+  struct ResetAfter {
+    SqliteQueue& q;
+    ~ResetAfter() { q.reset_statements(); }
+  } reset_after{*this};
+  auto get = statement(
+      "SELECT body, state, attempts, reference, reason, next_attempt_ms, tokens FROM notifications "
+      "WHERE request_id = ?");
+  if (!get) return get.error();
+  bind_value(*get, 1, request_id);
+  if (sqlite3_step(*get) != SQLITE_ROW) return std::optional<Record>{};
   Record r;
-  auto n = decode_notification_record(column_text(get->get(), 0));
+  auto n = decode_notification_record(column_text(*get, 0));
   if (!n) return n.error();
   r.notification = std::move(n.value());
-  r.state = parse_state(column_text(get->get(), 1)).value_or(State::queued);
-  r.attempts = sqlite3_column_int(get->get(), 2);
-  r.reference = column_text(get->get(), 3);
-  r.reason = column_text(get->get(), 4);
-  r.next_attempt_ms = sqlite3_column_int64(get->get(), 5);
-  auto tokens = decode_token_states(column_text(get->get(), 6));
+  r.state = parse_state(column_text(*get, 1)).value_or(State::queued);
+  r.attempts = sqlite3_column_int(*get, 2);
+  r.reference = column_text(*get, 3);
+  r.reason = column_text(*get, 4);
+  r.next_attempt_ms = sqlite3_column_int64(*get, 5);
+  auto tokens = decode_token_states(column_text(*get, 6));
   if (!tokens) return tokens.error();
   r.tokens = token_states(r.notification, *tokens, r.state);
-  bind_value(hist->get(), 1, request_id);
-  while (sqlite3_step(hist->get()) == SQLITE_ROW) {
-    r.history.push_back(
-        {sqlite3_column_int64(hist->get(), 0), column_text(hist->get(), 1), column_text(hist->get(), 2)});
+  auto hist = statement("SELECT at_ms, outcome, detail FROM attempts WHERE request_id = ? ORDER BY rowid");
+  if (!hist) return hist.error();
+  bind_value(*hist, 1, request_id);
+  while (sqlite3_step(*hist) == SQLITE_ROW) {
+    r.history.push_back({sqlite3_column_int64(*hist, 0), column_text(*hist, 1), column_text(*hist, 2)});
   }
   return std::optional<Record>(std::move(r));
 }
 
 Result<std::vector<std::string>> SqliteQueue::dead_ids(std::size_t limit) {
+  std::lock_guard lock(mu_);
+  auto q = statement("SELECT request_id FROM notifications WHERE state = 'dead' ORDER BY updated_ms LIMIT ?");
+  if (!q) return q.error();
+  bind_value(*q, 1, static_cast<std::int64_t>(limit));
   std::vector<std::string> ids;
-  {
-    std::lock_guard lock(mu_);
-    auto q =
-        prepare(db_.get(), "SELECT request_id FROM notifications WHERE state = 'dead' ORDER BY updated_ms LIMIT ?");
-    if (!q) return q.error();
-    bind_value(q->get(), 1, static_cast<std::int64_t>(limit));
-    while (sqlite3_step(q->get()) == SQLITE_ROW) ids.push_back(column_text(q->get(), 0));
-  }
+  int rc = SQLITE_ROW;
+  while ((rc = sqlite3_step(*q)) == SQLITE_ROW) ids.push_back(column_text(*q, 0));
+  sqlite3_reset(*q);
+  if (rc != SQLITE_DONE) return db_error(db_.get());
   return ids;
 }
 
@@ -452,8 +457,8 @@ Result<std::vector<std::string>> SqliteQueue::unannounced_ids(std::size_t limit)
   std::vector<std::string> ids;
   int rc = SQLITE_ROW;
   while ((rc = sqlite3_step(*q)) == SQLITE_ROW) ids.push_back(column_text(*q, 0));
-  if (rc != SQLITE_DONE) return db_error(db_.get());
   sqlite3_reset(*q);
+  if (rc != SQLITE_DONE) return db_error(db_.get());
   return ids;
 }
 
