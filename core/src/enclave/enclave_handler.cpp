@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 
 namespace notify::services {
 namespace {
@@ -91,13 +92,13 @@ class ClaimSet {
 };
 
 // One provider group's early results: each is settled (remembered, counted) once, where it is reported, and sent to
-// the parent as a deliver_part with its index in the whole batch. What the provider returns at the end for an index
-// already reported is not settled again.
+// the parent as a deliver_part with its index in the whole batch. For an index already reported, what the provider
+// returns at the end is ignored: the reported result stands.
 class GroupSink final : public ResultSink {
  public:
   using Settle = std::function<void(std::size_t k, const DeliveryResult& r)>;
   GroupSink(const std::vector<std::size_t>& batch_index, Settle settle, const link::RequestHandler::PartSink& parts)
-      : batch_index_(batch_index), reported_(batch_index.size(), false), settle_(std::move(settle)), parts_(parts) {}
+      : batch_index_(batch_index), reported_(batch_index.size()), settle_(std::move(settle)), parts_(parts) {}
 
   void report(std::span<const std::size_t> indexes, std::span<const DeliveryResult> results) noexcept override {
     try {
@@ -107,7 +108,7 @@ class GroupSink final : public ResultSink {
         for (std::size_t j = 0; j < std::min(indexes.size(), results.size()); ++j) {
           const auto k = indexes[j];
           if (k >= reported_.size() || reported_[k]) continue;  // a plugin's slip: out of range or twice
-          reported_[k] = true;
+          reported_[k] = results[j];
           settle_(k, results[j]);
           part.push_back({batch_index_[k], results[j]});
         }
@@ -117,7 +118,9 @@ class GroupSink final : public ResultSink {
       // Out of memory: the result still goes back with the deliver's reply.
     }
   }
-  [[nodiscard]] bool reported(std::size_t k) {
+  /// What was reported for group index `k`: it stands, whatever the provider returns for it at the end (the parent
+  /// has stored it, and the delivery memory holds it).
+  [[nodiscard]] std::optional<DeliveryResult> reported(std::size_t k) {
     std::lock_guard lock(mu_);
     return reported_[k];
   }
@@ -125,7 +128,7 @@ class GroupSink final : public ResultSink {
  private:
   const std::vector<std::size_t>& batch_index_;
   std::mutex mu_;
-  std::vector<bool> reported_;
+  std::vector<std::optional<DeliveryResult>> reported_;
   Settle settle_;
   const link::RequestHandler::PartSink& parts_;
 };
@@ -212,8 +215,8 @@ std::vector<DeliveryResult> EnclaveHandler::deliver(std::vector<Notification> ba
       late += indexes.size();
     }
     for (std::size_t k = 0; k < indexes.size(); ++k) {
-      if (call && sink.reported(k) && k < got.size()) {  // settled and sent when it was reported
-        results[indexes[k]] = std::move(got[k]);
+      if (auto early = sink.reported(k)) {  // settled and sent when it was reported
+        results[indexes[k]] = std::move(*early);
         continue;
       }
       DeliveryResult r;
