@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <set>
 
 using namespace notify;
 using namespace notify::link;
@@ -93,6 +94,15 @@ TEST(MetricsCodec, StatusLabelsStayBounded) {
   EXPECT_EQ(InstanceMetrics::status_label(99), "other");
   EXPECT_EQ(InstanceMetrics::status_label(600), "other");
   EXPECT_EQ(InstanceMetrics::status_label(-1), "other");
+  EXPECT_EQ(InstanceMetrics::status_label(429), "429");
+  EXPECT_EQ(InstanceMetrics::status_label(201), "201");
+  EXPECT_EQ(InstanceMetrics::status_label(418), "4xx");
+  EXPECT_EQ(InstanceMetrics::status_label(299), "2xx");
+  EXPECT_EQ(InstanceMetrics::status_label(599), "5xx");
+  // However a service answers, one provider's calls are at most 26 series (the parent takes 1,000 from an enclave).
+  std::set<std::string> labels;
+  for (int status = -5; status < 1000; ++status) labels.insert(InstanceMetrics::status_label(status));
+  EXPECT_LE(labels.size(), 26u);
 }
 
 TEST(MetricsCodec, RefusesWhatTheParentMustNotExposeNamingThePlace) {

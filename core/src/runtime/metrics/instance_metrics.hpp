@@ -34,7 +34,8 @@ class InstanceMetrics final : public ProviderMetrics {
   void throttled(std::chrono::milliseconds waited) noexcept override;
   void rate_limit_remaining(std::int64_t remaining) noexcept override;
 
-  /// The `status` label of an HTTP status: "200", "429", ...; "error" when none came back; "other" outside 100–599.
+  /// The `status` label of an HTTP status: the statuses the providers document as themselves ("200", "429", "503"...),
+  /// any other by its class ("4xx"); "error" when none came back; "other" outside 100–599. At most 26 values.
   static std::string status_label(int status);
 
  private:
