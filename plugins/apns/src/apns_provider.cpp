@@ -51,20 +51,6 @@ std::chrono::milliseconds ApnsProvider::backoff(int attempt) {
   return policy.delay(attempt - 1, rng_);
 }
 
-std::vector<DeliveryResult> ApnsProvider::deliver(std::span<const Notification> batch) noexcept {
-  return deliver_by(batch, Clock::time_point::max());
-}
-
-std::vector<DeliveryResult> ApnsProvider::deliver_by(std::span<const Notification> batch,
-                                                     Clock::time_point deadline) noexcept {
-  return run(batch, deadline, nullptr);
-}
-
-std::vector<DeliveryResult> ApnsProvider::deliver_streaming(std::span<const Notification> batch,
-                                                            Clock::time_point deadline, ResultSink& sink) noexcept {
-  return run(batch, deadline, &sink);
-}
-
 std::vector<DeliveryResult> ApnsProvider::run(std::span<const Notification> batch, Clock::time_point deadline,
                                               ResultSink* sink) noexcept {
   std::vector<DeliveryResult> results(batch.size());

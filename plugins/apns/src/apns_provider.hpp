@@ -10,6 +10,7 @@
 #include <notify/provider.hpp>
 #include <notify/secret.hpp>
 #include <notify/toolkit/backoff.hpp>
+#include <notify/toolkit/batch_provider.hpp>
 #include <notify/toolkit/early_results.hpp>
 
 #include <chrono>
@@ -33,23 +34,17 @@ struct ApnsOptions {
   std::chrono::milliseconds max_retry_wait{30000};
 };
 
-class ApnsProvider final : public Provider {
+class ApnsProvider final : public toolkit::BatchProvider {
  public:
   ApnsProvider(ApnsOptions options, SecretStore& secrets, TransportRegistry& transports, Log& log);
 
-  std::vector<DeliveryResult> deliver(std::span<const Notification> batch) noexcept override;
-  std::vector<DeliveryResult> deliver_by(std::span<const Notification> batch,
-                                         std::chrono::steady_clock::time_point deadline) noexcept override;
-  /// Reports each notification when every push of it (one per device token) has a final answer, before the
-  /// others' retries.
-  std::vector<DeliveryResult> deliver_streaming(std::span<const Notification> batch,
-                                                std::chrono::steady_clock::time_point deadline,
-                                                ResultSink& sink) noexcept override;
   [[nodiscard]] ProviderHealth health() const noexcept override;
 
  private:
+  /// Reports each notification when every push of it (one per device token) has a final answer, before the others'
+  /// retries.
   std::vector<DeliveryResult> run(std::span<const Notification> batch, std::chrono::steady_clock::time_point deadline,
-                                  ResultSink* sink) noexcept;
+                                  ResultSink* sink) noexcept override;
   std::chrono::milliseconds backoff(int attempt);
 
   ApnsOptions options_;

@@ -104,21 +104,6 @@ BrazeProvider::Sent BrazeProvider::send_call(const BrazeCall& call, const Secret
   }
 }
 
-std::vector<DeliveryResult> BrazeProvider::deliver(std::span<const Notification> batch) noexcept {
-  return deliver_by(batch, std::chrono::steady_clock::time_point::max());
-}
-
-std::vector<DeliveryResult> BrazeProvider::deliver_by(std::span<const Notification> batch,
-                                                      std::chrono::steady_clock::time_point deadline) noexcept {
-  return run(batch, deadline, nullptr);
-}
-
-std::vector<DeliveryResult> BrazeProvider::deliver_streaming(std::span<const Notification> batch,
-                                                             std::chrono::steady_clock::time_point deadline,
-                                                             ResultSink& sink) noexcept {
-  return run(batch, deadline, &sink);
-}
-
 std::vector<DeliveryResult> BrazeProvider::run(std::span<const Notification> batch,
                                                std::chrono::steady_clock::time_point deadline,
                                                ResultSink* sink) noexcept {

@@ -11,6 +11,7 @@
 #include <notify/provider.hpp>
 #include <notify/secret.hpp>
 #include <notify/toolkit/backoff.hpp>
+#include <notify/toolkit/batch_provider.hpp>
 
 #include <chrono>
 #include <memory>
@@ -31,18 +32,10 @@ struct BrazeOptions {
   ProviderMetrics* metrics = nullptr;  // the plugin context's: calls by status, latency, retries, rate limit
 };
 
-class BrazeProvider final : public Provider {
+class BrazeProvider final : public toolkit::BatchProvider {
  public:
   BrazeProvider(BrazeOptions options, SecretStore& secrets, TransportRegistry& transports, Log& log);
 
-  std::vector<DeliveryResult> deliver(std::span<const Notification> batch) noexcept override;
-  std::vector<DeliveryResult> deliver_by(std::span<const Notification> batch,
-                                         std::chrono::steady_clock::time_point deadline) noexcept override;
-  /// Reports each notification's result when the last Braze call carrying it ends (a batch is several calls when its
-  /// notifications differ in content or have more than 50 recipients).
-  std::vector<DeliveryResult> deliver_streaming(std::span<const Notification> batch,
-                                                std::chrono::steady_clock::time_point deadline,
-                                                ResultSink& sink) noexcept override;
   [[nodiscard]] ProviderHealth health() const noexcept override;
 
  private:
@@ -50,8 +43,10 @@ class BrazeProvider final : public Provider {
     CallOutcome outcome;
     int attempts = 0;
   };
+  /// Reports each notification's result when the last Braze call carrying it ends (a batch is several calls when its
+  /// notifications differ in content or have more than 50 recipients).
   std::vector<DeliveryResult> run(std::span<const Notification> batch, std::chrono::steady_clock::time_point deadline,
-                                  ResultSink* sink) noexcept;
+                                  ResultSink* sink) noexcept override;
   /// One Braze call with its retries; none started, and no wait, past `deadline`.
   Sent send_call(const BrazeCall& call, const Secret& key, std::chrono::steady_clock::time_point deadline);
   std::chrono::milliseconds backoff(int attempt);

@@ -12,6 +12,7 @@
 #include <notify/provider.hpp>
 #include <notify/secret.hpp>
 #include <notify/toolkit/backoff.hpp>
+#include <notify/toolkit/batch_provider.hpp>
 #include <notify/toolkit/early_results.hpp>
 
 #include <chrono>
@@ -31,27 +32,21 @@ struct FcmOptions {
   std::chrono::milliseconds max_retry_wait{30000};
 };
 
-class FcmProvider final : public Provider {
+class FcmProvider final : public toolkit::BatchProvider {
  public:
   /// Throws std::runtime_error when the HTTP client cannot be set up.
   FcmProvider(FcmOptions options, SecretStore& secrets, TransportRegistry& transports, Log& log);
 
-  std::vector<DeliveryResult> deliver(std::span<const Notification> batch) noexcept override;
-  std::vector<DeliveryResult> deliver_by(std::span<const Notification> batch,
-                                         std::chrono::steady_clock::time_point deadline) noexcept override;
-  /// Reports each notification when every FCM call of it (one per device token) has a final answer, before the
-  /// others' retries.
-  std::vector<DeliveryResult> deliver_streaming(std::span<const Notification> batch,
-                                                std::chrono::steady_clock::time_point deadline,
-                                                ResultSink& sink) noexcept override;
   [[nodiscard]] ProviderHealth health() const noexcept override;
 
   /// OAuth exchanges made so far (tests: the token is cached).
   [[nodiscard]] int token_exchanges() const { return tokens_.exchanges(); }
 
  private:
+  /// Reports each notification when every FCM call of it (one per device token) has a final answer, before the
+  /// others' retries.
   std::vector<DeliveryResult> run(std::span<const Notification> batch, std::chrono::steady_clock::time_point deadline,
-                                  ResultSink* sink) noexcept;
+                                  ResultSink* sink) noexcept override;
   std::chrono::milliseconds backoff(int attempt);
 
   FcmOptions options_;

@@ -56,20 +56,6 @@ std::chrono::milliseconds WebhookProvider::backoff(int attempt) {
   return policy.delay(attempt - 1, rng_);
 }
 
-std::vector<DeliveryResult> WebhookProvider::deliver(std::span<const Notification> batch) noexcept {
-  return deliver_by(batch, Clock::time_point::max());
-}
-
-std::vector<DeliveryResult> WebhookProvider::deliver_by(std::span<const Notification> batch,
-                                                        Clock::time_point deadline) noexcept {
-  return run(batch, deadline, nullptr);
-}
-
-std::vector<DeliveryResult> WebhookProvider::deliver_streaming(std::span<const Notification> batch,
-                                                               Clock::time_point deadline, ResultSink& sink) noexcept {
-  return run(batch, deadline, &sink);
-}
-
 std::vector<DeliveryResult> WebhookProvider::run(std::span<const Notification> batch, Clock::time_point deadline,
                                                  ResultSink* sink) noexcept {
   std::vector<DeliveryResult> results(batch.size());

@@ -8,6 +8,7 @@
 #include <notify/provider.hpp>
 #include <notify/secret.hpp>
 #include <notify/toolkit/backoff.hpp>
+#include <notify/toolkit/batch_provider.hpp>
 #include <notify/toolkit/early_results.hpp>
 
 #include <chrono>
@@ -27,24 +28,17 @@ struct WebhookOptions {
   std::chrono::milliseconds max_retry_wait{30000};  ///< longer waits go back to the caller as retry_after
 };
 
-class WebhookProvider final : public Provider {
+class WebhookProvider final : public toolkit::BatchProvider {
  public:
   /// Throws std::runtime_error when the HTTP client cannot be set up.
   WebhookProvider(WebhookOptions options, SecretStore& secrets, TransportRegistry& transports, Log& log);
 
-  std::vector<DeliveryResult> deliver(std::span<const Notification> batch) noexcept override;
-  std::vector<DeliveryResult> deliver_by(std::span<const Notification> batch,
-                                         std::chrono::steady_clock::time_point deadline) noexcept override;
-  /// Reports each notification when its POST has a final answer, before the
-  /// others' retries.
-  std::vector<DeliveryResult> deliver_streaming(std::span<const Notification> batch,
-                                                std::chrono::steady_clock::time_point deadline,
-                                                ResultSink& sink) noexcept override;
   [[nodiscard]] ProviderHealth health() const noexcept override;
 
  private:
+  /// Reports each notification when its POST has a final answer, before the others' retries.
   std::vector<DeliveryResult> run(std::span<const Notification> batch, std::chrono::steady_clock::time_point deadline,
-                                  ResultSink* sink) noexcept;
+                                  ResultSink* sink) noexcept override;
   std::chrono::milliseconds backoff(int attempt);
 
   WebhookOptions options_;

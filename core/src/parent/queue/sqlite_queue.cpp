@@ -420,9 +420,9 @@ Result<std::optional<Record>> SqliteQueue::status(const std::string& request_id)
   return std::optional<Record>(std::move(r));
 }
 
-Result<std::vector<std::string>> SqliteQueue::dead_ids(std::size_t limit) {
+Result<std::vector<std::string>> SqliteQueue::select_ids(const char* sql, std::size_t limit) {
   std::lock_guard lock(mu_);
-  auto q = statement("SELECT request_id FROM notifications WHERE state = 'dead' ORDER BY updated_ms LIMIT ?");
+  auto q = statement(sql);
   if (!q) return q.error();
   bind_value(*q, 1, static_cast<std::int64_t>(limit));
   std::vector<std::string> ids;
@@ -431,6 +431,10 @@ Result<std::vector<std::string>> SqliteQueue::dead_ids(std::size_t limit) {
   sqlite3_reset(*q);
   if (rc != SQLITE_DONE) return db_error(db_.get());
   return ids;
+}
+
+Result<std::vector<std::string>> SqliteQueue::dead_ids(std::size_t limit) {
+  return select_ids("SELECT request_id FROM notifications WHERE state = 'dead' ORDER BY updated_ms LIMIT ?", limit);
 }
 
 Status SqliteQueue::retry_dead(const std::string& request_id) {
@@ -450,16 +454,7 @@ Status SqliteQueue::retry_dead(const std::string& request_id) {
 }
 
 Result<std::vector<std::string>> SqliteQueue::unannounced_ids(std::size_t limit) {
-  std::lock_guard lock(mu_);
-  auto q = statement("SELECT request_id FROM unannounced LIMIT ?");
-  if (!q) return q.error();
-  bind_value(*q, 1, static_cast<std::int64_t>(limit));
-  std::vector<std::string> ids;
-  int rc = SQLITE_ROW;
-  while ((rc = sqlite3_step(*q)) == SQLITE_ROW) ids.push_back(column_text(*q, 0));
-  sqlite3_reset(*q);
-  if (rc != SQLITE_DONE) return db_error(db_.get());
-  return ids;
+  return select_ids("SELECT request_id FROM unannounced LIMIT ?", limit);
 }
 
 Status SqliteQueue::mark_announced(std::span<const std::string> request_ids) {

@@ -56,6 +56,8 @@ class SqliteQueue final : public NotificationQueue {
   Result<sqlite3_stmt*> statement(const char* sql);
   Result<State> complete_locked(const std::string& request_id, const DeliveryResult& result);  // inside a transaction
   Result<std::size_t> unfinished_locked();
+  /// The request_ids `sql` (a cached literal, one `LIMIT ?` parameter) selects, at most `limit`. Takes mu_.
+  Result<std::vector<std::string>> select_ids(const char* sql, std::size_t limit);
   void reset_statements() noexcept;  // caller holds mu_
 
   struct DbClose {
